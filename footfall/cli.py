@@ -1,0 +1,60 @@
+"""``footfall``: one command line, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from rich_argparse import RawDescriptionRichHelpFormatter
+
+from footfall import __version__
+from footfall.commands import COMMANDS
+from footfall.config import ConfigError
+from footfall.errors import CommandError
+
+DESCRIPTION = """\
+Real-time running gait monitoring: step rate (cadence) and impact (peak tibial acceleration)
+from BLE foot pods and IMUs, streamed over MQTT, analysed live, stored in InfluxDB.
+
+First time? `footfall demo` starts a local broker and database, replays a run through the whole
+pipeline and prints what it measured.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="footfall", description=DESCRIPTION, formatter_class=RawDescriptionRichHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"footfall {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"footfall.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(show_path=False, rich_tracebacks=False)])
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, CommandError) as exc:
+        print(f"footfall: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("footfall: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Binary IMU frame, version 1: a header and interleaved little-endian int16 samples.
+
+Decoding is zero-copy: the samples are a NumPy view on the payload bytes. The full-scale range
+travels with every frame, so the processor knows exactly when a sample sits at the rail
+(clipping) and how to scale counts to g without any side channel.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+MAGIC = b"FF"
+VERSION = 1
+#: magic, version, channels, seq, sensor_time_us, utc_ns, sample_rate_hz, accel_range_g,
+#: gyro_range_dps, n_samples, flags
+HEADER = struct.Struct("<2sBBIQqfHHHH")
+HEADER_SIZE = HEADER.size  # 36 bytes
+INT16_FULL_SCALE = 32768
+MAX_SAMPLES = 65535
+ACCEL_CHANNELS = 3
+ACCEL_GYRO_CHANNELS = 6
+#: flag bit: the sample counter/timestamp of this frame does not follow the previous one
+FLAG_GAP_BEFORE = 0x0001
+
+
+class FrameError(ValueError):
+    """A payload is not a valid footfall IMU frame; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ImuFrame:
+    """One chunk of consecutive samples from one sensor.
+
+    ``sensor_time_us`` is the sensor's own clock at the first sample; ``utc_ns`` is that same
+    instant mapped to UTC by whoever owned the sensor connection (the gateway or a simulator).
+    ``counts`` has shape (n_samples, channels): ax, ay, az[, gx, gy, gz] in int16 counts of
+    ±``accel_range_g`` g and ±``gyro_range_dps`` °/s.
+    """
+
+    seq: int
+    sensor_time_us: int
+    utc_ns: int
+    sample_rate_hz: float
+    accel_range_g: int
+    counts: npt.NDArray[np.int16]
+    gyro_range_dps: int = 0
+    flags: int = 0
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.counts.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.counts.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sample_rate_hz
+
+    def accel_g(self) -> npt.NDArray[np.float64]:
+        """Acceleration in g, shape (n_samples, 3)."""
+        return self.counts[:, :3].astype(np.float64) * (self.accel_range_g / INT16_FULL_SCALE)
+
+    def gyro_dps(self) -> npt.NDArray[np.float64] | None:
+        if self.channels < ACCEL_GYRO_CHANNELS:
+            return None
+        return self.counts[:, 3:6].astype(np.float64) * (self.gyro_range_dps / INT16_FULL_SCALE)
+
+
+def g_to_counts(accel_g: npt.ArrayLike, accel_range_g: int) -> npt.NDArray[np.int16]:
+    """Quantise acceleration in g to int16 counts, saturating at the rails like a real sensor."""
+    scaled = np.rint(np.asarray(accel_g, dtype=np.float64) * (INT16_FULL_SCALE / accel_range_g))
+    return np.clip(scaled, -INT16_FULL_SCALE, INT16_FULL_SCALE - 1).astype(np.int16)
+
+
+def encode(frame: ImuFrame) -> bytes:
+    counts = np.ascontiguousarray(frame.counts, dtype="<i2")
+    if counts.ndim != 2 or counts.shape[1] not in (ACCEL_CHANNELS, ACCEL_GYRO_CHANNELS):
+        raise FrameError(f"counts must have shape (n, 3) or (n, 6), got {counts.shape}")
+    if counts.shape[0] > MAX_SAMPLES:
+        raise FrameError(f"at most {MAX_SAMPLES} samples per frame, got {counts.shape[0]}")
+    header = HEADER.pack(
+        MAGIC,
+        VERSION,
+        counts.shape[1],
+        frame.seq & 0xFFFFFFFF,
+        frame.sensor_time_us,
+        frame.utc_ns,
+        frame.sample_rate_hz,
+        frame.accel_range_g,
+        frame.gyro_range_dps,
+        counts.shape[0],
+        frame.flags,
+    )
+    return header + counts.tobytes()
+
+
+def decode(payload: bytes | bytearray | memoryview) -> ImuFrame:
+    """Decode a frame; raises :class:`FrameError` with the reason for anything malformed."""
+    if len(payload) < HEADER_SIZE:
+        raise FrameError(f"payload of {len(payload)} bytes is shorter than the header")
+    (magic, version, channels, seq, sensor_time_us, utc_ns, rate_hz, range_g, gyro_dps,
+     n_samples, flags) = HEADER.unpack_from(payload)
+    if magic != MAGIC:
+        raise FrameError(f"bad magic {bytes(magic)!r}")
+    if version != VERSION:
+        raise FrameError(f"unsupported frame version {version} (this build reads {VERSION})")
+    if channels not in (ACCEL_CHANNELS, ACCEL_GYRO_CHANNELS):
+        raise FrameError(f"unsupported channel count {channels}")
+    if not (rate_hz > 0 and np.isfinite(rate_hz)):
+        raise FrameError(f"invalid sample rate {rate_hz}")
+    if range_g == 0:
+        raise FrameError("accelerometer full-scale range is 0")
+    expected = HEADER_SIZE + 2 * channels * n_samples
+    if len(payload) != expected:
+        raise FrameError(f"payload is {len(payload)} bytes, header says {expected}")
+    counts = np.frombuffer(payload, dtype="<i2", count=n_samples * channels, offset=HEADER_SIZE)
+    return ImuFrame(
+        seq=seq,
+        sensor_time_us=sensor_time_us,
+        utc_ns=utc_ns,
+        sample_rate_hz=float(rate_hz),
+        accel_range_g=range_g,
+        counts=counts.reshape(n_samples, channels),
+        gyro_range_dps=gyro_dps,
+        flags=flags,
+    )

@@ -1,0 +1,76 @@
+"""MQTT topic scheme: ``footfall/v1/<athlete>/<session>/<device>/<stream>``.
+
+One topic per device and stream keeps per-sensor ordering (MQTT orders per topic) and lets a
+stateful processor own whole devices. Ids are restricted so they can never contain MQTT
+wildcards or separators.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+ROOT = "footfall/v1"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: the pseudo-device under which session-wide derived streams (active alerts) are published
+SESSION_DEVICE = "session"
+
+
+class Stream(StrEnum):
+    IMU = "imu"  # binary ImuFrame, QoS 1
+    RSC = "rsc"  # JSON foot-pod sample (speed, cadence), QoS 1
+    META = "meta"  # JSON DeviceMeta, retained
+    STATUS = "status"  # JSON DeviceStatus, retained, also the last will
+    STEP = "step"  # JSON StepEvent
+    METRICS = "metrics"  # JSON MetricsEvent, once per second of sensor time
+    ALERT = "alert"  # JSON alert start/clear events
+    ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
+
+
+class TopicError(ValueError):
+    """A topic or id does not follow the footfall scheme."""
+
+
+def check_id(kind: str, value: str) -> str:
+    if not _ID.match(value):
+        raise TopicError(
+            f"{kind} id {value!r} is invalid: use 1-64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    athlete: str
+    session: str
+    device: str
+    stream: Stream
+
+    def __post_init__(self) -> None:
+        check_id("athlete", self.athlete)
+        check_id("session", self.session)
+        check_id("device", self.device)
+
+    def __str__(self) -> str:
+        return f"{ROOT}/{self.athlete}/{self.session}/{self.device}/{self.stream.value}"
+
+    @classmethod
+    def parse(cls, topic: str) -> Topic:
+        parts = topic.split("/")
+        if len(parts) != 6 or "/".join(parts[:2]) != ROOT:
+            raise TopicError(f"topic {topic!r} is not {ROOT}/<athlete>/<session>/<device>/<stream>")
+        try:
+            stream = Stream(parts[5])
+        except ValueError:
+            raise TopicError(f"unknown stream {parts[5]!r} in topic {topic!r}") from None
+        return cls(parts[2], parts[3], parts[4], stream)
+
+
+def subscription(
+    athlete: str = "+", session: str = "+", device: str = "+", stream: Stream | str = "+"
+) -> str:
+    """A subscription filter; any part left as ``+`` matches everything at that level."""
+    value = stream.value if isinstance(stream, Stream) else stream
+    return f"{ROOT}/{athlete}/{session}/{device}/{value}"
