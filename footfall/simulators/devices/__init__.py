@@ -1,0 +1,9 @@
+"""Byte-exact BLE device emulators: the notification bytes each device sends, and its answers
+to control commands. Encoders here are the inverse of :mod:`footfall.ingest.profiles`; the
+golden vectors in ble-protocols.md round-trip through both.
+
+- :mod:`.rsc` foot pod (per-leg or steps/min cadence), :mod:`.polar_pmd` (raw and delta frames,
+  control point), :mod:`.witmotion`, :mod:`.movesense` (GSP), :mod:`.footfall_open`.
+- :mod:`.ble` a fake bleak client that plays an emulator into the gateway's notification
+  callbacks (the seam the gateway tests and ``footfall simulate --device`` use).
+"""
