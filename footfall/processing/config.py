@@ -1,0 +1,100 @@
+"""Analysis parameters: every one has a default, and every limit says where it comes from.
+
+Axis convention (shared with :mod:`footfall.simulators.runner` and docs/metrics.md): channel 0
+(x) is the *axial* axis — along the shank for a tibia sensor, normal to the dorsum for a foot
+sensor, vertical for a sacrum sensor. Resultant values do not depend on orientation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+Placement: TypeAlias = Literal["tibia", "foot", "sacrum"]
+PLACEMENTS: tuple[Placement, ...] = ("tibia", "foot", "sacrum")
+AXIS_AXIAL = 0
+
+#: Kiernan 2023: running never exceeds 4.75 steps/s, so two steps are ≥ 210 ms apart
+MAX_STEP_RATE_HZ = 4.75
+#: Burns 2019: cadence rises ≈ 5.6 spm per m/s of running speed
+CADENCE_SPEED_SLOPE_SPM_PER_MPS = 5.6
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementProfile:
+    """How a placement's signal looks to the detector.
+
+    ``strikes_per_stride`` is 1 for a leg sensor (it sees its own leg's strides; the other
+    leg's strike is weak, gait.md) and 2 for the sacrum (it sees every step).
+    """
+
+    strikes_per_stride: int
+    lowpass_hz: float  # detection signal only; impact values come from the raw samples
+    min_peak_g: float  # floor of the adaptive threshold, on the resultant (gravity included)
+    peak_search_ms: float  # raw peak sought within ± this of the filtered peak
+
+
+PROFILES: dict[str, PlacementProfile] = {
+    # tibial impact transients are ~10 ms wide: 30 Hz keeps the stride peak, drops the ringing
+    "tibia": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
+                              peak_search_ms=25.0),
+    "foot": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
+                             peak_search_ms=25.0),
+    # the sacrum sees a broad (~100 ms) loading peak per step, 1.5–6 g with gravity
+    "sacrum": PlacementProfile(strikes_per_stride=2, lowpass_hz=15.0, min_peak_g=1.4,
+                               peak_search_ms=40.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Step detector parameters (see docs/metrics.md, "Step detection")."""
+
+    #: a peak is confirmed when no higher filtered value follows within this look-ahead;
+    #: the published live detector waits 375 ms (Van den Berghe 2021)
+    lookahead_ms: float = 75.0
+    #: a peak must also be the highest of the preceding minimum step interval
+    lookback_ms: float = 1000.0 / MAX_STEP_RATE_HZ
+    #: adaptive threshold: this fraction of the recent median peak height above 1 g
+    threshold_fraction: float = 0.5
+    #: adaptive refractory: this fraction of the recent median strike interval
+    refractory_fraction: float = 0.6
+    history_peaks: int = 8
+    loading_window_ms: float = 50.0
+    filter_order: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    clipping_start_pct: float = 10.0
+    clipping_clear_pct: float = 2.0
+    packet_loss_start_pct: float = 5.0
+    packet_loss_clear_pct: float = 1.0
+    cadence_drop_start_pct: float = -3.0  # fatigue: cadence below baseline (speed-corrected)
+    cadence_drop_clear_pct: float = -1.5
+    impact_rise_start_pct: float = 10.0
+    impact_rise_clear_pct: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisConfig:
+    """Everything the session processor needs; ``AnalysisConfig()`` is the clinical default.
+
+    The baseline is taken over ``baseline_s`` starting ``warmup_s`` after a stream's first
+    sample (a no-feedback warm-up, gait.md), unless it is set live with
+    :meth:`footfall.processing.session.SessionProcessor.mark_baseline`.
+    """
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+    default_placement: Placement = "tibia"
+    default_side: str = "none"
+    warmup_s: float = 60.0
+    baseline_s: float = 60.0
+    cadence_window_s: float = 10.0
+    impact_window_s: float = 10.0
+    trend_window_s: float = 120.0
+    quality_window_s: float = 10.0
+    metrics_period_s: float = 1.0
+    #: treadmill speed set by the operator, used when no foot pod reports speed
+    treadmill_speed_mps: float | None = None

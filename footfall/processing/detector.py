@@ -1,0 +1,279 @@
+"""Streaming impact-peak detector, vectorised over many streams of one sample rate.
+
+Per sample: the resultant acceleration is low-passed (stateful ``sosfilt``, for detection only).
+A filtered sample ``t`` is a *candidate* when it is the highest of the preceding minimum step
+interval (``lookback_ms``) and nothing higher follows within ``lookahead_ms``; it is *accepted*
+as a strike when it clears an adaptive threshold (a fraction of the recent peak heights) and a
+refractory period (a fraction of the recent strike interval, never shorter than the
+physiological minimum). The impact value, its time, the clipping flag and the loading rate are
+then read from the *raw* samples within ``peak_search_ms`` of ``t``.
+
+Every decision depends only on samples up to ``t + lookahead``, so the result is the same
+however the stream is cut into chunks; the sample-level work is a handful of NumPy calls per
+chunk for all streams together, and Python only loops over the few candidate peaks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import signal
+
+from footfall.processing.config import (
+    MAX_STEP_RATE_HZ,
+    PROFILES,
+    DetectorConfig,
+    PlacementProfile,
+)
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """One accepted strike. Indices are global sample indices of the stream."""
+
+    stream: int
+    index: int  # raw impact peak
+    confirm_index: int  # the sample whose arrival confirmed it
+    impact_g: float  # resultant at the raw peak
+    impact_axial_g: float  # largest |axial| within the peak region
+    loading_rate_gps: float
+    clipped: bool
+    interval_samples: int | None  # since the previous strike of this stream, None if unknown
+    confidence: float
+
+
+@dataclass(slots=True)
+class PeakHistory:
+    """Per-stream memory of recent strikes: drives the adaptive threshold and refractory."""
+
+    heights_g: deque[float]
+    intervals: deque[int]
+    last_candidate: int | None = None  # filtered-peak index of the last strike
+    last_peak: int | None = None  # raw-peak index of the last strike
+    interval_valid: bool = False  # False at the start and after a gap
+
+
+@dataclass(slots=True)
+class DetectorState:
+    """All streaming state of a :class:`StepDetector` bank; arrays are (streams, samples).
+
+    ``base`` is the global index of column 0 of the tail arrays; everything before
+    ``decide_from`` has been decided. ``zi`` is the filter state after the last sample.
+    """
+
+    streams: int
+    history: list[PeakHistory]
+    zi: FloatArray | None = None
+    base: int = 0
+    decide_from: int = 0
+    seg_start: int = 0
+    filtered: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    resultant: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    axial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    rail: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+
+    @property
+    def active(self) -> bool:
+        return self.zi is not None
+
+    @property
+    def end(self) -> int:
+        """Global index of the next sample expected."""
+        return self.base + int(self.filtered.shape[1])
+
+
+class StepDetector:
+    """Strike detector for ``placement`` at ``sample_rate_hz``; holds parameters only."""
+
+    def __init__(self, sample_rate_hz: float, placement: str = "tibia",
+                 config: DetectorConfig | None = None) -> None:
+        if placement not in PROFILES:
+            raise ValueError(f"placement must be one of {sorted(PROFILES)}, got {placement!r}")
+        if not sample_rate_hz > 0:
+            raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
+        self.config = config or DetectorConfig()
+        self.placement = placement
+        self.profile: PlacementProfile = PROFILES[placement]
+        self.sample_rate_hz = float(sample_rate_hz)
+        fs = self.sample_rate_hz
+        cfg = self.config
+        self.lookahead = max(1, round(cfg.lookahead_ms * fs / 1000.0))
+        self.lookback = max(1, round(cfg.lookback_ms * fs / 1000.0))
+        # the raw peak region must lie inside the look-ahead that confirmed it
+        self.search = min(self.lookahead, max(1, round(self.profile.peak_search_ms * fs / 1e3)))
+        self.loading = max(1, round(cfg.loading_window_ms * fs / 1000.0))
+        self.history_len = max(self.lookback, self.search + self.loading) + 1
+        # a leg sensor's strikes are a stride apart: two minimum step intervals
+        min_interval_s = (2 / self.profile.strikes_per_stride) / MAX_STEP_RATE_HZ
+        self.min_interval = round(min_interval_s * fs)
+        cutoff = self.profile.lowpass_hz
+        self.sos: FloatArray | None = None
+        if cutoff < 0.45 * fs:
+            self.sos = np.asarray(
+                signal.butter(cfg.filter_order, cutoff, btype="low", fs=fs, output="sos"),
+                dtype=np.float64,
+            )
+
+    # -- state -------------------------------------------------------------------------------
+
+    def new_state(self, streams: int = 1) -> DetectorState:
+        n = self.config.history_peaks
+        return DetectorState(
+            streams=streams,
+            history=[PeakHistory(deque(maxlen=n), deque(maxlen=n)) for _ in range(streams)],
+        )
+
+    def _start_segment(self, state: DetectorState, start: int, first: FloatArray) -> None:
+        """Begin a gap-free run at global index ``start``; ``first`` is each stream's sample."""
+        s, pad = state.streams, self.history_len
+        if self.sos is not None:
+            zi0 = signal.sosfilt_zi(self.sos)  # steady state: no start-up transient
+            state.zi = zi0[:, None, :] * first[None, :, None]
+        else:
+            state.zi = np.zeros((0, s, 2))
+        state.base = start - pad
+        state.decide_from = start
+        state.seg_start = start
+        state.filtered = np.full((s, pad), -np.inf)
+        state.resultant = np.zeros((s, pad))
+        state.axial = np.zeros((s, pad))
+        state.rail = np.zeros((s, pad), dtype=bool)
+        for h in state.history:
+            h.interval_valid = False
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def process(self, state: DetectorState, start: int, resultant_g: FloatArray,
+                axial_g: FloatArray, rail: BoolArray) -> list[Peak]:
+        """Feed samples ``start …`` of every stream (arrays of shape (streams, n)).
+
+        ``start`` must equal ``state.end`` unless the state is inactive (a new segment).
+        Returns the strikes confirmed by these samples, ordered by confirmation then stream.
+        """
+        if resultant_g.shape[1] == 0:
+            return []
+        if not state.active:
+            self._start_segment(state, start, resultant_g[:, 0])
+        elif start != state.end:
+            raise ValueError(f"samples start at {start}, expected {state.end}: flush first")
+        if self.sos is not None:
+            y, state.zi = signal.sosfilt(self.sos, resultant_g, axis=-1, zi=state.zi)
+        else:
+            y = resultant_g
+        state.filtered = np.concatenate((state.filtered, y), axis=1)
+        state.resultant = np.concatenate((state.resultant, resultant_g), axis=1)
+        state.axial = np.concatenate((state.axial, axial_g), axis=1)
+        state.rail = np.concatenate((state.rail, rail), axis=1)
+        peaks = self._decide(state, state.end - 1 - self.lookahead, state.end)
+        self._trim(state)
+        return peaks
+
+    def flush(self, state: DetectorState) -> list[Peak]:
+        """End the segment (end of stream or a gap): decide the rest with what has arrived."""
+        if not state.active:
+            return []
+        real_end = state.end
+        s = state.streams
+        state.filtered = np.concatenate(
+            (state.filtered, np.full((s, self.lookahead), -np.inf)), axis=1)
+        peaks = self._decide(state, real_end - 1, real_end)
+        state.zi = None
+        return peaks
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _trim(self, state: DetectorState) -> None:
+        keep_from = state.decide_from - self.history_len - state.base
+        if keep_from > 0:
+            state.filtered = state.filtered[:, keep_from:]
+            state.resultant = state.resultant[:, keep_from:]
+            state.axial = state.axial[:, keep_from:]
+            state.rail = state.rail[:, keep_from:]
+            state.base += keep_from
+
+    def _decide(self, state: DetectorState, last: int, real_end: int) -> list[Peak]:
+        """Decide samples ``decide_from … last`` (global); ``real_end`` bounds the raw data."""
+        lo, hi = state.decide_from - state.base, last - state.base
+        if hi < lo:
+            return []
+        y = state.filtered
+        mid = y[:, lo:hi + 1]
+        floor = self.profile.min_peak_g
+        local = (mid >= floor) & (mid > y[:, lo - 1:hi]) & (mid >= y[:, lo + 1:hi + 2])
+        s_idx, t_idx = np.nonzero(local)
+        peaks: list[Peak] = []
+        if s_idx.size:
+            t_idx = t_idx + lo
+            back = sliding_window_view(y, self.lookback, axis=1)[s_idx, t_idx - self.lookback]
+            ahead = sliding_window_view(y, self.lookahead, axis=1)[s_idx, t_idx + 1]
+            vals = y[s_idx, t_idx]
+            keep = (vals > back.max(axis=1)) & (vals >= ahead.max(axis=1))
+            order = np.lexsort((s_idx[keep], t_idx[keep]))  # by time, then stream
+            for s, t in zip(s_idx[keep][order].tolist(), t_idx[keep][order].tolist(),
+                            strict=True):
+                peak = self._accept(state, s, t, real_end - state.base)
+                if peak is not None:
+                    peaks.append(peak)
+        state.decide_from = last + 1
+        return peaks
+
+    def _accept(self, state: DetectorState, s: int, t: int, real_end: int) -> Peak | None:
+        h = state.history[s]
+        height = float(state.filtered[s, t])
+        cfg = self.config
+        if h.heights_g:
+            median_h = float(np.median(h.heights_g))
+            if height < 1.0 + cfg.threshold_fraction * (median_h - 1.0):
+                return None
+        g = state.base + t
+        if h.last_candidate is not None:
+            refractory = self.min_interval
+            if h.intervals:
+                refractory = max(refractory,
+                                 round(cfg.refractory_fraction * float(np.median(h.intervals))))
+            if g - h.last_candidate < refractory:
+                return None
+        seg0 = state.seg_start - state.base
+        a, b = max(t - self.search, seg0), min(t + self.search + 1, real_end)
+        r = state.resultant[s]
+        p = a + int(np.argmax(r[a:b]))
+        impact = float(r[p])
+        axial = float(np.max(np.abs(state.axial[s, a:b])))
+        clipped = bool(state.rail[s, a:b].any())
+        c = max(p - self.loading, seg0)
+        m = c + int(np.argmin(r[c:p + 1]))
+        loading = (impact - float(r[m])) * self.sample_rate_hz / (p - m) if p > m else 0.0
+        gp = state.base + p
+        interval = gp - h.last_peak if (h.last_peak is not None and h.interval_valid) else None
+        confidence = self._confidence(h, height, interval)
+        h.heights_g.append(height)
+        if interval is not None:
+            h.intervals.append(interval)
+        h.last_candidate, h.last_peak, h.interval_valid = g, gp, True
+        confirm = min(g + self.lookahead, state.base + real_end - 1)
+        return Peak(stream=s, index=gp, confirm_index=confirm, impact_g=impact,
+                    impact_axial_g=axial, loading_rate_gps=loading, clipped=clipped,
+                    interval_samples=interval, confidence=confidence)
+
+    @staticmethod
+    def _confidence(h: PeakHistory, height: float, interval: int | None) -> float:
+        """0–1: how typical this strike's height and interval are for the stream."""
+        if not h.heights_g:
+            return 0.5
+        ref = float(np.median(h.heights_g)) - 1.0
+        amp = min(1.0, max(0.0, (height - 1.0) / ref)) if ref > 0 else 1.0
+        timing = 1.0
+        if interval is not None and h.intervals:
+            ratio = interval / float(np.median(h.intervals))
+            timing = 1.0 if 0.75 <= ratio <= 1.25 else 0.5
+        elif interval is None:
+            timing = 0.75
+        return round(amp * timing, 3)

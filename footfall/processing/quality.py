@@ -1,0 +1,118 @@
+"""Data quality of one IMU stream: frame order, packet loss, clipping — and the sample timeline.
+
+Frame rules (each has a test):
+
+- ``seq`` is a 32-bit counter. A frame whose ``seq`` is not ahead of the last one (modulo 2³²,
+  within half the range) is a duplicate or arrived late: it is dropped, logged and counted in
+  ``frames_late`` — the detector never goes back in time.
+- A ``seq`` jump of ``d`` means ``d − 1`` frames were lost.
+- The sensor clock places the frame on the stream's sample index: a jump of more than
+  ``GAP_TOLERANCE_SAMPLES`` is a gap of that many samples. If the sensor clock runs backwards
+  (unusable), the lost frames are assumed to have had the previous frame's length.
+- A gap (or ``FLAG_GAP_BEFORE``) ends the detector's segment: filters restart and no interval
+  is measured across it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from footfall.wire.frame import FLAG_GAP_BEFORE, ImuFrame
+
+log = logging.getLogger(__name__)
+
+GAP_TOLERANCE_SAMPLES = 1.5
+SEQ_MODULO = 1 << 32
+RECENT_STRIKES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a frame's samples go on the stream's timeline."""
+
+    first_index: int
+    gap_samples: int  # samples missing before this frame (0 when continuous)
+    segment_break: bool
+
+
+@dataclass(slots=True)
+class QualityState:
+    frames_received: int = 0
+    frames_lost: int = 0
+    frames_late: int = 0
+    samples_received: int = 0
+    samples_lost: int = 0
+    strikes: int = 0
+    strikes_clipped: int = 0
+    last_seq: int | None = None
+    last_sensor_us: int = 0
+    last_n: int = 0
+    next_index: int = 0
+    #: per frame: (index after its last sample, samples received, samples lost before it)
+    recent: deque[tuple[int, int, int]] = field(default_factory=deque)
+    recent_clipped: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_STRIKES))
+
+
+def place_frame(state: QualityState, frame: ImuFrame, device: str) -> Placement | None:
+    """Account for ``frame`` and return where it goes; ``None`` means drop it (late/duplicate)."""
+    fs = frame.sample_rate_hz
+    if state.last_seq is None:
+        first = Placement(0, 0, False)
+    else:
+        d = (frame.seq - state.last_seq) % SEQ_MODULO
+        if d == 0 or d >= SEQ_MODULO // 2:
+            state.frames_late += 1
+            log.warning("%s: dropped frame seq %d: duplicate or late (last seq %d)",
+                        device, frame.seq, state.last_seq)
+            return None
+        expected_us = state.last_sensor_us + state.last_n * 1e6 / fs
+        drift = (frame.sensor_time_us - expected_us) * fs / 1e6
+        if drift >= -GAP_TOLERANCE_SAMPLES:
+            gap = round(drift) if drift > GAP_TOLERANCE_SAMPLES else 0
+        else:  # sensor clock went backwards: trust the counter
+            gap = (d - 1) * state.last_n
+        if d > 1:
+            state.frames_lost += d - 1
+            log.info("%s: %d frame(s) lost before seq %d (%d samples)", device, d - 1,
+                     frame.seq, gap)
+        brk = gap > 0 or bool(frame.flags & FLAG_GAP_BEFORE) or drift < -GAP_TOLERANCE_SAMPLES
+        first = Placement(state.next_index + gap, gap, brk)
+    n = frame.n_samples
+    state.last_seq = frame.seq
+    state.last_sensor_us = frame.sensor_time_us
+    state.last_n = n
+    state.next_index = first.first_index + n
+    state.frames_received += 1
+    state.samples_received += n
+    state.samples_lost += first.gap_samples
+    state.recent.append((state.next_index, n, first.gap_samples))
+    return first
+
+
+def packet_loss_pct(state: QualityState, at_index: int, window: int) -> float:
+    """Share of samples lost among those due in the ``window`` samples up to ``at_index``."""
+    while state.recent and state.recent[0][0] < at_index - window:
+        state.recent.popleft()
+    got = sum(r[1] for r in state.recent)
+    lost = sum(r[2] for r in state.recent)
+    return 100.0 * lost / (got + lost) if got + lost else 0.0
+
+
+def total_loss_pct(state: QualityState) -> float:
+    due = state.samples_received + state.samples_lost
+    return 100.0 * state.samples_lost / due if due else 0.0
+
+
+def add_strike(state: QualityState, clipped: bool) -> None:
+    state.strikes += 1
+    state.strikes_clipped += int(clipped)
+    state.recent_clipped.append(clipped)
+
+
+def clipping_pct(state: QualityState) -> float | None:
+    """Share of the last ``RECENT_STRIKES`` strikes whose peak region hit the rail."""
+    if not state.recent_clipped:
+        return None
+    return 100.0 * sum(state.recent_clipped) / len(state.recent_clipped)

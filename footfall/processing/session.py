@@ -1,0 +1,364 @@
+"""One session's processor: device frames and foot-pod samples in, step/metrics/alert events out.
+
+This is the single code path of footfall's analysis: the live service feeds it frame by frame,
+``footfall analyze`` feeds a whole recording through the same methods. Events come out in
+sensor-time order per device; a step is emitted ``lookahead_ms`` after its impact peak.
+
+What a "step" is depends on the placement (docs/metrics.md): a tibia or foot sensor reports
+the strikes of *its own leg* (one per stride; cadence = 2 × stride rate), a sacrum sensor
+reports every step. ``steps_total`` counts the step events of that device.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+
+from footfall.processing.alerts import AlertEvaluator, AlertState
+from footfall.processing.config import AXIS_AXIAL, PROFILES, AnalysisConfig
+from footfall.processing.detector import DetectorState, Peak, StepDetector
+from footfall.processing.metrics import NS, MetricsTracker, TimeSeries
+from footfall.processing.quality import (
+    QualityState,
+    add_strike,
+    clipping_pct,
+    packet_loss_pct,
+    place_frame,
+    total_loss_pct,
+)
+from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, RscSample, StepEvent
+from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
+
+log = logging.getLogger(__name__)
+
+Event: TypeAlias = StepEvent | MetricsEvent | AlertEvent
+Output: TypeAlias = tuple[str, Event]
+#: a foot pod's cadence is integrated into a step count over at most this gap
+RSC_MAX_GAP_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A frame's first sample on the stream index, on the sensor clock and in UTC."""
+
+    index: int
+    sensor_ns: int
+    utc_ns: int
+
+
+@dataclass(slots=True)
+class ImuStream:
+    """Everything the processor keeps for one IMU device."""
+
+    placement: str
+    side: str
+    tracker: MetricsTracker
+    detector: StepDetector | None = None
+    detector_state: DetectorState | None = None
+    sample_rate_hz: float = 0.0
+    anchors: list[Anchor] = field(default_factory=list)
+    quality: QualityState = field(default_factory=QualityState)
+    alerts: AlertState = field(default_factory=AlertState)
+    next_boundary: int = 0  # sample index of the next metrics event: origin + round(k × fs)
+    boundary_origin: int = 0
+    boundary_k: int = 0
+    steps_total: int = 0
+    last_interval_s: float | None = None  # sacrum: previous step, for stride cadence
+    last_metrics: dict[str, Any] = field(default_factory=dict)
+    reconfigure: bool = False
+
+
+@dataclass(slots=True)
+class RscStream:
+    tracker: MetricsTracker
+    alerts: AlertState = field(default_factory=AlertState)
+    last_ns: int | None = None
+    next_boundary_ns: int = 0
+    steps: float = 0.0
+
+
+class SessionProcessor:
+    """Streaming gait analysis for every device of one athlete's session."""
+
+    def __init__(self, athlete: str, session: str, config: AnalysisConfig | None = None) -> None:
+        self.athlete = athlete
+        self.session = session
+        self.config = config or AnalysisConfig()
+        self.meta: dict[str, DeviceMeta] = {}
+        self.imu: dict[str, ImuStream] = {}
+        self.rsc: dict[str, RscStream] = {}
+        self.speed = TimeSeries()
+        if self.config.treadmill_speed_mps is not None:
+            self.speed.add(0, self.config.treadmill_speed_mps)
+        self._alerts = AlertEvaluator(self.config.alerts)
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def set_meta(self, device: str, meta: DeviceMeta) -> None:
+        """Placement and side of ``device``; a change takes effect at its next frame."""
+        placement = meta.placement if meta.placement in PROFILES else None
+        if placement is None:
+            log.warning("%s: unknown placement %r, using %s", device, meta.placement,
+                        self.config.default_placement)
+        self.meta[device] = meta
+        stream = self.imu.get(device)
+        if stream is not None:
+            new = placement or self.config.default_placement
+            stream.reconfigure = stream.reconfigure or new != stream.placement
+            stream.placement, stream.side = new, meta.side
+
+    def set_speed(self, speed_mps: float, at_ns: int) -> None:
+        """Treadmill speed set by the operator (UTC ``at_ns``); foot-pod speed adds to this."""
+        self.speed.add(at_ns, speed_mps)
+
+    def mark_baseline(self, device: str | None = None, at_ns: int | None = None,
+                      duration_s: float | None = None) -> None:
+        """Start the baseline window now (or at UTC ``at_ns``) for one device or all."""
+        trackers: list[tuple[str, MetricsTracker, int | None]] = []
+        for name, imu in self.imu.items():
+            latest = self._utc(imu, imu.quality.next_index - 1) if imu.anchors else None
+            trackers.append((name, imu.tracker, latest))
+        for name, rsc in self.rsc.items():
+            trackers.append((name, rsc.tracker, rsc.last_ns))
+        for name, tracker, latest in trackers:
+            if device is not None and name != device:
+                continue
+            start = at_ns if at_ns is not None else latest
+            if start is not None:
+                tracker.mark_baseline(start, duration_s)
+
+    # -- IMU frames --------------------------------------------------------------------------
+
+    def feed_frame(self, device: str, frame: ImuFrame) -> list[Output]:
+        stream = self._imu_stream(device)
+        if frame.n_samples == 0:
+            return []
+        placed = place_frame(stream.quality, frame, device)
+        if placed is None:
+            return []
+        out: list[Output] = []
+        fs = frame.sample_rate_hz
+        if stream.detector is None or stream.reconfigure or fs != stream.sample_rate_hz:
+            out += self._flush(device, stream)
+            stream.detector = StepDetector(fs, stream.placement, self.config.detector)
+            stream.detector_state = stream.detector.new_state()
+            if fs != stream.sample_rate_hz:
+                stream.sample_rate_hz = fs
+                stream.boundary_origin, stream.boundary_k = placed.first_index, 0
+                self._advance_boundary(stream)
+            stream.reconfigure = False
+        elif placed.segment_break:
+            out += self._flush(device, stream)
+        detector, dstate = stream.detector, stream.detector_state
+        if dstate is None:
+            raise RuntimeError("detector state missing")  # unreachable: set above
+        start = placed.first_index
+        stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns))
+        stream.tracker.start(frame.utc_ns)
+        while stream.next_boundary < start:  # boundaries inside a gap have no data
+            self._advance_boundary(stream)
+        accel = frame.accel_g()
+        counts = frame.counts[:, :3]
+        rail = ((counts == INT16_FULL_SCALE - 1) | (counts == -INT16_FULL_SCALE)).any(axis=1)
+        resultant = np.sqrt(np.einsum("ij,ij->i", accel, accel))
+        peaks = detector.process(dstate, start, resultant[None, :],
+                                 accel[None, :, AXIS_AXIAL], rail[None, :])
+        end = start + frame.n_samples
+        out += self._merge(device, stream, peaks, end)
+        self._trim_anchors(stream)
+        return out
+
+    def _imu_stream(self, device: str) -> ImuStream:
+        stream = self.imu.get(device)
+        if stream is None:
+            meta = self.meta.get(device)
+            placement: str
+            if meta is None:
+                log.warning("%s: no device meta yet: assuming placement %s, side %s", device,
+                            self.config.default_placement, self.config.default_side)
+                placement, side = self.config.default_placement, self.config.default_side
+            else:
+                placement = meta.placement if meta.placement in PROFILES else \
+                    self.config.default_placement
+                side = meta.side
+            stream = ImuStream(placement, side, MetricsTracker(self.config))
+            self.imu[device] = stream
+        return stream
+
+    def _merge(self, device: str, stream: ImuStream, peaks: list[Peak], end: int) -> list[Output]:
+        """Interleave steps and per-second metrics by the sample that made them known."""
+        out: list[Output] = []
+        i = 0
+        while True:
+            b = stream.next_boundary
+            if i < len(peaks) and (peaks[i].confirm_index <= b or b >= end):
+                out += self._step(device, stream, peaks[i])
+                i += 1
+            elif b < end:
+                out += self._metrics(device, stream, b)
+                self._advance_boundary(stream)
+            else:
+                return out
+
+    def _advance_boundary(self, stream: ImuStream) -> None:
+        stream.boundary_k += 1
+        period = stream.sample_rate_hz * self.config.metrics_period_s
+        stream.next_boundary = stream.boundary_origin + round(stream.boundary_k * period)
+
+    def _flush(self, device: str, stream: ImuStream) -> list[Output]:
+        if stream.detector is None or stream.detector_state is None:
+            return []
+        peaks = stream.detector.flush(stream.detector_state)
+        stream.last_interval_s = None
+        out: list[Output] = []
+        for p in peaks:
+            out += self._step(device, stream, p)
+        return out
+
+    def _step(self, device: str, stream: ImuStream, peak: Peak) -> list[Output]:
+        fs = stream.sample_rate_hz
+        utc, sensor_ns = self._times(stream, peak.index)
+        per_stride = PROFILES[stream.placement].strikes_per_stride
+        interval_s = peak.interval_samples / fs if peak.interval_samples is not None else None
+        cadence = 60.0 * (2 / per_stride) / interval_s if interval_s else 0.0
+        stride_s = interval_s
+        if per_stride == 2:
+            prev = stream.last_interval_s
+            stride_s = interval_s + prev if interval_s is not None and prev is not None else None
+            stream.last_interval_s = interval_s
+        if stride_s:
+            stream.tracker.add_cadence(utc, 120.0 / stride_s)
+        if not peak.clipped:
+            stream.tracker.add_impact(utc, peak.impact_g)
+        add_strike(stream.quality, peak.clipped)
+        stream.steps_total += 1
+        event = StepEvent(
+            time_ns=utc, sensor_time_s=sensor_ns / NS, impact_g=peak.impact_g,
+            cadence_spm=cadence, interval_s=interval_s or 0.0, side=stream.side,
+            placement=stream.placement, clipped=peak.clipped, confidence=peak.confidence,
+            extra={
+                "impact_axial_g": peak.impact_axial_g,
+                "loading_rate_gps": peak.loading_rate_gps,
+                "impact_is_lower_bound": peak.clipped,
+                "confirm_delay_ms": 1000.0 * (peak.confirm_index - peak.index) / fs,
+                "strike": "stride" if per_stride == 1 else "step",
+            },
+        )
+        return [(device, event)]
+
+    def _metrics(self, device: str, stream: ImuStream, index: int) -> list[Output]:
+        utc, _ = self._times(stream, index)
+        fs = stream.sample_rate_hz
+        q = stream.quality
+        extra = stream.tracker.snapshot(utc, self.speed)
+        extra.update(
+            placement=stream.placement, side=stream.side,
+            packet_loss_pct=packet_loss_pct(q, index, round(self.config.quality_window_s * fs)),
+            packet_loss_total_pct=total_loss_pct(q), frames_late_total=q.frames_late,
+            clipping_pct=clipping_pct(q), clipped_steps_total=q.strikes_clipped,
+            strides_total=stream.steps_total // PROFILES[stream.placement].strikes_per_stride,
+        )
+        stream.last_metrics = extra
+        extra["symmetry_pct"] = self._symmetry(stream)
+        cadence = extra.pop("cadence_spm")
+        context = {"device": device, "placement": stream.placement, "side": stream.side}
+        out: list[Output] = [(device, MetricsEvent(utc, cadence, stream.steps_total, extra))]
+        out += [(device, a) for a in self._alerts.evaluate(stream.alerts, utc, extra, context)]
+        return out
+
+    def _symmetry(self, stream: ImuStream) -> float | None:
+        """Impact symmetry (R − L) / max(R, L) × 100 from the latest rolling impacts."""
+        if stream.side not in ("left", "right"):
+            return None
+        sides: dict[str, float] = {}
+        for other in self.imu.values():
+            impact = other.last_metrics.get("impact_g")
+            if other.placement == stream.placement and other.side in ("left", "right") and \
+                    impact is not None:
+                sides[other.side] = float(impact)
+        if len(sides) < 2:
+            return None
+        r, left = sides["right"], sides["left"]
+        return 100.0 * (r - left) / max(r, left) if max(r, left) > 0 else None
+
+    def _times(self, stream: ImuStream, index: int) -> tuple[int, int]:
+        """(UTC ns, sensor ns) of a sample, from the frame it arrived in."""
+        i = bisect_right([a.index for a in stream.anchors], index) - 1
+        a = stream.anchors[max(i, 0)]
+        offset = round((index - a.index) * NS / stream.sample_rate_hz)
+        return a.utc_ns + offset, a.sensor_ns + offset
+
+    def _utc(self, stream: ImuStream, index: int) -> int:
+        return self._times(stream, index)[0]
+
+    def _trim_anchors(self, stream: ImuStream) -> None:
+        state = stream.detector_state
+        if state is None:
+            return
+        keep = state.base
+        while len(stream.anchors) >= 2 and stream.anchors[1].index <= keep:
+            stream.anchors.pop(0)
+
+    # -- foot pods ---------------------------------------------------------------------------
+
+    def feed_rsc(self, device: str, sample: RscSample) -> list[Output]:
+        stream = self.rsc.get(device)
+        if stream is None:
+            stream = self.rsc[device] = RscStream(MetricsTracker(self.config))
+        t = sample.time_ns
+        if stream.last_ns is not None and t <= stream.last_ns:
+            log.warning("%s: dropped foot-pod sample at %d: not after %d", device, t,
+                        stream.last_ns)
+            return []
+        period = round(self.config.metrics_period_s * NS)
+        if stream.last_ns is None:
+            stream.tracker.start(t)
+            stream.next_boundary_ns = t + period
+        elif sample.running and sample.cadence_spm > 0:
+            dt = min((t - stream.last_ns) / NS, RSC_MAX_GAP_S)
+            stream.steps += sample.cadence_spm / 60.0 * dt
+        stream.last_ns = t
+        if sample.speed_mps >= 0 and sample.running:
+            self.speed.add(t, sample.speed_mps)
+        if sample.running and sample.cadence_spm > 0:
+            stream.tracker.add_cadence(t, sample.cadence_spm)
+        if t < stream.next_boundary_ns:
+            return []
+        b = stream.next_boundary_ns + (t - stream.next_boundary_ns) // period * period
+        stream.next_boundary_ns = b + period
+        return self._rsc_metrics(device, stream, b)
+
+    def _rsc_metrics(self, device: str, stream: RscStream, at_ns: int) -> list[Output]:
+        extra = stream.tracker.snapshot(at_ns, self.speed)
+        extra.update(placement="foot", side=self.meta[device].side if device in self.meta
+                     else "none", source="rsc")
+        cadence = extra.pop("cadence_spm")
+        context = {"device": device, "source": "rsc"}
+        out: list[Output] = [(device, MetricsEvent(at_ns, cadence, round(stream.steps), extra))]
+        out += [(device, a) for a in self._alerts.evaluate(stream.alerts, at_ns, extra, context)]
+        return out
+
+    # -- end of stream -----------------------------------------------------------------------
+
+    def finish(self) -> list[Output]:
+        """Flush every stream's pending look-ahead and emit a final metrics event for each."""
+        out: list[Output] = []
+        for device, stream in self.imu.items():
+            if stream.detector_state is None or not stream.anchors:
+                continue
+            out += self._flush(device, stream)
+            for _, event in self._metrics(device, stream, stream.quality.next_index - 1):
+                if isinstance(event, MetricsEvent):
+                    event.extra["final"] = True
+                out.append((device, event))
+        for device, rsc in self.rsc.items():
+            if rsc.last_ns is not None:
+                for _, event in self._rsc_metrics(device, rsc, rsc.last_ns):
+                    if isinstance(event, MetricsEvent):
+                        event.extra["final"] = True
+                    out.append((device, event))
+        return out
