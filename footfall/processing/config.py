@@ -16,6 +16,8 @@ AXIS_AXIAL = 0
 
 #: Kiernan 2023: running never exceeds 4.75 steps/s, so two steps are ≥ 210 ms apart
 MAX_STEP_RATE_HZ = 4.75
+#: Kiernan 2023: stance lasts 95–270 ms in running
+MAX_STANCE_MS = 270.0
 #: Burns 2019: cadence rises ≈ 5.6 spm per m/s of running speed
 CADENCE_SPEED_SLOPE_SPM_PER_MPS = 5.6
 
@@ -32,17 +34,41 @@ class PlacementProfile:
     lowpass_hz: float  # detection signal only; impact values come from the raw samples
     min_peak_g: float  # floor of the adaptive threshold, on the resultant (gravity included)
     peak_search_ms: float  # raw peak sought within ± this of the filtered peak
+    #: a candidate must be the highest filtered value of the preceding ``lookback_ms``
+    lookback_ms: float
+    #: no two strikes closer than this; the adaptive refractory may lengthen it
+    min_refractory_ms: float
+    #: look-ahead that confirms a peak: ≤ 100 ms minus the low-pass lag
+    lookahead_ms: float
+    #: adaptive refractory as a fraction of the recent median strike interval: on a leg it
+    #: blocks swing and other-leg peaks (~0.5–0.65 of a stride); the sacrum has no such peaks,
+    #: and a lower value lets it recover the true step rate after a missed step
+    refractory_fraction: float
 
+
+#: a leg sensor's own strikes are a stride (two steps) apart
+LEG_REFRACTORY_MS = 2000.0 / MAX_STEP_RATE_HZ
+LEG_LOOKBACK_MS = 1000.0 / MAX_STEP_RATE_HZ
+#: the sacrum's peak can sit anywhere in a stance of 95–270 ms (Kiernan 2023), so two steps'
+#: peaks can be closer than the 210-ms step limit: 0.7 of it still separates them from the
+#: second hump of one stance (40–80 ms after the first)
+SACRUM_REFRACTORY_MS = 0.7 * 1000.0 / MAX_STEP_RATE_HZ
 
 PROFILES: dict[str, PlacementProfile] = {
     # tibial impact transients are ~10 ms wide: 30 Hz keeps the stride peak, drops the ringing
     "tibia": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
-                              peak_search_ms=25.0),
+                              peak_search_ms=25.0, refractory_fraction=0.7,
+                              lookback_ms=LEG_LOOKBACK_MS, min_refractory_ms=LEG_REFRACTORY_MS,
+                              lookahead_ms=75.0),
     "foot": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
-                             peak_search_ms=25.0),
+                             peak_search_ms=25.0, refractory_fraction=0.7,
+                             lookback_ms=LEG_LOOKBACK_MS, min_refractory_ms=LEG_REFRACTORY_MS,
+                             lookahead_ms=75.0),
     # the sacrum sees a broad (~100 ms) loading peak per step, 1.5–6 g with gravity
     "sacrum": PlacementProfile(strikes_per_stride=2, lowpass_hz=15.0, min_peak_g=1.4,
-                               peak_search_ms=40.0),
+                               peak_search_ms=40.0, refractory_fraction=0.45,
+                               lookback_ms=100.0, min_refractory_ms=SACRUM_REFRACTORY_MS,
+                               lookahead_ms=60.0),
 }
 
 
@@ -50,15 +76,12 @@ PROFILES: dict[str, PlacementProfile] = {
 class DetectorConfig:
     """Step detector parameters (see docs/metrics.md, "Step detection")."""
 
-    #: a peak is confirmed when no higher filtered value follows within this look-ahead;
-    #: the published live detector waits 375 ms (Van den Berghe 2021)
-    lookahead_ms: float = 75.0
-    #: a peak must also be the highest of the preceding minimum step interval
-    lookback_ms: float = 1000.0 / MAX_STEP_RATE_HZ
-    #: adaptive threshold: this fraction of the recent median peak height above 1 g
+    #: a peak is confirmed when no higher filtered value follows within this look-ahead
+    #: (None: the placement's default, 60–75 ms); the published live detector waits 375 ms
+    #: (Van den Berghe 2021)
+    lookahead_ms: float | None = None
+    #: adaptive threshold: this fraction of the recent impacts (upper quartile) above 1 g
     threshold_fraction: float = 0.5
-    #: adaptive refractory: this fraction of the recent median strike interval
-    refractory_fraction: float = 0.6
     history_peaks: int = 8
     loading_window_ms: float = 50.0
     filter_order: int = 2

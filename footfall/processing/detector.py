@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from footfall.processing.config import (
-    MAX_STEP_RATE_HZ,
+    MAX_STANCE_MS,
     PROFILES,
     DetectorConfig,
     PlacementProfile,
@@ -46,7 +46,10 @@ class Peak:
     impact_axial_g: float  # largest |axial| within the peak region
     loading_rate_gps: float
     clipped: bool
-    interval_samples: int | None  # since the previous strike of this stream, None if unknown
+    #: the strike's rising edge: where the filtered signal last crossed half-way from the
+    #: preceding minimum to the peak (fractional index) — steadier than the peak for timing
+    rise_index: float
+    interval_samples: float | None  # rise to rise since the previous strike, None if unknown
     confidence: float
 
 
@@ -55,9 +58,9 @@ class PeakHistory:
     """Per-stream memory of recent strikes: drives the adaptive threshold and refractory."""
 
     heights_g: deque[float]
-    intervals: deque[int]
+    intervals: deque[float]
     last_candidate: int | None = None  # filtered-peak index of the last strike
-    last_peak: int | None = None  # raw-peak index of the last strike
+    last_rise: float | None = None  # rise index of the last strike
     interval_valid: bool = False  # False at the start and after a gap
 
 
@@ -105,15 +108,16 @@ class StepDetector:
         self.sample_rate_hz = float(sample_rate_hz)
         fs = self.sample_rate_hz
         cfg = self.config
-        self.lookahead = max(1, round(cfg.lookahead_ms * fs / 1000.0))
-        self.lookback = max(1, round(cfg.lookback_ms * fs / 1000.0))
+        lookahead_ms = self.profile.lookahead_ms if cfg.lookahead_ms is None else cfg.lookahead_ms
+        self.lookahead = max(1, round(lookahead_ms * fs / 1000.0))
+        self.lookback = max(1, round(self.profile.lookback_ms * fs / 1000.0))
         # the raw peak region must lie inside the look-ahead that confirmed it
         self.search = min(self.lookahead, max(1, round(self.profile.peak_search_ms * fs / 1e3)))
         self.loading = max(1, round(cfg.loading_window_ms * fs / 1000.0))
-        self.history_len = max(self.lookback, self.search + self.loading) + 1
-        # a leg sensor's strikes are a stride apart: two minimum step intervals
-        min_interval_s = (2 / self.profile.strikes_per_stride) / MAX_STEP_RATE_HZ
-        self.min_interval = round(min_interval_s * fs)
+        # the rising edge is sought back to the previous strike, at most one longest stance
+        self.rise_window = round(MAX_STANCE_MS * fs / 1000.0)
+        self.history_len = max(self.lookback, self.search + self.loading, self.rise_window) + 1
+        self.min_interval = round(self.profile.min_refractory_ms * fs / 1000.0)
         cutoff = self.profile.lowpass_hz
         self.sos: FloatArray | None = None
         if cutoff < 0.45 * fs:
@@ -208,6 +212,9 @@ class StepDetector:
         mid = y[:, lo:hi + 1]
         floor = self.profile.min_peak_g
         local = (mid >= floor) & (mid > y[:, lo - 1:hi]) & (mid >= y[:, lo + 1:hi + 2])
+        first = state.seg_start - state.base - lo
+        if 0 <= first < local.shape[1]:
+            local[:, first] = False  # nothing precedes a segment's first sample: not a peak
         s_idx, t_idx = np.nonzero(local)
         peaks: list[Peak] = []
         if s_idx.size:
@@ -227,18 +234,14 @@ class StepDetector:
 
     def _accept(self, state: DetectorState, s: int, t: int, real_end: int) -> Peak | None:
         h = state.history[s]
-        height = float(state.filtered[s, t])
         cfg = self.config
-        if h.heights_g:
-            median_h = float(np.median(h.heights_g))
-            if height < 1.0 + cfg.threshold_fraction * (median_h - 1.0):
-                return None
         g = state.base + t
         if h.last_candidate is not None:
             refractory = self.min_interval
             if h.intervals:
                 refractory = max(refractory,
-                                 round(cfg.refractory_fraction * float(np.median(h.intervals))))
+                                 round(self.profile.refractory_fraction
+                                       * float(np.median(h.intervals))))
             if g - h.last_candidate < refractory:
                 return None
         seg0 = state.seg_start - state.base
@@ -246,34 +249,58 @@ class StepDetector:
         r = state.resultant[s]
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
+        reference = self._reference_height(h)
+        if reference is not None and impact < 1.0 + cfg.threshold_fraction * (reference - 1.0):
+            return None
         axial = float(np.max(np.abs(state.axial[s, a:b])))
         clipped = bool(state.rail[s, a:b].any())
         c = max(p - self.loading, seg0)
         m = c + int(np.argmin(r[c:p + 1]))
         loading = (impact - float(r[m])) * self.sample_rate_hz / (p - m) if p > m else 0.0
-        gp = state.base + p
-        interval = gp - h.last_peak if (h.last_peak is not None and h.interval_valid) else None
-        confidence = self._confidence(h, height, interval)
-        h.heights_g.append(height)
+        since = seg0 if h.last_candidate is None else max(seg0, h.last_candidate - state.base + 1)
+        k, frac = self._rise(state.filtered[s], t, max(t - self.rise_window, since))
+        rise = (state.base + k) + frac  # global index first: exact whatever the chunking
+        interval = rise - h.last_rise if (h.last_rise is not None and h.interval_valid) else None
+        confidence = self._confidence(h, reference, impact, interval)
+        h.heights_g.append(impact)
         if interval is not None:
             h.intervals.append(interval)
-        h.last_candidate, h.last_peak, h.interval_valid = g, gp, True
+        h.last_candidate, h.last_rise, h.interval_valid = g, rise, True
         confirm = min(g + self.lookahead, state.base + real_end - 1)
-        return Peak(stream=s, index=gp, confirm_index=confirm, impact_g=impact,
+        return Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
                     impact_axial_g=axial, loading_rate_gps=loading, clipped=clipped,
-                    interval_samples=interval, confidence=confidence)
+                    rise_index=rise, interval_samples=interval, confidence=confidence)
 
     @staticmethod
-    def _confidence(h: PeakHistory, height: float, interval: int | None) -> float:
-        """0–1: how typical this strike's height and interval are for the stream."""
+    def _rise(y: FloatArray, t: int, start: int) -> tuple[int, float]:
+        """(index, fraction) where ``y`` last rose through half-way from its minimum over
+        ``start … t`` to ``y[t]``."""
+        seg = y[start:t + 1]
+        half = 0.5 * (float(seg.min()) + float(y[t]))
+        below = np.flatnonzero(seg < half)
+        if below.size == 0:
+            return start, 0.0
+        k = start + int(below[-1])
+        step = float(y[k + 1] - y[k])
+        return k, ((half - float(y[k])) / step if step > 0 else 0.0)
+
+    @staticmethod
+    def _reference_height(h: PeakHistory) -> float | None:
+        """Upper quartile of recent strike impacts: a stray weak peak accepted early (swing,
+        the other leg) cannot drag the threshold down to its own level."""
         if not h.heights_g:
+            return None
+        return float(np.percentile(h.heights_g, 75))
+
+    @staticmethod
+    def _confidence(h: PeakHistory, reference: float | None, impact: float,
+                    interval: float | None) -> float:
+        """0–1: how typical this strike's impact and interval are for the stream."""
+        if reference is None:
             return 0.5
-        ref = float(np.median(h.heights_g)) - 1.0
-        amp = min(1.0, max(0.0, (height - 1.0) / ref)) if ref > 0 else 1.0
-        timing = 1.0
+        amp = min(1.0, max(0.0, (impact - 1.0) / (reference - 1.0))) if reference > 1 else 1.0
+        timing = 0.75
         if interval is not None and h.intervals:
             ratio = interval / float(np.median(h.intervals))
             timing = 1.0 if 0.75 <= ratio <= 1.25 else 0.5
-        elif interval is None:
-            timing = 0.75
         return round(amp * timing, 3)

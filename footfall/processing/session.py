@@ -245,6 +245,8 @@ class SessionProcessor:
                 "loading_rate_gps": peak.loading_rate_gps,
                 "impact_is_lower_bound": peak.clipped,
                 "confirm_delay_ms": 1000.0 * (peak.confirm_index - peak.index) / fs,
+                "rise_sensor_time_s": (sensor_ns + round((peak.rise_index - peak.index) * NS / fs))
+                / NS,
                 "strike": "stride" if per_stride == 1 else "step",
             },
         )
