@@ -1,0 +1,109 @@
+"""``footfall replay``: republish a recorded session to the broker with its original timing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich_argparse import RawDescriptionRichHelpFormatter
+
+from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands.record import add_import_options
+
+HELP = """\
+Publish a session file's raw device data (imu, rsc, meta, status) so `footfall process`
+analyses it exactly like a live run. Timing follows the recording: real time by default,
+--speed 20 for twenty times faster, --fast for as fast as the broker takes it.
+
+  footfall replay footfall/data/sample-session.mcap --speed 20
+  footfall replay run.mcap --athlete ana --session retest --now   # re-label, shift to now
+  footfall replay run.fit --speed 60      # a FIT activity replays as its foot pod (RSC)
+  footfall replay imu.csv --placement tibia --side right
+
+Old derived events (steps, metrics, alerts) are not republished unless --derived is given.
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("replay", help="republish a recorded session (or FIT/CSV) live",
+                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+    parser.add_argument("file", type=Path, metavar="FILE",
+                        help="session .mcap, .fit activity, .csv, or the sacral dataset dir")
+    timing = parser.add_argument_group("timing")
+    timing.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="time factor: 1 = as recorded, 20 = twenty times faster")
+    timing.add_argument("--fast", action="store_true", help="as fast as the broker takes it")
+    timing.add_argument("--now", action="store_true",
+                        help="shift every UTC timestamp so the session starts now")
+    what = parser.add_argument_group("what to publish")
+    what.add_argument("--derived", action="store_true",
+                      help="also republish the recorded steps, metrics and alerts")
+    conv = parser.add_argument_group("FIT/CSV/dataset sources")
+    add_import_options(conv, with_from=False)
+    add_settings_options(parser)
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+
+    import aiomqtt
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from footfall.commands.record import convert, describe
+    from footfall.errors import CommandError
+    from footfall.recordings.session import (
+        DERIVED_STREAMS,
+        RAW_STREAMS,
+        SessionFileError,
+        read_info,
+    )
+    from footfall.simulators.importers.auto import ImportKindError, detect_kind
+    from footfall.simulators.replay import ReplayStats, replay_session
+
+    if args.speed <= 0:
+        raise CommandError("--speed must be positive")
+    settings = settings_from_args(args)
+    console = Console(stderr=True)
+    path: Path = args.file
+    with tempfile.TemporaryDirectory(prefix="footfall-replay-") as tmp:
+        try:
+            kind = detect_kind(path) if args.format == "auto" else args.format
+        except ImportKindError as exc:
+            raise CommandError(str(exc)) from exc
+        if kind != "session":
+            # imported on the fly: ids come from the settings (or the data's start time)
+            imported = Path(tmp) / "import.mcap"
+            info = convert(args, path, imported, settings.athlete, args.session)
+            console.print(f"imported {path}: {describe(info)}")
+            path = imported
+        try:
+            info = read_info(path)
+        except SessionFileError as exc:
+            raise CommandError(str(exc)) from exc
+        athlete, session = args.athlete, args.session
+        console.print(f"replaying {args.file} ({info.duration_s:.0f} s, {len(info.devices)} "
+                      f"device(s)) as athlete {athlete or info.athlete}, session "
+                      f"{session or info.session} to {settings.mqtt_url}")
+        streams = RAW_STREAMS | DERIVED_STREAMS if args.derived else RAW_STREAMS
+        with Progress(TextColumn("[bold]replay[/]"), BarColumn(),
+                      TextColumn("{task.percentage:>3.0f}%  {task.fields[info]}"),
+                      TimeRemainingColumn(), console=console) as bar:
+            task = bar.add_task("replay", total=1.0, info="")
+
+            def progress(stats: ReplayStats) -> None:
+                bar.update(task, completed=stats.fraction,
+                           info=f"{stats.session_s:6.1f} / {stats.duration_s:.0f} s  "
+                                f"{stats.messages_sent} msgs")
+
+            try:
+                stats = asyncio.run(replay_session(
+                    path, settings, speed=None if args.fast else args.speed, athlete=athlete,
+                    session=session, streams=streams, retime=args.now, progress=progress))
+            except (OSError, aiomqtt.MqttError) as exc:
+                raise CommandError(f"cannot publish to {settings.mqtt_url}: {exc}") from exc
+    console.print(f"replayed {stats.messages_sent} messages ({stats.frames_sent} IMU frames) "
+                  f"covering {stats.session_s:.1f} s in {stats.wall_s:.1f} s")
+    return 0
