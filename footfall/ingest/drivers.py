@@ -1,0 +1,463 @@
+"""Per-profile device drivers: start commands, and notification bytes → wire messages.
+
+A driver is the per-device streaming state (trackers, clock fit, reassembly buffers) plus the
+logic that advances it; it never touches BLE or MQTT itself. ``start`` issues the device's
+start commands through the client it is given (called again after every reconnect), and
+``handle`` turns one notification into zero or more :class:`ImuFrame` / :class:`RscSample`,
+raising :class:`ParseError` for a malformed packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from footfall.ingest import clock as clk
+from footfall.ingest.errors import DeviceError, ParseError, SettingError
+from footfall.ingest.profiles import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.wire.events import DeviceMeta, RscSample
+from footfall.wire.frame import FLAG_GAP_BEFORE, INT16_FULL_SCALE, ImuFrame
+
+log = logging.getLogger(__name__)
+
+PLACEMENTS = ("tibia", "foot", "sacrum", "chest", "wrist")
+SIDES = ("left", "right", "none")
+CadenceMultiplier = Literal["auto", "1", "2"]
+#: the walking/running cut of the auto cadence mode: a running cadence below it is per-leg
+AUTO_PER_LEG_BELOW_SPM = 120
+
+
+class GattClient(Protocol):
+    """The slice of ``bleak.BleakClient`` footfall uses (the seam tests plug into)."""
+
+    @property
+    def is_connected(self) -> bool: ...
+
+    async def disconnect(self) -> Any: ...
+
+    async def start_notify(self, char_specifier: str, callback: Callable[..., Any],
+                           **kwargs: Any) -> None: ...
+
+    async def write_gatt_char(self, char_specifier: str, data: bytes | bytearray,
+                              response: bool | None = None) -> None: ...
+
+    async def read_gatt_char(self, char_specifier: str, **kwargs: Any) -> bytearray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """One device to stream: where it is and how it is worn."""
+
+    address: str
+    profile: str
+    placement: str
+    side: str
+    device_id: str = ""  # the topic id; default "<placement>-<side>" (or the address)
+    sample_rate_hz: int | None = None  # requested rate, profile default if None
+    accel_range_g: int | None = None
+    cadence_multiplier: CadenceMultiplier = "auto"
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        if self.device_id:
+            return self.device_id
+        return f"{self.placement}-{self.side}" if self.side != "none" else self.placement
+
+
+@dataclass
+class DeviceStats:
+    """Counters per device; every discarded or missing item lands in one of them."""
+
+    notifications: int = 0
+    frames: int = 0
+    samples: int = 0
+    rsc_samples: int = 0
+    rejected: int = 0  # malformed packets, set aside in the quarantine
+    duplicates: int = 0  # late or repeated notifications, dropped
+    gaps: int = 0  # frames published with FLAG_GAP_BEFORE
+    lost_samples: int = 0  # samples known to be missing before those frames
+    clock_resets: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    queue_overflows: int = 0
+
+
+Reject = Callable[[str, bytes], None]
+Output = ImuFrame | RscSample
+
+
+class Driver:
+    """Base: frame numbering, clock mapping, and the meta event."""
+
+    profile = ""
+    notify_uuids: tuple[str, ...] = ()
+    default_rate_hz = 0
+    default_range_g = 0
+    channels = 3
+
+    def __init__(self, spec: DeviceSpec, *, reject: Reject | None = None,
+                 stats: DeviceStats | None = None, mapper: clk.ClockMapper | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.spec = spec
+        self.stats = stats or DeviceStats()
+        self.reject: Reject = reject or (lambda reason, data: None)
+        self.mapper = mapper or clk.ClockMapper()
+        self.sleep = sleep
+        self.rate_hz = spec.sample_rate_hz or self.default_rate_hz
+        self.range_g = spec.accel_range_g or self.default_range_g
+        self.gyro_dps = 0
+        self.seq = 0
+        self._gap_pending = False
+
+    # -- lifecycle
+    async def start(self, client: GattClient) -> None:
+        """Issue the device's start commands (after start_notify)."""
+
+    def on_reconnect(self) -> None:
+        """The link dropped and came back: the next frame may not follow the last one."""
+        self._gap_pending = True
+
+    def meta(self) -> DeviceMeta:
+        return DeviceMeta(profile=self.profile, placement=self.spec.placement,
+                          side=self.spec.side, sample_rate_hz=float(self.rate_hz),
+                          accel_range_g=self.range_g, model=self.spec.name,
+                          extra={"address": self.spec.address})
+
+    # -- data
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+        raise NotImplementedError
+
+    def _frame(self, first_us: float, newest_us: float, counts: np.ndarray[Any, Any],
+               rate_hz: float, recv_utc_ns: int, *, gap: bool, lost: int) -> ImuFrame:
+        self.mapper.observe(newest_us, recv_utc_ns)
+        flags = 0
+        if gap or self._gap_pending:
+            flags |= FLAG_GAP_BEFORE
+            self.stats.gaps += 1
+            self.stats.lost_samples += max(lost, 0)
+            log.info("%s: gap before frame %d, %d sample(s) lost", self.spec.id, self.seq, lost)
+        self._gap_pending = False
+        frame = ImuFrame(seq=self.seq, sensor_time_us=round(first_us),
+                         utc_ns=self.mapper.to_utc_ns(first_us), sample_rate_hz=rate_hz,
+                         accel_range_g=self.range_g, counts=counts,
+                         gyro_range_dps=self.gyro_dps, flags=flags)
+        self.seq = (self.seq + 1) & 0xFFFFFFFF
+        self.stats.frames += 1
+        self.stats.samples += frame.n_samples
+        return frame
+
+    def _to_counts(self, values_g: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        scaled = np.rint(values_g * (INT16_FULL_SCALE / self.range_g))
+        return np.clip(scaled, -INT16_FULL_SCALE, INT16_FULL_SCALE - 1).astype(np.int16)
+
+
+async def _await_answer(fut: asyncio.Future[Any], device: str, what: str,
+                        timeout_s: float) -> Any:
+    try:
+        return await asyncio.wait_for(fut, timeout_s)
+    except TimeoutError as exc:
+        raise DeviceError(device, f"no answer to {what} within {timeout_s:.0f} s") from exc
+
+
+class OpenFrameDriver(Driver):
+    profile = footfall_open.PROFILE
+    notify_uuids = (footfall_open.DATA_UUID,)
+    default_rate_hz = 200
+    default_range_g = 16
+
+    def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        self.seq_tracker = clk.SeqTracker(footfall_open.SEQ_MODULUS)
+        self.unwrapper = clk.Unwrapper(32)
+        self.next_first_us: int | None = None
+
+    async def start(self, client: GattClient) -> None:
+        await client.write_gatt_char(footfall_open.CONTROL_UUID, footfall_open.build_start(),
+                                     response=True)
+
+    def on_reconnect(self) -> None:
+        super().on_reconnect()
+        self.seq_tracker.resync()
+
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+        f = footfall_open.parse(data)
+        verdict, _lost_notifications = self.seq_tracker.check(f.seq)
+        if verdict is clk.Verdict.DUPLICATE:
+            self.stats.duplicates += 1
+            log.warning("%s: dropped late or repeated notification seq %d", self.spec.id, f.seq)
+            return []
+        period_us = 1e6 / f.sample_rate_hz
+        step = self.unwrapper.step(f.t_us)
+        if step < 0 and self.next_first_us is not None:
+            # the sensor clock went back: the board restarted. Keep sensor time increasing.
+            self.stats.clock_resets += 1
+            log.warning("%s: sensor clock went back by %d µs: treated as a reset", self.spec.id,
+                        -step)
+            self.unwrapper.rebase(f.t_us, self.next_first_us)
+            self.mapper.reset()
+            verdict = clk.Verdict.RESYNC
+        first = self.unwrapper.unwrap(f.t_us)
+        lost = 0
+        if self.next_first_us is not None and verdict in (clk.Verdict.GAP, clk.Verdict.RESYNC):
+            lost = round((first - self.next_first_us) / period_us)
+        n = len(f.samples)
+        self.next_first_us = first + round(n * period_us)
+        self.rate_hz, self.range_g, self.gyro_dps = f.sample_rate_hz, f.accel_range_g, \
+            f.gyro_range_dps
+        counts = np.asarray(f.samples, dtype=np.int16)
+        return [self._frame(first, first + (n - 1) * period_us, counts, float(f.sample_rate_hz),
+                            recv_utc_ns, gap=verdict in (clk.Verdict.GAP, clk.Verdict.RESYNC),
+                            lost=lost)]
+
+
+class PolarPmdDriver(Driver):
+    profile = polar_pmd.PROFILE
+    notify_uuids = (polar_pmd.CONTROL_POINT_UUID, polar_pmd.DATA_UUID)
+    default_rate_hz = 200
+    default_range_g = 8
+    answer_timeout_s = 5.0
+
+    def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        self.timeline = clk.Timeline(1e6 / self.rate_hz, anchor="last")
+        self._answer: asyncio.Future[polar_pmd.PmdControlResponse] | None = None
+
+    async def start(self, client: GattClient) -> None:
+        self._answer = asyncio.get_running_loop().create_future()
+        cmd = polar_pmd.build_start(sample_rate_hz=self.rate_hz, resolution_bits=16,
+                                    range_g=self.range_g)
+        await client.write_gatt_char(polar_pmd.CONTROL_POINT_UUID, cmd, response=True)
+        answer = await _await_answer(self._answer, self.spec.id, "the PMD start command",
+                                     self.answer_timeout_s)
+        if not answer.ok:
+            raise DeviceError(self.spec.id, f"PMD start refused with status {answer.status} "
+                                            f"(rate {self.rate_hz} Hz, range {self.range_g} g)")
+
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+        if char_uuid == polar_pmd.CONTROL_POINT_UUID:
+            msg = polar_pmd.parse_control(data)
+            if isinstance(msg, polar_pmd.PmdStreamStopped):
+                log.warning("%s: the device stopped the PMD stream on its own", self.spec.id)
+            elif self._answer is not None and not self._answer.done():
+                self._answer.set_result(msg)
+            return []
+        f = polar_pmd.parse_data(data)
+        if f.measurement_type != polar_pmd.MEASUREMENT_ACC:
+            raise ParseError(self.profile, f"measurement type {f.measurement_type}, not ACC (2)")
+        n = len(f.samples)
+        place = self.timeline.place(f.timestamp_ns / 1000.0, n)
+        if place.verdict is clk.Verdict.DUPLICATE:
+            self.stats.duplicates += 1
+            log.warning("%s: dropped late or repeated PMD frame (timestamp %d ns)", self.spec.id,
+                        f.timestamp_ns)
+            return []
+        if place.verdict is clk.Verdict.RESYNC:
+            self.stats.clock_resets += 1
+            self.mapper.reset()
+        counts = self._to_counts(np.asarray(f.samples, dtype=np.float64) / 1000.0)
+        newest = place.first_us + (n - 1) * place.period_us
+        return [self._frame(place.first_us, newest, counts, 1e6 / place.period_us, recv_utc_ns,
+                            gap=place.verdict in (clk.Verdict.GAP, clk.Verdict.RESYNC),
+                            lost=place.lost_samples)]
+
+
+class MovesenseDriver(Driver):
+    profile = movesense.PROFILE
+    notify_uuids = (movesense.NOTIFY_UUID,)
+    default_rate_hz = 208
+    default_range_g = 16
+    answer_timeout_s = 5.0
+
+    def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        if self.rate_hz not in movesense.ACC_RATES_HZ:
+            raise SettingError(f"Movesense Acc runs at {movesense.ACC_RATES_HZ} Hz, "
+                               f"not {self.rate_hz}")
+        self.timeline = clk.Timeline(1e6 / self.rate_hz, anchor="first")
+        self.unwrapper = clk.Unwrapper(32)
+        self.assembler = movesense.GspAssembler()
+        self.ref = 0
+        self._answers: dict[int, asyncio.Future[movesense.GspMessage]] = {}
+
+    async def start(self, client: GattClient) -> None:
+        self.ref = (self.ref % 250) + 1
+        self.assembler = movesense.GspAssembler()
+        fut: asyncio.Future[movesense.GspMessage] = asyncio.get_running_loop().create_future()
+        self._answers[self.ref] = fut
+        cmd = movesense.build_subscribe(self.ref, movesense.acc_path(self.rate_hz))
+        await client.write_gatt_char(movesense.WRITE_UUID, cmd, response=True)
+        answer = await _await_answer(fut, self.spec.id, "the GSP subscribe", self.answer_timeout_s)
+        if answer.status != movesense.STATUS_OK:
+            raise DeviceError(self.spec.id, f"GSP subscribe to {movesense.acc_path(self.rate_hz)}"
+                                            f" answered status {answer.status}")
+
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+        msg = movesense.parse(data)
+        if msg.type == movesense.MSG_RESULT:
+            fut = self._answers.pop(msg.ref, None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+            return []
+        complete, errors = self.assembler.feed(msg)
+        for reason in errors:
+            self.reject(reason, data)
+        out: list[Output] = []
+        for ref, payload in complete:
+            if ref != self.ref:
+                self.reject(f"data for reference {ref}, subscribed as {self.ref}", payload)
+                continue
+            acc = movesense.parse_acc(payload)
+            n = len(acc.samples)
+            t_us = self.unwrapper.unwrap(acc.timestamp_ms) * 1000.0
+            place = self.timeline.place(t_us, n)
+            if place.verdict is clk.Verdict.DUPLICATE:
+                self.stats.duplicates += 1
+                log.warning("%s: dropped late or repeated GSP data (timestamp %d ms)",
+                            self.spec.id, acc.timestamp_ms)
+                continue
+            if place.verdict is clk.Verdict.RESYNC:
+                self.stats.clock_resets += 1
+                self.mapper.reset()
+            counts = self._to_counts(np.asarray(acc.samples, dtype=np.float64)
+                                     / movesense.STANDARD_GRAVITY)
+            out.append(self._frame(place.first_us, place.first_us + (n - 1) * place.period_us,
+                                   counts, 1e6 / place.period_us, recv_utc_ns,
+                                   gap=place.verdict in (clk.Verdict.GAP, clk.Verdict.RESYNC),
+                                   lost=place.lost_samples))
+        return out
+
+
+class WitMotionDriver(Driver):
+    """No counter, no timestamp: the sensor clock is the sample count at the nominal rate.
+
+    Gaps can only be inferred from receive times: a notification arriving more than
+    ``late_threshold_s`` after the mapped time of its first sample means samples were lost
+    (their number estimated from the lateness). The clock fit is allowed a wide "drift"
+    (``max_rate_error``) because the rate the module really delivers over BLE is unconfirmed.
+    """
+
+    profile = witmotion.PROFILE
+    notify_uuids = (witmotion.NOTIFY_UUID,)
+    default_rate_hz = 100
+    default_range_g = witmotion.ACC_RANGE_G
+    channels = 6
+    command_spacing_s = 0.1
+    late_threshold_s = 0.3
+    max_rate_error = 0.2
+
+    def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
+        kwargs.setdefault("mapper", clk.ClockMapper(max_drift_ppm=self.max_rate_error * 1e6,
+                                                    min_span_s=5.0))
+        super().__init__(spec, **kwargs)
+        if float(self.rate_hz) not in witmotion.RATE_CODES:
+            raise SettingError(f"WitMotion rates are {sorted(witmotion.RATE_CODES)} Hz, "
+                               f"not {self.rate_hz}")
+        self.range_g = witmotion.ACC_RANGE_G  # fixed by the firmware's scaling
+        self.gyro_dps = witmotion.GYRO_RANGE_DPS
+        self.stream = witmotion.WitStream()
+        self.sample_index = 0
+
+    async def start(self, client: GattClient) -> None:
+        self.stream = witmotion.WitStream()
+        for cmd in (witmotion.CMD_UNLOCK, witmotion.build_rate_command(self.rate_hz),
+                    witmotion.CMD_SAVE):
+            await client.write_gatt_char(witmotion.WRITE_UUID, cmd, response=True)
+            await self.sleep(self.command_spacing_s)
+
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+        frames, skipped = self.stream.feed(data)
+        if skipped:
+            self.reject(f"{skipped} byte(s) outside 55 61 frames skipped", data)
+        if not frames:
+            return []
+        period_us = 1e6 / self.rate_hz
+        lost = 0
+        first_us = self.sample_index * period_us
+        if self.mapper.ready:
+            lateness_ns = recv_utc_ns - self.mapper.to_utc_ns(first_us + (len(frames) - 1)
+                                                              * period_us)
+            if lateness_ns > self.late_threshold_s * 1e9:
+                lost = round(lateness_ns / 1000 / (period_us * self.mapper.slope))
+                self.sample_index += lost
+                first_us = self.sample_index * period_us
+        n = len(frames)
+        self.sample_index += n
+        counts = np.asarray([f.acc_raw + f.gyro_raw for f in frames], dtype=np.int16)
+        rate = self.rate_hz / self.mapper.slope
+        return [self._frame(first_us, first_us + (n - 1) * period_us, counts, rate, recv_utc_ns,
+                            gap=lost > 0, lost=lost)]
+
+    def on_reconnect(self) -> None:
+        super().on_reconnect()
+        # time passed while disconnected: sample count no longer follows; re-anchor the clock
+        self.mapper.reset()
+
+
+class RscDriver(Driver):
+    """Foot pod: ~1 Hz RSC measurements, cadence converted to steps/min."""
+
+    profile = rsc.PROFILE
+    notify_uuids = (rsc.MEASUREMENT_UUID,)
+
+    def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
+        super().__init__(spec, **kwargs)
+        if spec.cadence_multiplier not in ("auto", "1", "2"):
+            raise SettingError(f"cadence multiplier must be auto, 1 or 2, "
+                               f"not {spec.cadence_multiplier!r}")
+        self.multiplier: int | None = (None if spec.cadence_multiplier == "auto"
+                                       else int(spec.cadence_multiplier))
+        self.feature: int | None = None
+
+    async def start(self, client: GattClient) -> None:
+        try:
+            raw = await client.read_gatt_char(rsc.FEATURE_UUID)
+            self.feature = int.from_bytes(raw[:2], "little") if len(raw) >= 2 else None
+        except Exception as exc:  # optional characteristic: absence is not an error
+            log.debug("%s: no RSC feature characteristic (%s)", self.spec.id, exc)
+
+    def cadence_spm(self, m: rsc.RscMeasurement) -> float:
+        """Auto rule: the first running measurement decides (< 120 ⇒ per-leg, ×2) for good."""
+        if self.multiplier is None and m.running and m.cadence_raw > 0:
+            self.multiplier = 2 if m.cadence_raw < AUTO_PER_LEG_BELOW_SPM else 1
+            log.info("%s: foot pod cadence looks %s (%d/min while running): ×%d", self.spec.id,
+                     "per-leg" if self.multiplier == 2 else "steps/min", m.cadence_raw,
+                     self.multiplier)
+        return float(m.cadence_raw * (self.multiplier or 1))
+
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+        m = rsc.parse(data)
+        sample = RscSample(time_ns=recv_utc_ns, speed_mps=m.speed_mps,
+                           cadence_spm=self.cadence_spm(m), running=m.running,
+                           stride_length_m=m.stride_length_m,
+                           total_distance_m=m.total_distance_m, seq=self.seq)
+        self.seq += 1
+        self.stats.rsc_samples += 1
+        return [sample]
+
+    def meta(self) -> DeviceMeta:
+        meta = super().meta()
+        extra = dict(meta.extra, cadence_multiplier=self.spec.cadence_multiplier)
+        return DeviceMeta(profile=meta.profile, placement=meta.placement, side=meta.side,
+                          model=meta.model, extra=extra)
+
+
+DRIVERS: dict[str, type[Driver]] = {
+    d.profile: d
+    for d in (OpenFrameDriver, PolarPmdDriver, MovesenseDriver, WitMotionDriver, RscDriver)
+}
+
+
+def make_driver(spec: DeviceSpec, **kwargs: Any) -> Driver:
+    try:
+        cls = DRIVERS[spec.profile]
+    except KeyError:
+        raise SettingError(f"unknown profile {spec.profile!r}; choose from "
+                           f"{', '.join(sorted(DRIVERS))}") from None
+    return cls(spec, **kwargs)
+

@@ -1,0 +1,256 @@
+"""The ingest gateway: one task group per device, BLE → parser → spool → MQTT.
+
+Per device:
+
+- a **BLE task** connects (through the injected :class:`~footfall.ingest.ble.Connector`),
+  enables notifications, issues the device's start command, and waits for a disconnect; then
+  backs off and does it all again (streams never resume on their own after a reconnect);
+- the **notification callback** only stamps the receive time, copies the bytes and enqueues;
+- a **parser task** runs the profile driver: malformed packets are counted, logged with the
+  reason and set aside in the quarantine; frames go to the spool;
+- a **publisher task** drains the spool to the broker in order (QoS 1) and keeps the retained
+  ``meta`` and ``status`` (the latter also the MQTT last will).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from footfall.ingest.ble import BLE_ERRORS, Connector
+from footfall.ingest.clock import Clock, SystemClock
+from footfall.ingest.drivers import DeviceSpec, DeviceStats, Driver, make_driver
+from footfall.ingest.errors import DeviceError, ParseError
+from footfall.ingest.publisher import Backoff, BrokerConfig, SpoolPublisher
+from footfall.ingest.spool import Spool
+from footfall.quarantine import Quarantine
+from footfall.wire import frame as wire_frame
+from footfall.wire.events import DeviceStatus, RscSample
+from footfall.wire.topics import Stream, Topic
+
+log = logging.getLogger(__name__)
+
+_RETRY_ERRORS: tuple[type[BaseException], ...] = (*BLE_ERRORS, DeviceError)
+
+#: a queued notification: (characteristic UUID, bytes, receive time in UTC ns); ``None`` marks
+#: a reconnect (everything after it came over a new connection)
+Item = tuple[str, bytes, int] | None
+
+
+class Recorder:
+    """Raw notifications as JSON lines, for replay: one object per notification.
+
+    ``{"t_ns": <receive time, ns since the Unix epoch, UTC>, "device": <id>, "profile": <name>,
+    "char": <characteristic UUID>, "hex": <bytes>}`` — see docs/ingest.md.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._out: IO[str] = path.open("a", encoding="utf-8")
+        self.count = 0
+
+    def write(self, device: str, profile: str, char_uuid: str, data: bytes, t_ns: int) -> None:
+        self._out.write(json.dumps({"t_ns": t_ns, "device": device, "profile": profile,
+                                    "char": char_uuid, "hex": data.hex()}) + "\n")
+        self.count += 1
+        if self.count % 200 == 0:
+            self._out.flush()
+
+    def close(self) -> None:
+        self._out.close()
+
+
+def read_recording(path: Path) -> Iterator[dict[str, Any]]:
+    """The notifications of a recording made with ``footfall ingest --record``."""
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                rec["data"] = bytes.fromhex(rec["hex"])
+                yield rec
+
+
+@dataclass
+class SessionConfig:
+    athlete: str
+    session: str
+    broker: BrokerConfig
+    state_dir: Path
+    queue_size: int = 10_000
+    ble_backoff: Backoff = field(default_factory=lambda: Backoff(initial_s=0.5, max_s=30.0))
+
+
+class DeviceSession:
+    """Everything for one device; :meth:`run` until cancelled, or :meth:`stop` cleanly."""
+
+    def __init__(self, spec: DeviceSpec, config: SessionConfig, connector: Connector, *,
+                 clock: Clock | None = None, recorder: Recorder | None = None,
+                 quarantine: Quarantine | None = None) -> None:
+        self.spec = spec
+        self.config = config
+        self.connector = connector
+        self.clock: Clock = clock or SystemClock()
+        self.recorder = recorder
+        self.stats = DeviceStats()
+        self.quarantine = quarantine or Quarantine(config.state_dir / "quarantine")
+        self.driver: Driver = make_driver(spec, reject=self._reject, stats=self.stats)
+        self.topics = {s: str(Topic(config.athlete, config.session, spec.id, s)) for s in Stream}
+        spool_dir = config.state_dir / "spool" / "ingest" / \
+            f"{config.athlete}.{config.session}.{spec.id}"
+        offline = DeviceStatus(online=False, reason="gateway-lost").to_json()
+        self.publisher = SpoolPublisher(
+            broker=config.broker, spool=Spool(spool_dir),
+            client_id=f"footfall-ingest-{config.athlete}-{config.session}-{spec.id}",
+            will_topic=self.topics[Stream.STATUS], will_payload=offline)
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(config.queue_size)
+        self.backoff = config.ble_backoff
+        self.client: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.streaming = asyncio.Event()
+
+    # ---------------------------------------------------------------- callback (thin)
+    def _callback(self, char_uuid: str) -> Callable[[Any, bytearray], None]:
+        def on_notify(_char: Any, data: bytearray) -> None:
+            try:
+                self.queue.put_nowait((char_uuid, bytes(data), self.clock.utc_ns()))
+            except asyncio.QueueFull:
+                self.stats.queue_overflows += 1
+                log.error("%s: notification queue full (%d): notification dropped",
+                          self.spec.id, self.config.queue_size)
+        return on_notify
+
+    def _reject(self, reason: str, data: bytes) -> None:
+        self.stats.rejected += 1
+        self.quarantine.put(f"{self.spec.id}/{self.spec.profile}", reason, data)
+
+    def _status(self, online: bool, reason: str) -> None:
+        self.publisher.set_state(self.topics[Stream.STATUS],
+                                 DeviceStatus(online=online, reason=reason).to_json())
+
+    # ---------------------------------------------------------------- tasks
+    async def run(self) -> None:
+        self.publisher.set_state(self.topics[Stream.META], self.driver.meta().to_json())
+        self._status(False, "connecting")
+        self._tasks = [asyncio.create_task(self.publisher.run(), name=f"{self.spec.id}-mqtt"),
+                       asyncio.create_task(self._parse_loop(), name=f"{self.spec.id}-parse"),
+                       asyncio.create_task(self._ble_loop(), name=f"{self.spec.id}-ble")]
+        try:
+            # stop() cancels the BLE task first and the others once drained: wait for all
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:
+            for t in self._tasks:
+                t.cancel()
+
+    async def _ble_loop(self) -> None:
+        first = True
+        while True:
+            if not first:
+                self.queue.put_nowait(None)
+                delay = self.backoff.next()
+                log.info("%s: reconnecting in %.1f s", self.spec.id, delay)
+                await asyncio.sleep(delay)
+            first = False
+            lost = asyncio.Event()
+            try:
+                self.client = await self.connector.connect(self.spec, lost.set)
+                self.stats.connects += 1
+                for uuid in self.driver.notify_uuids:
+                    await self.client.start_notify(uuid, self._callback(uuid))
+                await self.driver.start(self.client)
+                log.info("%s: %s streaming (%s)", self.spec.id, self.spec.profile,
+                         self.spec.address)
+                self._status(True, "streaming")
+                self.streaming.set()
+                self.backoff.reset()
+                await lost.wait()
+                self.stats.disconnects += 1
+                log.warning("%s: BLE link lost", self.spec.id)
+                self._status(False, "ble-disconnected")
+            except _RETRY_ERRORS as exc:
+                log.warning("%s: cannot stream from %s: %s", self.spec.id, self.spec.address, exc)
+                self._status(False, f"ble-unreachable: {exc}"[:200])
+            finally:
+                self.streaming.clear()
+                await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        client, self.client = self.client, None
+        if client is not None and client.is_connected:
+            with contextlib.suppress(*BLE_ERRORS):
+                await client.disconnect()
+
+    async def _parse_loop(self) -> None:
+        while True:
+            item = await self.queue.get()
+            try:
+                if item is None:
+                    self.driver.on_reconnect()
+                else:
+                    self.handle(*item)
+            except Exception as exc:  # a driver bug must not stop the device: count and log
+                log.exception("%s: internal error while handling a notification", self.spec.id)
+                if item is not None:
+                    self._reject(f"internal error: {exc!r}", item[1])
+            finally:
+                self.queue.task_done()
+
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> None:
+        """Parse one notification and spool what it yields (also the offline replay path)."""
+        self.stats.notifications += 1
+        if self.recorder is not None:
+            self.recorder.write(self.spec.id, self.spec.profile, char_uuid, data, recv_utc_ns)
+        try:
+            outputs = self.driver.handle(char_uuid, data, recv_utc_ns)
+        except ParseError as exc:
+            self._reject(exc.reason, data)
+            return
+        for out in outputs:
+            if isinstance(out, RscSample):
+                self.publisher.enqueue(self.topics[Stream.RSC], out.to_json())
+            else:
+                self.publisher.enqueue(self.topics[Stream.IMU], wire_frame.encode(out))
+
+    async def stop(self, drain_timeout_s: float = 10.0) -> bool:
+        """Stop BLE, publish what is queued, say offline; True if nothing was left behind."""
+        for t in self._tasks:
+            if t.get_name().endswith("-ble"):
+                t.cancel()
+        await self._disconnect()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), drain_timeout_s)
+        self._status(False, "stopped")
+        drained = await self.publisher.drained(drain_timeout_s)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.publisher.spool.close()
+        return drained
+
+
+class Gateway:
+    """Several devices at once (a runner usually wears two)."""
+
+    def __init__(self, specs: list[DeviceSpec], config: SessionConfig, connector: Connector, *,
+                 clock: Clock | None = None, recorder: Recorder | None = None) -> None:
+        ids = [s.id for s in specs]
+        if len(set(ids)) != len(ids):
+            raise DeviceError(",".join(ids), "two devices share a device id: give each its own "
+                                             "placement/side or device id")
+        clock = clock or SystemClock()
+        quarantine = Quarantine(config.state_dir / "quarantine")
+        self.sessions = [DeviceSession(s, config, connector, clock=clock, recorder=recorder,
+                                       quarantine=quarantine) for s in specs]
+
+    async def run(self) -> None:
+        await asyncio.gather(*(s.run() for s in self.sessions))
+
+    async def stop(self, drain_timeout_s: float = 10.0) -> bool:
+        results = await asyncio.gather(*(s.stop(drain_timeout_s) for s in self.sessions))
+        return all(results)

@@ -1,0 +1,207 @@
+"""A small append-only on-disk spool: outgoing MQTT messages wait here until the broker acks them.
+
+Every message is appended (and flushed to the OS) before it is published, so a broker outage,
+or a restart of the gateway itself, loses nothing: publishing resumes in order from the last
+acknowledged record. Delivery is at-least-once (a record whose PUBACK was lost is sent again);
+consumers drop repeats by the frame ``seq``.
+
+Layout: ``<dir>/<segment:08d>.spool`` files of records
+``[u32 length][u32 crc32][u8 qos][u8 retain][u16 topic length][topic utf-8][payload]`` (length
+and crc cover everything after the crc), and ``<dir>/ack`` = ``"<segment> <offset>"``, the
+position after the last acknowledged record, replaced atomically. A torn record at the tail
+(the process died mid-write) is cut off, with a warning. Fully acknowledged segments are
+deleted. Writes are not fsync'ed: a process crash loses nothing, a power cut may lose the
+last seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+log = logging.getLogger(__name__)
+
+_FRAME = struct.Struct("<II")
+_META = struct.Struct("<BBH")
+SEGMENT_BYTES = 4 * 1024 * 1024
+
+
+class SpoolError(Exception):
+    """The spool directory is unusable (not writable, or its ack file is corrupt)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+Position = tuple[int, int]  # (segment, byte offset)
+
+
+class Spool:
+    """Append-only message log with a persistent read/ack position; single process, one loop."""
+
+    def __init__(self, directory: Path, *, segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpoolError(f"cannot create spool directory {directory}: {exc}") from exc
+        self._acked: Position = self._read_ack()
+        segments = self._segments()
+        self._write_segment = max([*segments, self._acked[0]])
+        self._writer: BinaryIO = self._open_writer()
+        self._cursor: Position = self._acked
+        self._pending = self._count_from(self._acked)
+        self._wakeup = asyncio.Event()
+        self.appended = 0
+        if self._pending:
+            log.info("spool %s holds %d unpublished message(s) from an earlier run",
+                     directory, self._pending)
+
+    # ---------------------------------------------------------------- files
+    def _path(self, segment: int) -> Path:
+        return self.directory / f"{segment:08d}.spool"
+
+    def _segments(self) -> list[int]:
+        return sorted(int(p.stem) for p in self.directory.glob("*.spool") if p.stem.isdigit())
+
+    def _read_ack(self) -> Position:
+        path = self.directory / "ack"
+        if not path.exists():
+            first = self._segments()
+            return (first[0] if first else 0, 0)
+        try:
+            seg, off = path.read_text().split()
+            return int(seg), int(off)
+        except ValueError as exc:
+            raise SpoolError(f"corrupt spool ack file {path}: delete it to resend "
+                             "everything in the spool") from exc
+
+    def _write_ack(self) -> None:
+        tmp = self.directory / "ack.tmp"
+        tmp.write_text(f"{self._acked[0]} {self._acked[1]}")
+        os.replace(tmp, self.directory / "ack")
+
+    def _open_writer(self) -> BinaryIO:
+        path = self._path(self._write_segment)
+        good = self._scan_valid_end(path)
+        if path.exists() and path.stat().st_size > good:
+            log.warning("spool %s: cutting %d bytes of a torn record at the end", path,
+                        path.stat().st_size - good)
+            with path.open("r+b") as fh:
+                fh.truncate(good)
+        return path.open("ab")
+
+    @staticmethod
+    def _scan_valid_end(path: Path) -> int:
+        if not path.exists():
+            return 0
+        data = path.read_bytes()
+        pos = 0
+        while pos + _FRAME.size <= len(data):
+            length, crc = _FRAME.unpack_from(data, pos)
+            body = data[pos + _FRAME.size: pos + _FRAME.size + length]
+            if len(body) != length or zlib.crc32(body) != crc:
+                break
+            pos += _FRAME.size + length
+        return pos
+
+    def _count_from(self, start: Position) -> int:
+        count = 0
+        pos = start
+        while True:
+            records, pos = self._read(pos, 10_000)
+            if not records:
+                return count
+            count += len(records)
+
+    # ---------------------------------------------------------------- API
+    @property
+    def pending(self) -> int:
+        """Messages appended but not yet acknowledged."""
+        return self._pending
+
+    def append(self, record: Record) -> None:
+        topic = record.topic.encode()
+        body = _META.pack(record.qos, int(record.retain), len(topic)) + topic + record.payload
+        self._writer.write(_FRAME.pack(len(body), zlib.crc32(body)) + body)
+        self._writer.flush()
+        self._pending += 1
+        self.appended += 1
+        if self._writer.tell() >= self.segment_bytes:
+            self._writer.close()
+            self._write_segment += 1
+            self._writer = self._path(self._write_segment).open("ab")
+        self._wakeup.set()
+
+    async def wait(self) -> None:
+        """Return when there may be something to read."""
+        if self._pending and self._cursor != self._write_position():
+            return
+        self._wakeup.clear()
+        await self._wakeup.wait()
+
+    def _write_position(self) -> Position:
+        return (self._write_segment, self._writer.tell())
+
+    def read(self, max_records: int) -> tuple[list[Record], Position]:
+        """The next records after the read cursor, and the position after them."""
+        records, end = self._read(self._cursor, max_records)
+        self._cursor = end
+        return records, end
+
+    def rewind(self) -> None:
+        """Read again from the last acknowledged record (after a failed publish)."""
+        self._cursor = self._acked
+
+    def ack(self, position: Position, count: int) -> None:
+        """Everything before ``position`` is published (``count`` records)."""
+        self._acked = position
+        self._pending -= count
+        self._write_ack()
+        for seg in self._segments():
+            if seg < position[0]:
+                self._path(seg).unlink(missing_ok=True)
+
+    def _read(self, start: Position, max_records: int) -> tuple[list[Record], Position]:
+        seg, off = start
+        out: list[Record] = []
+        while len(out) < max_records:
+            path = self._path(seg)
+            if not path.exists():
+                break
+            with path.open("rb") as fh:
+                fh.seek(off)
+                data = fh.read()
+            pos = 0
+            while pos + _FRAME.size <= len(data) and len(out) < max_records:
+                length, crc = _FRAME.unpack_from(data, pos)
+                body = data[pos + _FRAME.size: pos + _FRAME.size + length]
+                if len(body) != length:
+                    break  # being written
+                if zlib.crc32(body) != crc:
+                    raise SpoolError(f"spool record at {path}:{off + pos} fails its checksum")
+                qos, retain, tlen = _META.unpack_from(body)
+                topic = body[_META.size: _META.size + tlen].decode()
+                out.append(Record(topic, body[_META.size + tlen:], qos, bool(retain)))
+                pos += _FRAME.size + length
+            off += pos
+            if len(out) < max_records and seg < self._write_segment and pos == len(data):
+                seg, off = seg + 1, 0
+                continue
+            break
+        return out, (seg, off)
+
+    def close(self) -> None:
+        self._writer.close()
