@@ -1,0 +1,75 @@
+"""``footfall process``: the live processor."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich_argparse import RawDescriptionRichHelpFormatter
+
+from footfall.commands._common import add_settings_options, settings_from_args
+
+HELP = """\
+Subscribe to device data on the broker, detect every step, compute cadence, impact, drift,
+symmetry and data quality, publish step/metrics/alert events back to the broker and write them
+to InfluxDB. Runs until Ctrl-C.
+
+By default it processes every athlete and session on the broker; --athlete/--session narrow it.
+While InfluxDB is unreachable, points wait on disk (<state-dir>/spool) and are written when it
+returns; malformed messages are set aside in <state-dir>/quarantine with the reason.
+
+  footfall process
+  footfall process --athlete ann --influx-url http://db.clinic:8086
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("process", help="live processor: MQTT in, steps/metrics to InfluxDB",
+                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+    parser.add_argument("--client-id", default="footfall-processor",
+                        help="MQTT client id; the broker keeps its queue while it is away "
+                             "(default %(default)s)")
+    parser.add_argument("--print-steps", action="store_true", help="print every step event")
+    add_settings_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
+    from rich.console import Console
+
+    from footfall.processing.service import ProcessorService
+    from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target
+    from footfall.wire.events import StepEvent
+
+    settings = settings_from_args(args)
+    console = Console()
+
+    def show(topic: object, event: object) -> None:
+        if args.print_steps and isinstance(event, StepEvent):
+            console.print(f"{topic}: {event.impact_g:5.1f} g  {event.cadence_spm:5.1f} spm"
+                          + ("  [red]clipped[/]" if event.clipped else ""))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        async with InfluxClient(influx_target(settings)) as influx, \
+                SpooledWriter(influx, settings.spool_dir) as writer:
+            service = ProcessorService(
+                settings, writer=writer, client_id=args.client_id,
+                athlete=args.athlete or "+", session=args.session or "+", on_event=show,
+            )
+            console.print(f"processing {settings.mqtt_url} → {settings.influx_url}"
+                          f"/{settings.influx_database}; Ctrl-C to stop")
+            await service.run(stop)
+            console.print(f"stopped: {sum(service.stats.frames.values())} frames, "
+                          f"{service.stats.published['step']} steps, "
+                          f"{service.stats.malformed} malformed set aside")
+
+    asyncio.run(main())
+    return 0

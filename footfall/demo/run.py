@@ -1,0 +1,119 @@
+"""The demo: private stack → processor → streamed run → summary read back from InfluxDB."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from footfall.config import Settings, load_settings
+from footfall.processing.service import ProcessorService
+from footfall.simulators.publish import DeviceStream, device_stream, publish_streams
+from footfall.simulators.runner import RunnerParams, Side, synthesize
+from footfall.stack.servers import LocalStack, free_port
+from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
+from footfall.wire.events import StepEvent
+from footfall.wire.topics import Topic
+
+DEMO_DURATION_S = 120.0
+SIDES: tuple[Side, ...] = ("left", "right")
+STEP_QUERY = (
+    'SELECT count("impact_g") AS steps, median("cadence_spm") AS cadence_spm, '
+    'mean("impact_g") AS impact_g FROM "step" '
+    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\""
+)
+
+
+def demo_streams() -> list[DeviceStream]:
+    """Two tibia sensors on a runner at 3 m/s, 1 kHz, ±16 g."""
+    params = RunnerParams(speed_mps=3.0, sample_rate_hz=1000.0, accel_range_g=16, seed=2026)
+    return [device_stream(synthesize(replace(params, side=side), DEMO_DURATION_S),
+                          f"tibia-{side}")
+            for side in SIDES]
+
+
+async def _pipeline(settings: Settings, console: Console, speed: float | None,
+                    quiet: bool) -> int:
+    def show(topic: Topic, event: object) -> None:
+        if not quiet and isinstance(event, StepEvent):
+            flag = "  [red]clipped[/]" if event.clipped else ""
+            console.print(f"  {event.sensor_time_s:7.2f} s  [cyan]{topic.device:12}[/] "
+                          f"impact {event.impact_g:5.1f} g   "
+                          f"cadence {event.cadence_spm:5.1f} spm{flag}", highlight=False)
+
+    streams = demo_streams()
+    async with InfluxClient(influx_target(settings)) as influx, \
+            SpooledWriter(influx, settings.spool_dir) as writer:
+        service = ProcessorService(settings, writer=writer, athlete=settings.athlete,
+                                   session=settings.session, on_event=show,
+                                   client_id=f"footfall-demo-{settings.session}")
+        stop = asyncio.Event()
+        processor = asyncio.create_task(service.run(stop))
+        await asyncio.wait_for(service.connected.wait(), 30)
+        with Progress(TextColumn("[bold]streaming[/]"), BarColumn(),
+                      TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("run", total=1.0)
+            stats = await publish_streams(
+                settings, streams, speed=speed,
+                progress=lambda fraction, _: bar.update(task, completed=fraction))
+        # wait until the processor has every frame, then flush its look-ahead and the database
+        deadline = time.monotonic() + 60
+        while sum(service.stats.frames.values()) < stats.frames_sent:
+            if time.monotonic() > deadline:
+                console.print("[red]the processor did not receive every frame in 60 s[/]")
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await processor
+        if not await writer.flush(60):
+            console.print("[red]InfluxDB did not accept every point within 60 s[/]")
+            return 1
+        series = await influx.query(STEP_QUERY.format(athlete=settings.athlete,
+                                                      session=settings.session))
+    table = Table(title=f"Read back from InfluxDB ({settings.influx_url}, database "
+                        f"{settings.influx_database})")
+    for column in ("sensor", "steps", "median cadence (spm)", "mean impact (g)"):
+        table.add_column(column, justify="right")
+    found = rows(series)
+    for row in found:
+        table.add_row(row["device"], str(row["steps"]), f"{row['cadence_spm']:.1f}",
+                      f"{row['impact_g']:.1f}")
+    console.print(table)
+    if not found:
+        console.print("[red]no steps were found in InfluxDB[/]")
+        return 1
+    console.print(f"{stats.frames_sent} frames streamed, {service.stats.published['step']} "
+                  f"steps and {service.stats.published['metrics']} metric records published, "
+                  f"{writer.stats.lines_written} points written, "
+                  f"{service.stats.malformed} malformed messages set aside.")
+    return 0
+
+
+def run_demo(demo_dir: Path, *, speed: float | None, quiet: bool, keep: bool) -> int:
+    console = Console()
+    if demo_dir.exists():
+        LocalStack.at(demo_dir / "stack").down()  # a --keep'd earlier demo
+        shutil.rmtree(demo_dir)
+    stack = LocalStack.at(demo_dir / "stack", mqtt_port=free_port(), influx_port=free_port())
+    console.print("[bold]footfall demo[/]: starting a private Mosquitto and InfluxDB …")
+    stack.up()
+    settings = load_settings(mqtt_url=stack.mosquitto.url, influx_url=stack.influxdb.url,
+                             influx_database="footfall", athlete="demo",
+                             state_dir=demo_dir / "state")
+    console.print(f"  broker {stack.mosquitto.url}, database {stack.influxdb.url}; "
+                  f"athlete {settings.athlete}, session {settings.session}")
+    try:
+        return asyncio.run(_pipeline(settings, console, speed, quiet))
+    finally:
+        if keep:
+            console.print(f"servers left running: {stack.mosquitto.url}, {stack.influxdb.url}"
+                          f" — stop them with: footfall stack down --state-dir {demo_dir}")
+        else:
+            stack.down()

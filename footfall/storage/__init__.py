@@ -1,0 +1,1 @@
+"""Storage: derived events to InfluxDB (line protocol on ``/write``, InfluxQL on ``/query``)."""
