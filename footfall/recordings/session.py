@@ -153,8 +153,11 @@ class SessionWriter:
         extra: Mapping[str, str] | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         compression: CompressionType = CompressionType.ZSTD,
+        created_ns: int | None = None,
     ) -> None:
+        """``created_ns`` fixes the creation time (default now), for reproducible files."""
         self.path = Path(path)
+        self.created_ns = created_ns
         self.source = source
         self.extra = dict(extra or {})
         self._file: IO[bytes] = self.path.open("wb")
@@ -218,7 +221,7 @@ class SessionWriter:
             self._meta[parsed.device] = bytes(payload)
 
     def attach(self, name: str, data: bytes, *, media_type: str = "application/json") -> None:
-        now = time.time_ns()
+        now = self.created_ns if self.created_ns is not None else time.time_ns()
         self._writer.add_attachment(create_time=now, log_time=now, name=name,
                                     media_type=media_type, data=data)
 
@@ -230,7 +233,8 @@ class SessionWriter:
             self._writer.add_metadata(SESSION_METADATA, {
                 "format_version": FORMAT_VERSION,
                 "source": self.source,
-                "created_utc": utc_iso(time.time_ns()),
+                "created_utc": utc_iso(self.created_ns if self.created_ns is not None
+                                       else time.time_ns()),
                 "footfall_version": __version__,
                 "athletes": ",".join(sorted(self._athletes)),
                 "sessions": ",".join(sorted(self._sessions)),

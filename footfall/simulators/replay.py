@@ -122,6 +122,7 @@ async def replay_session(
         password=(settings.mqtt_password.get_secret_value() if settings.mqtt_password else None),
         identifier=client_id, max_inflight_messages=FAST_WINDOW * 2,
     ) as client:
+        client.pending_calls_threshold = FAST_WINDOW + 16  # the window is deliberate
         for message in iter_messages(path, selected):
             if start_ns is None and not message.retain:
                 start_ns = message.log_time_ns

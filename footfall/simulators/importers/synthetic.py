@@ -80,6 +80,6 @@ def write_synthetic_session(
     """One IMU device per run (key = device id), truth as ``truth/<device>.json``."""
     return write_session(
         path, synthetic_tracks(runs, start_utc_ns, chunk_ms), athlete=athlete, session=session,
-        source="synthetic", extra=extra,
+        source="synthetic", extra=extra, created_ns=start_utc_ns,
         attachments={f"{TRUTH_PREFIX}{device}.json": truth_json(run, start_utc_ns)
                      for device, run in runs.items()})

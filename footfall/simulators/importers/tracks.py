@@ -52,6 +52,7 @@ def write_session(
     extra: Mapping[str, str] | None = None,
     attachments: Mapping[str, bytes] | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    created_ns: int | None = None,
 ) -> SessionInfo:
     """Write the tracks merged in time order, each framed by its retained meta and status."""
     if not tracks or not any(t.messages for t in tracks):
@@ -71,7 +72,8 @@ def write_session(
             items.append((last_ns + 1_000_000, index, topic(Stream.STATUS),
                           DeviceStatus(online=False, reason=track.end_reason).to_json()))
         streams.append(items)
-    with SessionWriter(path, source=source, extra=extra, chunk_size=chunk_size) as writer:
+    with SessionWriter(path, source=source, extra=extra, chunk_size=chunk_size,
+                       created_ns=created_ns) as writer:
         for log_ns, _, topic_, payload in heapq.merge(*streams, key=lambda m: (m[0], m[1])):
             writer.write(topic_, payload, log_time_ns=log_ns)
         for name, data in (attachments or {}).items():
