@@ -32,7 +32,8 @@ class PlacementProfile:
 
     strikes_per_stride: int
     lowpass_hz: float  # detection signal only; impact values come from the raw samples
-    min_peak_g: float  # floor of the adaptive threshold, on the resultant (gravity included)
+    min_peak_g: float  # candidates: filtered resultant at least this (gravity included)
+    min_impact_g: float  # strikes: raw resultant peak at least this, whatever the history
     peak_search_ms: float  # raw peak sought within ± this of the filtered peak
     #: a candidate must be the highest filtered value of the preceding ``lookback_ms``
     lookback_ms: float
@@ -46,6 +47,8 @@ class PlacementProfile:
     refractory_fraction: float
 
 
+#: Van den Berghe 2021: a tibial impact peak is above 3 g (the other leg's strike is not)
+PUBLISHED_MIN_IMPACT_G = 3.0
 #: a leg sensor's own strikes are a stride (two steps) apart
 LEG_REFRACTORY_MS = 2000.0 / MAX_STEP_RATE_HZ
 LEG_LOOKBACK_MS = 1000.0 / MAX_STEP_RATE_HZ
@@ -57,15 +60,18 @@ SACRUM_REFRACTORY_MS = 0.7 * 1000.0 / MAX_STEP_RATE_HZ
 PROFILES: dict[str, PlacementProfile] = {
     # tibial impact transients are ~10 ms wide: 30 Hz keeps the stride peak, drops the ringing
     "tibia": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
+                              min_impact_g=PUBLISHED_MIN_IMPACT_G,
                               peak_search_ms=25.0, refractory_fraction=0.7,
                               lookback_ms=LEG_LOOKBACK_MS, min_refractory_ms=LEG_REFRACTORY_MS,
                               lookahead_ms=75.0),
     "foot": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
+                             min_impact_g=PUBLISHED_MIN_IMPACT_G,
                              peak_search_ms=25.0, refractory_fraction=0.7,
                              lookback_ms=LEG_LOOKBACK_MS, min_refractory_ms=LEG_REFRACTORY_MS,
                              lookahead_ms=75.0),
     # the sacrum sees a broad (~100 ms) loading peak per step, 1.5–6 g with gravity
     "sacrum": PlacementProfile(strikes_per_stride=2, lowpass_hz=15.0, min_peak_g=1.4,
+                               min_impact_g=1.4,
                                peak_search_ms=40.0, refractory_fraction=0.45,
                                lookback_ms=100.0, min_refractory_ms=SACRUM_REFRACTORY_MS,
                                lookahead_ms=60.0),
@@ -97,6 +103,8 @@ class AlertConfig:
     cadence_drop_clear_pct: float = -1.5
     impact_rise_start_pct: float = 10.0
     impact_rise_clear_pct: float = 5.0
+    quality_hold_s: float = 3.0
+    drift_hold_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,5 +127,8 @@ class AnalysisConfig:
     trend_window_s: float = 120.0
     quality_window_s: float = 10.0
     metrics_period_s: float = 1.0
+    #: impact figures are withheld when more than this share of the window's peaks clipped:
+    #: the unclipped ones are the lower ones, so their median is biased low
+    max_clipped_for_impact_pct: float = 10.0
     #: treadmill speed set by the operator, used when no foot pod reports speed
     treadmill_speed_mps: float | None = None

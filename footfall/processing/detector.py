@@ -250,7 +250,9 @@ class StepDetector:
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
         reference = self._reference_height(h)
-        if reference is not None and impact < 1.0 + cfg.threshold_fraction * (reference - 1.0):
+        if impact < self.profile.min_impact_g or (
+                reference is not None
+                and impact < 1.0 + cfg.threshold_fraction * (reference - 1.0)):
             return None
         axial = float(np.max(np.abs(state.axial[s, a:b])))
         clipped = bool(state.rail[s, a:b].any())

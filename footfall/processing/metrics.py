@@ -73,6 +73,7 @@ class Baseline:
 class TrackerState:
     cadence: TimeSeries = field(default_factory=TimeSeries)  # per-stride observations
     impact: TimeSeries = field(default_factory=TimeSeries)  # unclipped strikes only
+    clipped: TimeSeries = field(default_factory=TimeSeries)  # every strike: 1.0 if clipped
     rolling_cadence: TimeSeries = field(default_factory=TimeSeries)  # one per snapshot
     baseline: Baseline = field(default_factory=Baseline)
     first_ns: int | None = None
@@ -102,8 +103,18 @@ class MetricsTracker:
     def add_cadence(self, time_ns: int, cadence_spm: float) -> None:
         self.state.cadence.add(time_ns, cadence_spm)
 
-    def add_impact(self, time_ns: int, impact_g: float) -> None:
-        self.state.impact.add(time_ns, impact_g)
+    def add_impact(self, time_ns: int, impact_g: float, clipped: bool = False) -> None:
+        """A strike's impact; a clipped one only counts towards the clipped share."""
+        self.state.clipped.add(time_ns, float(clipped))
+        if not clipped:
+            self.state.impact.add(time_ns, impact_g)
+
+    def impact_median(self, start_ns: int, end_ns: int) -> float | None:
+        """Median unclipped impact, or None when too many peaks clipped to trust it."""
+        flags = self.state.clipped.window(start_ns, end_ns)
+        if flags and 100.0 * sum(flags) / len(flags) > self.config.max_clipped_for_impact_pct:
+            return None
+        return _median(self.state.impact.window(start_ns, end_ns))
 
     def rolling_cadence(self, now_ns: int) -> float | None:
         window = round(self.config.cadence_window_s * NS)
@@ -115,7 +126,7 @@ class MetricsTracker:
         cadence = self.rolling_cadence(now_ns)
         if cadence is not None:
             st.rolling_cadence.add(now_ns, cadence)
-        impact = _median(st.impact.window(now_ns - round(cfg.impact_window_s * NS), now_ns))
+        impact = self.impact_median(now_ns - round(cfg.impact_window_s * NS), now_ns)
         base = self._update_baseline(now_ns, speed)
         speed_now = speed.last_before(now_ns) if speed is not None else None
         change = _pct(cadence, base.cadence_spm)
@@ -149,7 +160,7 @@ class MetricsTracker:
         if base.complete or end is None or base.start_ns is None or now_ns < end:
             return base
         base.cadence_spm = _median(st.cadence.window(base.start_ns, end))
-        base.impact_g = _median(st.impact.window(base.start_ns, end))
+        base.impact_g = self.impact_median(base.start_ns, end)
         if speed is not None:
             base.speed_mps = _median(speed.window(base.start_ns, end))
             if base.speed_mps is None:

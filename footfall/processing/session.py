@@ -232,8 +232,7 @@ class SessionProcessor:
             stream.last_interval_s = interval_s
         if stride_s:
             stream.tracker.add_cadence(utc, 120.0 / stride_s)
-        if not peak.clipped:
-            stream.tracker.add_impact(utc, peak.impact_g)
+        stream.tracker.add_impact(utc, peak.impact_g, peak.clipped)
         add_strike(stream.quality, peak.clipped)
         stream.steps_total += 1
         event = StepEvent(

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from footfall.processing.config import AnalysisConfig
 from footfall.processing.offline import analyze_accel
-from tests.processing.synth import leg_run
+
+from .synth import leg_run
 
 # short baseline so the drift fields are exercised too
 CONFIG = AnalysisConfig(warmup_s=2.0, baseline_s=3.0)

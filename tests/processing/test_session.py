@@ -11,7 +11,8 @@ from footfall.processing.offline import frames_from_counts
 from footfall.processing.session import SessionProcessor
 from footfall.wire.events import DeviceMeta, MetricsEvent, RscSample, StepEvent
 from footfall.wire.frame import ImuFrame, g_to_counts
-from tests.processing.synth import leg_run
+
+from .synth import leg_run
 
 UTC0 = 1_795_000_000_000_000_000  # 2026-11-17, an arbitrary UTC start
 

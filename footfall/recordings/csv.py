@@ -1,0 +1,91 @@
+"""Accelerometer CSV files: ``time_s,ax_g,ay_g,az_g`` (+ optional ``gx_dps,gy_dps,gz_dps``).
+
+Columns may come in any order; ``time_s`` may be missing when the sample rate is given. The
+sample rate is 1 / the median sample interval; a jump of more than ``GAP_INTERVALS`` intervals
+is a gap (lost data), anything else off by more than ``MAX_JITTER`` makes the time column
+unusable — then pass the rate explicitly and the time column is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+
+ACCEL_COLUMNS = ("ax_g", "ay_g", "az_g")
+GYRO_COLUMNS = ("gx_dps", "gy_dps", "gz_dps")
+TIME_COLUMN = "time_s"
+GAP_INTERVALS = 1.5
+MAX_JITTER = 0.25
+
+
+class CsvFormatError(ValueError):
+    """The file is not a usable accelerometer CSV; the message says what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRecording:
+    """Samples in g (and °/s); ``time_s`` is per sample, in the file's own timebase."""
+
+    time_s: FloatArray
+    accel_g: FloatArray  # (n, 3)
+    gyro_dps: FloatArray | None  # (n, 3) or None
+    sample_rate_hz: float
+    time_from_file: bool  # False: time_s was made from the given rate, starting at 0
+
+    @property
+    def gaps(self) -> npt.NDArray[np.intp]:
+        """Indices i where a gap lies between sample i - 1 and i."""
+        if not self.time_from_file:
+            return np.zeros(0, dtype=np.intp)
+        dt = np.diff(self.time_s)
+        return np.flatnonzero(dt > GAP_INTERVALS / self.sample_rate_hz) + 1
+
+
+def read_csv(path: Path | str, sample_rate_hz: float | None = None) -> CsvRecording:
+    """Read ``path``; ``sample_rate_hz`` overrides (and replaces) the time column."""
+    with Path(path).open(encoding="utf-8") as f:
+        header = [c.strip() for c in f.readline().split(",")]
+        missing = [c for c in ACCEL_COLUMNS if c not in header]
+        if missing:
+            raise CsvFormatError(
+                f"{path}: header {','.join(header)!r} lacks {', '.join(missing)}; expected "
+                f"{TIME_COLUMN},{','.join(ACCEL_COLUMNS)} (time in s, acceleration in g), "
+                f"optionally {','.join(GYRO_COLUMNS)}")
+        try:
+            data = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
+        except ValueError as exc:
+            raise CsvFormatError(f"{path}: not a numeric CSV: {exc}") from exc
+    if data.shape[0] < 2 or data.shape[1] != len(header):
+        raise CsvFormatError(f"{path}: need ≥ 2 rows of {len(header)} columns, got "
+                             f"{data.shape}")
+    if not np.isfinite(data).all():
+        raise CsvFormatError(f"{path}: contains NaN or infinite values")
+    col = {name: i for i, name in enumerate(header)}
+    accel = data[:, [col[c] for c in ACCEL_COLUMNS]]
+    gyro = data[:, [col[c] for c in GYRO_COLUMNS]] if all(c in col for c in GYRO_COLUMNS) \
+        else None
+    if sample_rate_hz is not None:
+        if not sample_rate_hz > 0:
+            raise CsvFormatError(f"sample rate must be positive, got {sample_rate_hz}")
+        time = np.arange(data.shape[0]) / sample_rate_hz
+        return CsvRecording(time, accel, gyro, float(sample_rate_hz), False)
+    if TIME_COLUMN not in col:
+        raise CsvFormatError(f"{path}: no {TIME_COLUMN} column: give the sample rate "
+                             "(--sample-rate HZ)")
+    time = data[:, col[TIME_COLUMN]]
+    dt = np.diff(time)
+    if np.any(dt <= 0):
+        raise CsvFormatError(f"{path}: {TIME_COLUMN} does not increase strictly: give the "
+                             "sample rate (--sample-rate HZ) to ignore it")
+    interval = float(np.median(dt))
+    regular = dt[dt <= GAP_INTERVALS * interval]
+    if np.max(np.abs(regular - interval)) > MAX_JITTER * interval:
+        raise CsvFormatError(f"{path}: irregular sampling around {interval * 1e3:.3f} ms: "
+                             "resample it, or give the rate (--sample-rate HZ)")
+    return CsvRecording(time, accel, gyro, 1.0 / interval, True)
