@@ -19,15 +19,16 @@ pytestmark = pytest.mark.servers
 async def step_rows(settings: Settings) -> list[dict[str, object]]:
     async with InfluxClient(influx_target(settings)) as influx:
         series = await influx.query(
-            f"SELECT \"impact_g\", \"cadence_spm\", \"clipped\" FROM \"step\" WHERE "
+            f"SELECT \"impact_g\", \"cadence_spm\", \"clipped\", \"sensor_time_s\" FROM \"step\" WHERE "
             f"\"athlete\" = '{settings.athlete}' AND \"session\" = '{settings.session}' "
             "GROUP BY \"device\", \"side\", \"placement\""
         )
     return rows(series)
 
 
-async def test_simulated_run_reaches_influxdb_with_every_step(settings: Settings) -> None:
-    runs = tibia_runs(40.0, cadence_spm=172.0, seed=11)
+@pytest.mark.parametrize("seed", [11, 2026])
+async def test_simulated_run_reaches_influxdb_with_every_step(settings: Settings, seed: int) -> None:
+    runs = tibia_runs(40.0, cadence_spm=172.0, seed=seed)
     result = await run_pipeline(settings, streams_of(runs))
 
     found = await step_rows(settings)
@@ -41,6 +42,15 @@ async def test_simulated_run_reaches_influxdb_with_every_step(settings: Settings
         assert {r["placement"] for r in mine} == {"tibia"}
         cadence = float(np.median([float(r["cadence_spm"]) for r in mine]))  # type: ignore[arg-type]
         assert abs(cadence - 172.0) < 1.0, (device, cadence)
+        # each reported step is this leg's own strike (not the other leg's echo), timed and
+        # sized like the truth
+        times = np.array([float(r["sensor_time_s"]) for r in mine])  # type: ignore[arg-type]
+        nearest = np.abs(times[:, None] - truth.time_s[None, :]).argmin(axis=1)
+        offset_s = np.abs(times - truth.time_s[nearest])
+        assert np.mean(offset_s < 0.015) > 0.97, (device, np.sort(offset_s)[-5:])
+        impacts = np.array([float(r["impact_g"]) for r in mine])  # type: ignore[arg-type]
+        error = np.abs(impacts - truth.impact_g[nearest]) / truth.impact_g[nearest]
+        assert np.median(error) < 0.1, (device, np.median(error))
     # per-second metrics made it too
     async with InfluxClient(influx_target(settings)) as influx:
         metrics = rows(await influx.query(
