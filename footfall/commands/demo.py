@@ -7,8 +7,8 @@ import argparse
 from rich_argparse import RawDescriptionRichHelpFormatter
 
 HELP = """\
-Start a private Mosquitto and InfluxDB on free ports, run the live processor, stream a
-~2-minute treadmill run (two tibia sensors at 1 kHz) through the broker at high speed, print
+Start a private Mosquitto and InfluxDB on free ports, run the live processor, replay a recorded
+~2-minute treadmill session (two tibia IMUs at 1 kHz) through the broker at high speed, print
 each step as the processor detects it, and finish with a summary read back from InfluxDB.
 
 Nothing is left running unless you pass --keep; data lives under <state-dir>/demo.

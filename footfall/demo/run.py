@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
@@ -14,15 +14,14 @@ from rich.table import Table
 
 from footfall.config import Settings, load_settings
 from footfall.processing.service import ProcessorService
-from footfall.simulators.publish import DeviceStream, device_stream, publish_streams
-from footfall.simulators.runner import RunnerParams, Side, synthesize
+from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.stack.servers import LocalStack, free_port
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
 from footfall.wire.events import StepEvent
 from footfall.wire.topics import Topic
 
-DEMO_DURATION_S = 120.0
-SIDES: tuple[Side, ...] = ("left", "right")
+#: a 2-minute treadmill run, two tibia IMUs at 1 kHz (made by scripts/make_sample_session.py)
+SAMPLE_SESSION = "sample-session.mcap"
 STEP_QUERY = (
     'SELECT count("impact_g") AS steps, median("cadence_spm") AS cadence_spm, '
     'mean("impact_g") AS impact_g FROM "step" '
@@ -30,12 +29,8 @@ STEP_QUERY = (
 )
 
 
-def demo_streams() -> list[DeviceStream]:
-    """Two tibia sensors on a runner at 3 m/s, 1 kHz, ±16 g."""
-    params = RunnerParams(speed_mps=3.0, sample_rate_hz=1000.0, accel_range_g=16, seed=2026)
-    return [device_stream(synthesize(replace(params, side=side), DEMO_DURATION_S),
-                          f"tibia-{side}")
-            for side in SIDES]
+def sample_session() -> Path:
+    return Path(str(resources.files("footfall").joinpath("data", SAMPLE_SESSION)))
 
 
 async def _pipeline(settings: Settings, console: Console, speed: float | None,
@@ -47,7 +42,6 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
                           f"impact {event.impact_g:5.1f} g   "
                           f"cadence {event.cadence_spm:5.1f} spm{flag}", highlight=False)
 
-    streams = demo_streams()
     async with InfluxClient(influx_target(settings)) as influx, \
             SpooledWriter(influx, settings.spool_dir) as writer:
         service = ProcessorService(settings, writer=writer, athlete=settings.athlete,
@@ -56,13 +50,19 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
         stop = asyncio.Event()
         processor = asyncio.create_task(service.run(stop))
         await asyncio.wait_for(service.connected.wait(), 30)
-        with Progress(TextColumn("[bold]streaming[/]"), BarColumn(),
+        with Progress(TextColumn("[bold]replaying[/] sample session"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task("run", total=1.0)
-            stats = await publish_streams(
-                settings, streams, speed=speed,
-                progress=lambda fraction, _: bar.update(task, completed=fraction))
+
+            def progress(replay: ReplayStats) -> None:
+                if replay.duration_s:
+                    bar.update(task, completed=replay.session_s / replay.duration_s)
+
+            # retime: the recorded run appears to happen now, as a live one would in Grafana
+            stats = await replay_session(sample_session(), settings, speed=speed,
+                                         athlete=settings.athlete, session=settings.session,
+                                         retime=True, progress=progress)
         # wait until the processor has every frame, then flush its look-ahead and the database
         deadline = time.monotonic() + 60
         while sum(service.stats.frames.values()) < stats.frames_sent:
@@ -89,7 +89,7 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
     if not found:
         console.print("[red]no steps were found in InfluxDB[/]")
         return 1
-    console.print(f"{stats.frames_sent} frames streamed, {service.stats.published['step']} "
+    console.print(f"{stats.frames_sent} frames replayed, {service.stats.published['step']} "
                   f"steps and {service.stats.published['metrics']} metric records published, "
                   f"{writer.stats.lines_written} points written, "
                   f"{service.stats.malformed} malformed messages set aside.")
