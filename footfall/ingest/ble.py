@@ -131,6 +131,17 @@ def profiles_in(service_uuids: list[str], name: str | None) -> list[str]:
     return found
 
 
+async def check_bluetooth() -> None:
+    """Raise :class:`BluetoothUnavailable` (saying why) when no adapter can be used."""
+    try:
+        await BleakScanner.discover(timeout=0.1)
+    except Exception as exc:
+        reason = explain(exc)
+        if reason is not None:
+            raise BluetoothUnavailable(reason) from exc
+        raise
+
+
 async def scan(timeout_s: float = 5.0) -> list[ScanResult]:
     """Devices advertising a supported profile; raises :class:`BluetoothUnavailable`."""
     try:
@@ -150,4 +161,4 @@ async def scan(timeout_s: float = 5.0) -> list[ScanResult]:
 
 
 __all__ = ["BLE_ERRORS", "PROFILES", "BleakConnector", "BluetoothUnavailable", "Connector",
-           "ScanResult", "explain", "scan"]
+           "ScanResult", "check_bluetooth", "explain", "scan"]

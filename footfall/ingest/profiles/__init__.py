@@ -67,10 +67,24 @@ def profile_for_service(uuid: str) -> str | None:
     return None
 
 
+def _compact(obj: Any) -> str:
+    return json.dumps(obj, separators=(", ", ": "), allow_nan=False)
+
+
+def _pretty(obj: Any, indent: str = "") -> str:
+    """One line per field, arrays of samples kept on one line."""
+    if isinstance(obj, list) and obj and isinstance(obj[0], dict):
+        inner = ",\n".join(indent + "  " + _pretty(o, indent + "  ") for o in obj)
+        return "[\n" + inner + "\n" + indent + "]"
+    if isinstance(obj, dict):
+        inner = ",\n".join(f"{indent}  {json.dumps(k)}: {_compact(v)}" for k, v in obj.items())
+        return "{\n" + inner + "\n" + indent + "}"
+    return _compact(obj)
+
+
 def decode_json(profile: str, data: bytes) -> str:
     """Decode one notification of ``profile`` to JSON; raises ParseError or KeyError."""
-    info = PROFILES[profile]
-    return json.dumps(info.decode(data), indent=2, allow_nan=False)
+    return _pretty(PROFILES[profile].decode(data))
 
 
 __all__ = ["PROFILES", "ParseError", "ProfileInfo", "decode_json", "profile_for_service"]

@@ -1,0 +1,109 @@
+"""``footfall ingest``: stream BLE foot pods and IMUs to the broker in the wire format."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich_argparse import RawDescriptionRichHelpFormatter
+
+from footfall.commands._common import add_settings_options, settings_from_args
+
+HELP = """\
+Connect to one or more BLE devices at once and stream them to the broker (topics
+footfall/v1/<athlete>/<session>/<device>/imu|rsc|meta|status). Each device is
+ADDRESS:PROFILE:PLACEMENT:SIDE, with optional ,id=…,rate=…,range=…,cadence=auto|1|2.
+Profiles: footfall (open IMU frame), polar-pmd, movesense, witmotion, rsc.
+
+  footfall ingest --device C4:7C:8D:6A:11:22:polar-pmd:chest:none \\
+                  --device F0:11:22:33:44:55:footfall:tibia:left,rate=400
+  footfall ingest --devices devices.toml --athlete anna --record run.jsonl
+
+Dropped links are reconnected (start commands re-issued), a broker outage is spooled on disk
+under --state-dir and published in order when it returns, malformed packets are counted and
+kept under <state-dir>/quarantine. Ctrl-C stops cleanly (publishes what is spooled).
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("ingest", help="stream BLE devices to the broker",
+                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+    dev = parser.add_argument_group("devices")
+    dev.add_argument("--device", action="append", default=[], metavar="SPEC",
+                     help="ADDRESS:PROFILE:PLACEMENT:SIDE[,key=value…] (repeat for more)")
+    dev.add_argument("--devices", type=Path, metavar="FILE",
+                     help="TOML file with [[device]] tables (see docs/ingest.md)")
+    dev.add_argument("--record", type=Path, metavar="FILE",
+                     help="also save every raw notification as JSON lines, for replay")
+    dev.add_argument("--duration", type=float, default=None, metavar="S",
+                     help="stop after S seconds (default: until Ctrl-C)")
+    add_settings_options(parser)
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+
+    from footfall.errors import CommandError
+    from footfall.ingest.ble import BleakConnector, BluetoothUnavailable, check_bluetooth
+    from footfall.ingest.devices import load_devices_file, parse_device_arg
+    from footfall.ingest.errors import DeviceError, SettingError
+    from footfall.ingest.gateway import Gateway, Recorder, SessionConfig
+    from footfall.ingest.publisher import BrokerConfig
+
+    settings = settings_from_args(args)
+    try:
+        specs = [parse_device_arg(d) for d in args.device]
+        if args.devices:
+            specs += load_devices_file(args.devices)
+    except SettingError as exc:
+        raise CommandError(str(exc)) from exc
+    if not specs:
+        raise CommandError("no device given: use --device ADDRESS:PROFILE:PLACEMENT:SIDE or "
+                           "--devices FILE (find addresses with `footfall scan`)")
+    broker = BrokerConfig(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
+                          settings.mqtt_password.get_secret_value()
+                          if settings.mqtt_password else None, settings.mqtt_tls)
+    config = SessionConfig(settings.athlete, settings.session, broker, settings.state_dir)
+
+    async def main() -> bool:
+        import signal
+
+        try:
+            await check_bluetooth()
+        except BluetoothUnavailable as exc:
+            raise CommandError(f"cannot ingest: {exc}") from exc
+        recorder = Recorder(args.record) if args.record else None
+        try:
+            gateway = Gateway(specs, config, BleakConnector(), recorder=recorder)
+        except (DeviceError, SettingError) as exc:
+            raise CommandError(str(exc)) from exc
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        task = asyncio.create_task(gateway.run())
+        print(f"ingesting {len(specs)} device(s) as {settings.athlete}/{settings.session} "
+              f"to {settings.mqtt_url}; Ctrl-C to stop")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), args.duration)
+        drained = await gateway.stop()
+        task.cancel()
+        if recorder is not None:
+            recorder.close()
+        for s in gateway.sessions:
+            st = s.stats
+            print(f"{s.spec.id}: {st.frames} frames / {st.samples} samples"
+                  f"{f' / {st.rsc_samples} rsc' if st.rsc_samples else ''}, "
+                  f"{st.gaps} gaps ({st.lost_samples} samples lost), {st.rejected} rejected, "
+                  f"{st.duplicates} duplicates, {st.disconnects} disconnects, "
+                  f"{s.publisher.spool.pending} still spooled")
+        return drained
+
+    drained = asyncio.run(main())
+    if not drained:
+        print(f"broker unreachable: unsent messages stay spooled under {settings.state_dir} "
+              "and are sent by the next `footfall ingest` of this athlete/session/device")
+        return 1
+    return 0

@@ -1,0 +1,55 @@
+"""``footfall scan``: nearby BLE devices that speak a profile footfall reads."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich_argparse import RawDescriptionRichHelpFormatter
+
+HELP = """\
+Scan for BLE devices advertising a supported profile (RSC foot pods, Polar, WitMotion,
+Movesense, footfall's open IMU frame) and list name, address, signal strength, battery (when
+advertised) and profile. Use the address with `footfall ingest --device`.
+
+  footfall scan
+  footfall scan --timeout 15 --json
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("scan", help="find supported BLE foot pods and IMUs nearby",
+                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+    parser.add_argument("--timeout", type=float, default=8.0, metavar="S",
+                        help="seconds to listen (default %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from footfall.errors import CommandError
+    from footfall.ingest.ble import BluetoothUnavailable, scan
+
+    try:
+        found = asyncio.run(scan(args.timeout))
+    except BluetoothUnavailable as exc:
+        raise CommandError(f"cannot scan: {exc}") from exc
+    if args.json:
+        for r in found:
+            print(json.dumps(r.to_dict()))
+        return 0
+    if not found:
+        print(f"no supported device seen in {args.timeout:.0f} s (is it awake and not "
+              "connected to a phone?)")
+        return 0
+    table = Table("name", "address", "RSSI", "battery", "profile")
+    for r in found:
+        table.add_row(r.name or "?", r.address, f"{r.rssi} dBm",
+                      "" if r.battery_pct is None else f"{r.battery_pct} %", r.profile)
+    Console().print(table)
+    return 0
