@@ -119,6 +119,7 @@ def convert(args: argparse.Namespace, source: Path, out: Path, athlete: str,
 
 def run_command(args: argparse.Namespace) -> int:
     import asyncio
+    import signal
 
     import aiomqtt
     from rich.console import Console
@@ -138,6 +139,24 @@ def run_command(args: argparse.Namespace) -> int:
     console.print(f"recording footfall/v1/{athlete}/{session}/# from {settings.mqtt_url} to "
                   f"{args.output} (Ctrl-C to stop)")
 
+    stats = RecordStats()
+
+    async def record_until_signal() -> bool:
+        """Record; SIGINT/SIGTERM end it cleanly. True if stopped by a signal."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if task is not None:  # always true under asyncio.run
+                loop.add_signal_handler(sig, task.cancel)
+        try:
+            await record_session(
+                settings, args.output, athlete=athlete, session=session,
+                duration_s=args.duration, stop_when_offline=args.until_offline,
+                progress=progress, stats=stats)
+        except asyncio.CancelledError:
+            return True
+        return False
+
     with console.status("waiting for messages…") as status:
         def progress(stats: RecordStats) -> None:
             streams = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_stream.items()))
@@ -145,17 +164,11 @@ def run_command(args: argparse.Namespace) -> int:
                           f"{streams}")
 
         try:
-            stats = asyncio.run(record_session(
-                settings, args.output, athlete=athlete, session=session,
-                duration_s=args.duration, stop_when_offline=args.until_offline,
-                progress=progress))
-        except KeyboardInterrupt:
-            console.print(f"stopped; {args.output} is complete")
-            return 0
+            stopped = asyncio.run(record_until_signal())
         except (OSError, aiomqtt.MqttError) as exc:
             raise CommandError(f"cannot record from {settings.mqtt_url}: {exc}") from exc
-    console.print(f"recorded {stats.messages} messages ({stats.skipped} skipped) in "
-                  f"{stats.wall_s:.1f} s to {args.output}")
+    console.print(f"{'stopped: ' if stopped else ''}recorded {stats.messages} messages "
+                  f"({stats.skipped} skipped) to {args.output}")
     return 0
 
 

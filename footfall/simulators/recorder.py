@@ -48,6 +48,7 @@ async def record_session(
     progress: Callable[[RecordStats], None] | None = None,
     extra: Mapping[str, str] | None = None,
     client_id: str | None = None,
+    stats: RecordStats | None = None,
 ) -> RecordStats:
     """Record until ``duration_s`` passes, every device went offline, or the task is cancelled.
 
@@ -55,8 +56,10 @@ async def record_session(
     subscription is active, so a caller can start publishing without losing the beginning.
     With ``stop_when_offline``, recording ends when every device that reported a status has
     published ``online: false`` (the end of a simulated or replayed run, or the last will).
+    Pass ``stats`` to read the counts even when the task is cancelled (Ctrl-C); the file is
+    finished either way.
     """
-    stats = RecordStats()
+    stats = RecordStats() if stats is None else stats
     online: dict[str, bool] = {}
     seen_online = False
     started = time.monotonic()

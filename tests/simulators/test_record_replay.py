@@ -12,7 +12,7 @@ import pytest
 from footfall.config import Settings
 from footfall.recordings.session import RAW_STREAMS, iter_messages, read_info
 from footfall.simulators.importers.fit import read_fit, write_fit_session
-from footfall.simulators.recorder import record_session
+from footfall.simulators.recorder import RecordStats, record_session
 from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.wire.events import RscSample
 from footfall.wire.topics import Stream, subscription
@@ -98,3 +98,24 @@ async def test_fit_replay_reproduces_the_file_cadence(broker_settings: Settings,
     assert [s.cadence_spm for s in received] == pytest.approx(truth, abs=1.0)
     mean = sum(s.cadence_spm for s in received) / len(received)
     assert mean == pytest.approx(sum(truth) / len(truth), abs=1.0)
+
+
+async def test_a_cancelled_recording_is_a_complete_file(broker_settings: Settings,
+                                                        short_session: Path,
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "cut.mcap"
+    ready = asyncio.Event()
+    stats = RecordStats()
+    recorder = asyncio.create_task(record_session(
+        broker_settings, out, athlete=broker_settings.athlete, ready=ready, stats=stats))
+    await asyncio.wait_for(ready.wait(), 10)
+    await replay_session(short_session, broker_settings, speed=None,
+                         athlete=broker_settings.athlete)
+    async with asyncio.timeout(10):
+        while stats.messages < 10:
+            await asyncio.sleep(0.01)
+    recorder.cancel()  # what Ctrl-C / SIGTERM do in `footfall record`
+    with pytest.raises(asyncio.CancelledError):
+        await recorder
+    info = read_info(out)
+    assert info.message_count == stats.messages >= 10
