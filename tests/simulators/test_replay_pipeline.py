@@ -64,9 +64,9 @@ async def test_sample_replay_matches_offline_analysis(settings: Settings) -> Non
     assert set(offline) == {"tibia-left", "tibia-right"}
     for device, steps in offline.items():
         live = sorted((r for r in found if r["device"] == device),
-                      key=lambda r: float(r["sensor_time_s"]))  # type: ignore[arg-type]
+                      key=lambda r: float(r["sensor_time_s"]))
         assert len(live) == len(steps) > 160
-        assert np.allclose([float(r["sensor_time_s"]) for r in live],  # type: ignore[arg-type]
+        assert np.allclose([float(r["sensor_time_s"]) for r in live],
                            [s.sensor_time_s for s in steps], atol=1e-6)
-        assert np.allclose([float(r["impact_g"]) for r in live],  # type: ignore[arg-type]
+        assert np.allclose([float(r["impact_g"]) for r in live],
                            [s.impact_g for s in steps], rtol=1e-6)
