@@ -117,3 +117,54 @@ async def test_influxdb_outage_loses_and_duplicates_nothing(
         assert not list(settings.spool_dir.glob("*.lp"))
     finally:
         own.stop()
+
+
+async def test_processor_survives_a_broker_restart(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Broker down between two halves of a run: the processor reconnects to its persistent
+    session, and every frame sent while it was away is delivered and processed."""
+    from dataclasses import replace as dc_replace
+
+    from footfall.processing.service import ProcessorService
+    from footfall.simulators.publish import publish_streams
+    from footfall.storage.influx import SpooledWriter
+
+    broker = Server("mosquitto", tmp_path_factory.mktemp("broker-restart"), "127.0.0.1",
+                    free_port())
+    broker.start()
+    settings = settings.model_copy(update={"mqtt_url": broker.url})
+    streams = streams_of(tibia_runs(20.0, seed=8))
+    half = streams[0].counts.shape[0] // 2
+    first = [dc_replace(s, counts=s.counts[:half]) for s in streams]
+    try:
+        async with InfluxClient(influx_target(settings)) as influx, \
+                SpooledWriter(influx, settings.spool_dir) as writer:
+            service = ProcessorService(settings, writer=writer, athlete=settings.athlete,
+                                       session=settings.session, reconnect_s=0.2,
+                                       client_id=f"restart-{settings.session}")
+            stop = asyncio.Event()
+            processor = asyncio.create_task(service.run(stop))
+            await asyncio.wait_for(service.connected.wait(), 30)
+            sent = (await publish_streams(settings, first, speed=None)).frames_sent
+            while sum(service.stats.frames.values()) < sent:
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(broker.stop)
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(broker.start)
+            # the second half is published before the processor is back: the broker queues it
+            # for the processor's persistent session
+            second = [dc_replace(s, counts=s.counts[half:]) for s in streams]
+            sent += (await publish_streams(settings, second, speed=None,
+                                           start_utc_ns=None)).frames_sent
+            for _ in range(600):
+                if sum(service.stats.frames.values()) >= sent:
+                    break
+                await asyncio.sleep(0.05)
+            stop.set()
+            await processor
+            assert await writer.flush(30)
+        assert service.stats.reconnects >= 1
+        assert sum(service.stats.frames.values()) == sent
+    finally:
+        broker.stop()

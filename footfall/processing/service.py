@@ -116,12 +116,11 @@ class ProcessorService:
                 await self._drain_outbox(client)
             for task in (consumer, publisher):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            for finished in (consumer, publisher):
-                error = finished.exception() if finished in done else None
-                if error is not None:
-                    raise error
+            results = await asyncio.gather(consumer, publisher, return_exceptions=True)
+            errors = [r for r in results
+                      if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
+            if errors and stopper not in done:
+                raise errors[0]  # the connection broke: reconnect
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
