@@ -19,7 +19,8 @@ pytestmark = pytest.mark.servers
 async def step_rows(settings: Settings) -> list[dict[str, object]]:
     async with InfluxClient(influx_target(settings)) as influx:
         series = await influx.query(
-            f"SELECT \"impact_g\", \"cadence_spm\", \"clipped\", \"sensor_time_s\" FROM \"step\" WHERE "
+            "SELECT \"impact_g\", \"cadence_spm\", \"clipped\", \"sensor_time_s\" "
+            f"FROM \"step\" WHERE "
             f"\"athlete\" = '{settings.athlete}' AND \"session\" = '{settings.session}' "
             "GROUP BY \"device\", \"side\", \"placement\""
         )
@@ -27,7 +28,9 @@ async def step_rows(settings: Settings) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("seed", [11, 2026])
-async def test_simulated_run_reaches_influxdb_with_every_step(settings: Settings, seed: int) -> None:
+async def test_simulated_run_reaches_influxdb_with_every_step(
+    settings: Settings, seed: int
+) -> None:
     runs = tibia_runs(40.0, cadence_spm=172.0, seed=seed)
     result = await run_pipeline(settings, streams_of(runs))
 
