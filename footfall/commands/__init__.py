@@ -3,11 +3,16 @@
 Heavy imports stay inside each command's ``run`` so ``footfall --help`` is instant.
 """
 
-#: order shown in ``footfall --help``; a module per name in this package
+#: order shown in ``footfall --help``: getting started, live pipeline, devices, files
 COMMANDS = [
     "demo",
     "stack",
-    "simulate",
     "process",
+    "simulate",
+    "scan",
+    "ingest",
+    "decode",
+    "record",
+    "replay",
     "analyze",
 ]
