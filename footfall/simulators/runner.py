@@ -60,8 +60,9 @@ REFERENCE_SPEED_MPS = 3.0
 #: Burns 2019: cadence rises ≈ 5.6 spm per m/s
 CADENCE_SPEED_SLOPE_SPM_PER_MPS = 5.6
 CADENCE_AT_REFERENCE_SPM = 170.0
-#: Sheerin 2020: +3.8 g from 2.7 to 3.7 m/s on a treadmill
-PTA_SPEED_SLOPE_G_PER_MPS = 3.8
+#: impact rise per m/s: tibia +3.8 g from 2.7 to 3.7 m/s (Sheerin 2020); foot scaled with
+#: the tibia; sacrum fitted to the Alcantara 2022 trials (peaks ~3 g at 2.5, ~3.5 g at 4.17 m/s)
+PTA_SPEED_SLOPE_G_PER_MPS: dict[str, float] = {"tibia": 3.8, "foot": 4.9, "sacrum": 0.5}
 #: impact peak at each placement at the reference speed (tibia: mid of the 8–14 g range)
 IMPACT_AT_REFERENCE_G: dict[str, float] = {"tibia": 10.0, "foot": 13.0, "sacrum": 3.0}
 #: how strongly a leg sensor sees the other leg's strike (gait.md: "weakly")
@@ -86,7 +87,7 @@ class RunnerParams:
     speed_mps: Schedule = REFERENCE_SPEED_MPS
     pta_g: Schedule | None = None
     asymmetry_pct: float = 0.0
-    duty_factor: float = 0.36  # contact time / stride time (≈ 0.25 s at 170 spm)
+    duty_factor: float = 0.36  # contact / stride time at 3 m/s (≈ 0.25 s at 170 spm)
     fatigue_start_fraction: float = 0.6
     fatigue_cadence_drop_pct: float = 0.0
     fatigue_pta_rise_pct: float = 0.0
@@ -258,13 +259,15 @@ def _profile(params: RunnerParams, duration_s: float) -> ProfileTruth:
         cadence = schedule_values(params.cadence_spm, t)
     cadence = cadence * (1 - fatigue * params.fatigue_cadence_drop_pct / 100)
     if params.pta_g is None:
-        base = IMPACT_AT_REFERENCE_G[params.placement]
-        scale = base / IMPACT_AT_REFERENCE_G["tibia"]
-        pta = base + scale * PTA_SPEED_SLOPE_G_PER_MPS * (speed - REFERENCE_SPEED_MPS)
+        pta = IMPACT_AT_REFERENCE_G[params.placement] + PTA_SPEED_SLOPE_G_PER_MPS[
+            params.placement] * (speed - REFERENCE_SPEED_MPS)
     else:
         pta = schedule_values(params.pta_g, t)
     pta = np.maximum(pta, 0.5) * (1 + fatigue * params.fatigue_pta_rise_pct / 100)
-    contact = (2 * 60.0 / cadence) * params.duty_factor
+    # faster running shortens contact more than the stride (≈ speed^-0.45 on the duty factor
+    # matches the Alcantara 2022 runner: ~250 ms at 2.5 m/s, ~190 ms at 4.17 m/s)
+    duty = params.duty_factor * (REFERENCE_SPEED_MPS / np.maximum(speed, 0.5)) ** 0.45
+    contact = (2 * 60.0 / cadence) * np.clip(duty, 0.15, 0.5)
     contact = contact * (1 + fatigue * params.fatigue_contact_rise_pct / 100)
     return ProfileTruth(t, cadence, speed, pta, contact)
 
