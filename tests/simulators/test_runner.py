@@ -115,3 +115,18 @@ def test_frames_carry_the_counts_with_seq_gaps_for_losses() -> None:
         assert bool(frame.flags & FLAG_GAP_BEFORE) == (frame.seq != prev + 1)
         assert frame.utc_ns == 1_800_000_000_000_000_000 + frame.seq * 50_000_000
         prev = frame.seq
+
+
+def test_foot_pod_reports_the_runners_cadence_and_speed() -> None:
+    from footfall.simulators.footpod import rsc_samples
+
+    gait = simulate_gait(RunnerParams(speed_mps=treadmill_protocol([(60, 2.8), (60, 3.6)]),
+                                      seed=6), 120.0)
+    samples = rsc_samples(gait, start_utc_ns=0)
+    assert 110 <= len(samples) <= 120
+    t = np.array([s.time_ns for s in samples]) / 1e9
+    cadence = np.array([s.cadence_spm for s in samples])
+    truth = gait.profile.cadence_at(t)
+    assert np.median(np.abs(cadence - truth)) < 1.5  # a 6-step window of a 1.5 % CV gait
+    speed = np.array([s.speed_mps for s in samples])
+    assert np.abs(speed - np.interp(t, gait.profile.time_s, gait.profile.speed_mps)).max() < 0.15

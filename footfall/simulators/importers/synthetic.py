@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +76,13 @@ def write_synthetic_session(
     start_utc_ns: int,
     chunk_ms: float = DEFAULT_CHUNK_MS,
     extra: Mapping[str, str] | None = None,
+    extra_tracks: Sequence[DeviceTrack] = (),
 ) -> SessionInfo:
-    """One IMU device per run (key = device id), truth as ``truth/<device>.json``."""
+    """One IMU device per run (key = device id), truth as ``truth/<device>.json``;
+    ``extra_tracks`` adds other devices, e.g. :func:`footfall.simulators.footpod.rsc_track`."""
     return write_session(
-        path, synthetic_tracks(runs, start_utc_ns, chunk_ms), athlete=athlete, session=session,
+        path, [*synthetic_tracks(runs, start_utc_ns, chunk_ms), *extra_tracks],
+        athlete=athlete, session=session,
         source="synthetic", extra=extra, created_ns=start_utc_ns,
         attachments={f"{TRUTH_PREFIX}{device}.json": truth_json(run, start_utc_ns)
                      for device, run in runs.items()})
