@@ -65,7 +65,7 @@ class SpoolPublisher:
     client_id: str
     will_topic: str
     will_payload: bytes
-    batch: int = 8  # in flight at once; aiomqtt warns above 10 pending publish calls
+    batch: int = 64  # records read from the spool (and acknowledged) at a time
     publish_timeout_s: float = 5.0
     backoff: Backoff = field(default_factory=Backoff)
     stats: PublisherStats = field(default_factory=PublisherStats)
@@ -129,17 +129,20 @@ class SpoolPublisher:
                 for topic, payload in list(self._state.items()):
                     await client.publish(topic, payload, qos=1, retain=True)
                 self._state_published = version
-            records, end = self.spool.read(self.batch)
-            if records:
-                # pipelined: paho writes them in order on one socket; all must be acked
-                results = await asyncio.gather(
-                    *(client.publish(r.topic, r.payload, qos=r.qos, retain=r.retain)
-                      for r in records), return_exceptions=True)
-                errors = [r for r in results if isinstance(r, BaseException)]
-                if errors:
-                    raise errors[0]
-                self.spool.ack(end, len(records))
-                self.stats.published += len(records)
+            found = self.spool.read_each(self.batch)
+            if found:
+                # one at a time: measured 4k msg/s on loopback, vs ~0.5-1.3k pipelined with
+                # asyncio.gather (aiomqtt + paho), and a failure leaves nothing out of order
+                done = 0
+                try:
+                    for record, _ in found:
+                        await client.publish(record.topic, record.payload, qos=record.qos,
+                                             retain=record.retain)
+                        done += 1
+                finally:
+                    if done:
+                        self.spool.ack(found[done - 1][1], done)
+                        self.stats.published += done
                 continue
             waiters = [asyncio.ensure_future(self.spool.wait()),
                        asyncio.ensure_future(self._state_dirty.wait())]

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 _FRAME = struct.Struct("<II")
 _META = struct.Struct("<BBH")
 SEGMENT_BYTES = 4 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
 
 
 class SpoolError(Exception):
@@ -121,10 +122,11 @@ class Spool:
         count = 0
         pos = start
         while True:
-            records, pos = self._read(pos, 10_000)
-            if not records:
+            found = self._read(pos, 10_000)
+            if not found:
                 return count
-            count += len(records)
+            count += len(found)
+            pos = found[-1][1]
 
     # ---------------------------------------------------------------- API
     @property
@@ -157,9 +159,15 @@ class Spool:
 
     def read(self, max_records: int) -> tuple[list[Record], Position]:
         """The next records after the read cursor, and the position after them."""
-        records, end = self._read(self._cursor, max_records)
-        self._cursor = end
-        return records, end
+        found = self.read_each(max_records)
+        return [r for r, _ in found], (found[-1][1] if found else self._cursor)
+
+    def read_each(self, max_records: int) -> list[tuple[Record, Position]]:
+        """The next records after the read cursor, each with the position after it."""
+        found = self._read(self._cursor, max_records)
+        if found:
+            self._cursor = found[-1][1]
+        return found
 
     def rewind(self) -> None:
         """Read again from the last acknowledged record (after a failed publish)."""
@@ -174,34 +182,43 @@ class Spool:
             if seg < position[0]:
                 self._path(seg).unlink(missing_ok=True)
 
-    def _read(self, start: Position, max_records: int) -> tuple[list[Record], Position]:
+    def _read(self, start: Position, max_records: int) -> list[tuple[Record, Position]]:
         seg, off = start
-        out: list[Record] = []
+        out: list[tuple[Record, Position]] = []
         while len(out) < max_records:
             path = self._path(seg)
             if not path.exists():
                 break
             with path.open("rb") as fh:
                 fh.seek(off)
-                data = fh.read()
-            pos = 0
-            while pos + _FRAME.size <= len(data) and len(out) < max_records:
-                length, crc = _FRAME.unpack_from(data, pos)
-                body = data[pos + _FRAME.size: pos + _FRAME.size + length]
-                if len(body) != length:
-                    break  # being written
-                if zlib.crc32(body) != crc:
-                    raise SpoolError(f"spool record at {path}:{off + pos} fails its checksum")
-                qos, retain, tlen = _META.unpack_from(body)
-                topic = body[_META.size: _META.size + tlen].decode()
-                out.append(Record(topic, body[_META.size + tlen:], qos, bool(retain)))
-                pos += _FRAME.size + length
-            off += pos
-            if len(out) < max_records and seg < self._write_segment and pos == len(data):
+                data = fh.read(_READ_CHUNK)
+                pos = 0
+                while len(out) < max_records:
+                    if pos + _FRAME.size > len(data) or \
+                            pos + _FRAME.size + _FRAME.unpack_from(data, pos)[0] > len(data):
+                        more = fh.read(_READ_CHUNK)  # a record longer than what we hold
+                        if not more:
+                            break
+                        data = data[pos:] + more
+                        off, pos = off + pos, 0
+                        continue
+                    length, crc = _FRAME.unpack_from(data, pos)
+                    body = data[pos + _FRAME.size: pos + _FRAME.size + length]
+                    if zlib.crc32(body) != crc:
+                        raise SpoolError(f"spool record at {path}:{off + pos} fails its "
+                                         "checksum")
+                    qos, retain, tlen = _META.unpack_from(body)
+                    topic = body[_META.size: _META.size + tlen].decode()
+                    pos += _FRAME.size + length
+                    out.append((Record(topic, body[_META.size + tlen:], qos, bool(retain)),
+                                (seg, off + pos)))
+                off += pos
+                at_end = pos == len(data) and not fh.read(1)
+            if len(out) < max_records and seg < self._write_segment and at_end:
                 seg, off = seg + 1, 0
                 continue
             break
-        return out, (seg, off)
+        return out
 
     def close(self) -> None:
         self._writer.close()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from footfall.ingest.spool import Record, Spool
 
@@ -68,3 +71,22 @@ def test_segments_rotate_and_acked_ones_are_deleted(tmp_path: Path) -> None:
         spool.ack(end, len(batch))
     assert got == _records(40)
     assert len(list(tmp_path.glob("*.spool"))) == 1  # only the one being written
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(0, 150_000), min_size=1, max_size=12),
+       batch=st.integers(1, 5), segment=st.sampled_from([1_000, 100_000, 4_000_000]))
+def test_any_sizes_any_batches_round_trip(sizes: list[int], batch: int, segment: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        spool = Spool(Path(tmp), segment_bytes=segment)
+        want = [Record(f"t/{i}", bytes([i % 251]) * n, 1, False) for i, n in enumerate(sizes)]
+        for r in want:
+            spool.append(r)
+        got: list[Record] = []
+        while spool.pending:
+            records, end = spool.read(batch)
+            assert records
+            got += records
+            spool.ack(end, len(records))
+        assert got == want
+        spool.close()
