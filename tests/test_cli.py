@@ -1,0 +1,46 @@
+"""The command line: what --help teaches, and the local stack driven as a user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from footfall.cli import main
+from footfall.stack.servers import free_port
+from tests.conftest import _require
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "stack", "simulate", "process", "analyze", "scan", "ingest",
+                    "decode", "record", "replay"):
+        assert f"    {command} " in out, command
+
+
+def test_config_errors_exit_2_with_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stack", "status", "--athlete", "bad/id"]) == 2
+    assert "FOOTFALL_ATHLETE" in capsys.readouterr().err
+
+
+@pytest.mark.servers
+def test_stack_up_status_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _require("mosquitto")
+    _require("influxd")
+    flags = ["--state-dir", str(tmp_path), "--mqtt-url", f"mqtt://127.0.0.1:{free_port()}",
+             "--influx-url", f"http://127.0.0.1:{free_port()}"]
+    try:
+        assert main(["stack", "up", *flags]) == 0
+        assert main(["stack", "up", *flags]) == 0  # idempotent
+        capsys.readouterr()
+        assert main(["stack", "status", *flags]) == 0
+        status = capsys.readouterr().out
+        assert "mosquitto" in status and "influxdb" in status and "not running" not in status
+        assert (tmp_path / "stack" / "mosquitto" / "mosquitto.conf").is_file()
+    finally:
+        assert main(["stack", "down", *flags]) == 0
+    assert main(["stack", "status", *flags]) == 1
+    assert "not running" in capsys.readouterr().out
