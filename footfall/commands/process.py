@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     def show(topic: object, event: object) -> None:
         if args.print_steps and isinstance(event, StepEvent):
-            console.print(f"{topic}: {event.impact_g:5.1f} g  {event.cadence_spm:5.1f} spm"
+            cadence = f"{event.cadence_spm:5.1f}" if event.cadence_spm else "    —"
+            console.print(f"{topic}: {event.impact_g:5.1f} g  {cadence} spm"
                           + ("  [red]clipped[/]" if event.clipped else ""))
 
     async def main() -> None:

@@ -38,9 +38,10 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
     def show(topic: Topic, event: object) -> None:
         if not quiet and isinstance(event, StepEvent):
             flag = "  [red]clipped[/]" if event.clipped else ""
+            cadence = f"{event.cadence_spm:5.1f}" if event.cadence_spm else "    —"
             console.print(f"  {event.sensor_time_s:7.2f} s  [cyan]{topic.device:12}[/] "
-                          f"impact {event.impact_g:5.1f} g   "
-                          f"cadence {event.cadence_spm:5.1f} spm{flag}", highlight=False)
+                          f"impact {event.impact_g:5.1f} g   cadence {cadence} spm{flag}",
+                          highlight=False)
 
     async with InfluxClient(influx_target(settings)) as influx, \
             SpooledWriter(influx, settings.spool_dir) as writer:

@@ -124,8 +124,10 @@ class StepEvent(_Event):
     time_ns: int  # UTC of the impact peak
     sensor_time_s: float  # the same instant on the sensor's own clock
     impact_g: float  # resultant peak acceleration (PTA marker)
-    cadence_spm: float  # instantaneous, from the step/stride interval
-    interval_s: float  # since the previous strike seen by this sensor
+    #: instantaneous, from the step/stride interval; None for the first strike after a start or
+    #: a gap (there is no interval yet), never a made-up 0
+    cadence_spm: float | None
+    interval_s: float | None  # since the previous strike seen by this sensor
     side: str
     placement: str
     clipped: bool
