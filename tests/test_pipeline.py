@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -127,8 +128,6 @@ async def test_processor_survives_a_broker_restart(
 ) -> None:
     """Broker down between two halves of a run: the processor reconnects to its persistent
     session, and every frame sent while it was away is delivered and processed."""
-    from dataclasses import replace as dc_replace
-
     from footfall.processing.service import ProcessorService
     from footfall.simulators.publish import publish_streams
     from footfall.storage.influx import SpooledWriter
@@ -137,9 +136,8 @@ async def test_processor_survives_a_broker_restart(
                     free_port())
     broker.start()
     settings = settings.model_copy(update={"mqtt_url": broker.url})
-    streams = streams_of(tibia_runs(20.0, seed=8))
-    half = streams[0].counts.shape[0] // 2
-    first = [dc_replace(s, counts=s.counts[:half]) for s in streams]
+    halves = [s.split(10.0) for s in streams_of(tibia_runs(20.0, seed=8))]
+    first = [before for before, _ in halves]
     try:
         async with InfluxClient(influx_target(settings)) as influx, \
                 SpooledWriter(influx, settings.spool_dir) as writer:
@@ -149,7 +147,9 @@ async def test_processor_survives_a_broker_restart(
             stop = asyncio.Event()
             processor = asyncio.create_task(service.run(stop))
             await asyncio.wait_for(service.connected.wait(), 30)
-            sent = (await publish_streams(settings, first, speed=None)).frames_sent
+            start_ns = time.time_ns()
+            sent = (await publish_streams(settings, first, speed=None,
+                                          start_utc_ns=start_ns)).frames_sent
             while sum(service.stats.frames.values()) < sent:
                 await asyncio.sleep(0.05)
             await asyncio.to_thread(broker.stop)
@@ -157,9 +157,9 @@ async def test_processor_survives_a_broker_restart(
             await asyncio.to_thread(broker.start)
             # the second half is published before the processor is back: the broker queues it
             # for the processor's persistent session
-            second = [dc_replace(s, counts=s.counts[half:]) for s in streams]
+            second = [after for _, after in halves]
             sent += (await publish_streams(settings, second, speed=None,
-                                           start_utc_ns=None)).frames_sent
+                                           start_utc_ns=start_ns)).frames_sent
             for _ in range(600):
                 if sum(service.stats.frames.values()) >= sent:
                     break
@@ -171,3 +171,20 @@ async def test_processor_survives_a_broker_restart(
         assert sum(service.stats.frames.values()) == sent
     finally:
         broker.stop()
+
+
+async def test_ble_frame_loss_is_reported_as_packet_loss(settings: Settings) -> None:
+    """Frames lost on the (emulated) BLE link show up in the stored data-quality metrics."""
+    runs = tibia_runs(40.0, seed=21, packet_loss_pct=4.0)
+    result = await run_pipeline(settings, streams_of(runs))
+    assert result.published.frames_lost > 0
+    async with InfluxClient(influx_target(settings)) as influx:
+        last = rows(await influx.query(
+            f"SELECT last(\"packet_loss_pct\") FROM \"metrics\" WHERE \"session\" = "
+            f"'{settings.session}' GROUP BY \"device\""))
+    assert {r["device"] for r in last} == {"tibia-left", "tibia-right"}
+    total = sum(s.frames_lost + len(s.frames) for s in streams_of(runs))
+    expected_pct = 100.0 * result.published.frames_lost / total
+    for row in last:
+        loss_pct = float(row["last"])  # type: ignore[arg-type]
+        assert abs(loss_pct - expected_pct) < 2.5, (row, expected_pct)

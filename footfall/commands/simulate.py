@@ -95,9 +95,8 @@ def run_command(args: argparse.Namespace) -> int:
                        info=f"{getattr(stats, 'frames_sent', 0)} frames")
 
         stats = asyncio.run(publish_streams(
-            settings, streams, speed=None if args.fast else args.speed, chunk_ms=args.chunk_ms,
-            progress=progress))
+            settings, streams, speed=None if args.fast else args.speed, progress=progress))
     print(f"sent {stats.frames_sent} frames ({stats.samples_sent} samples, "
-          f"{stats.frames_dropped} lost on purpose) from {len(streams)} sensor(s) as "
+          f"{stats.frames_lost} lost on the emulated BLE link) from {len(streams)} sensor(s) as "
           f"athlete {settings.athlete}, session {settings.session}")
     return 0
