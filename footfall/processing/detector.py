@@ -21,7 +21,6 @@ from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from footfall.processing.config import (
@@ -33,6 +32,9 @@ from footfall.processing.config import (
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+#: a peak this many times stronger than the last strike is taken even inside the refractory
+OVERRIDE_RATIO = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,10 @@ class PeakHistory:
     last_candidate: int | None = None  # filtered-peak index of the last strike
     last_rise: float | None = None  # rise index of the last strike
     interval_valid: bool = False  # False at the start and after a gap
+    #: derived from the deques at each strike (not per candidate): see ``_remember``
+    reference_g: float | None = None
+    median_interval: float | None = None
+    last_impact_g: float | None = None
 
 
 @dataclass(slots=True)
@@ -69,7 +75,8 @@ class DetectorState:
     """All streaming state of a :class:`StepDetector` bank; arrays are (streams, samples).
 
     ``base`` is the global index of column 0 of the tail arrays; everything before
-    ``decide_from`` has been decided. ``zi`` is the filter state after the last sample.
+    ``decide_from`` has been decided. ``zi`` is the filter state after the last sample
+    (``lfilter`` layout, (streams, order)).
     """
 
     streams: int
@@ -114,17 +121,19 @@ class StepDetector:
         # the raw peak region must lie inside the look-ahead that confirmed it
         self.search = min(self.lookahead, max(1, round(self.profile.peak_search_ms * fs / 1e3)))
         self.loading = max(1, round(cfg.loading_window_ms * fs / 1000.0))
+        self._back_offsets = np.arange(1, self.lookback + 1)
+        self._ahead_offsets = np.arange(1, self.lookahead + 1)
         # the rising edge is sought back to the previous strike, at most one longest stance
         self.rise_window = round(MAX_STANCE_MS * fs / 1000.0)
         self.history_len = max(self.lookback, self.search + self.loading, self.rise_window) + 1
         self.min_interval = round(self.profile.min_refractory_ms * fs / 1000.0)
         cutoff = self.profile.lowpass_hz
-        self.sos: FloatArray | None = None
+        # one biquad: lfilter's transfer function is exact enough and has a third of sosfilt's
+        # per-call cost, which dominates for small live chunks
+        self.ba: tuple[FloatArray, FloatArray] | None = None
         if cutoff < 0.45 * fs:
-            self.sos = np.asarray(
-                signal.butter(cfg.filter_order, cutoff, btype="low", fs=fs, output="sos"),
-                dtype=np.float64,
-            )
+            b, a = signal.butter(cfg.filter_order, cutoff, btype="low", fs=fs)
+            self.ba = (np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64))
 
     # -- state -------------------------------------------------------------------------------
 
@@ -138,11 +147,11 @@ class StepDetector:
     def _start_segment(self, state: DetectorState, start: int, first: FloatArray) -> None:
         """Begin a gap-free run at global index ``start``; ``first`` is each stream's sample."""
         s, pad = state.streams, self.history_len
-        if self.sos is not None:
-            zi0 = signal.sosfilt_zi(self.sos)  # steady state: no start-up transient
-            state.zi = zi0[:, None, :] * first[None, :, None]
+        if self.ba is not None:
+            zi0 = signal.lfilter_zi(*self.ba)  # steady state: no start-up transient
+            state.zi = zi0[None, :] * first[:, None]
         else:
-            state.zi = np.zeros((0, s, 2))
+            state.zi = np.zeros((s, 0))
         state.base = start - pad
         state.decide_from = start
         state.seg_start = start
@@ -168,8 +177,8 @@ class StepDetector:
             self._start_segment(state, start, resultant_g[:, 0])
         elif start != state.end:
             raise ValueError(f"samples start at {start}, expected {state.end}: flush first")
-        if self.sos is not None:
-            y, state.zi = signal.sosfilt(self.sos, resultant_g, axis=-1, zi=state.zi)
+        if self.ba is not None:
+            y, state.zi = signal.lfilter(*self.ba, resultant_g, axis=-1, zi=state.zi)
         else:
             y = resultant_g
         state.filtered = np.concatenate((state.filtered, y), axis=1)
@@ -219,10 +228,11 @@ class StepDetector:
         peaks: list[Peak] = []
         if s_idx.size:
             t_idx = t_idx + lo
-            back = sliding_window_view(y, self.lookback, axis=1)[s_idx, t_idx - self.lookback]
-            ahead = sliding_window_view(y, self.lookahead, axis=1)[s_idx, t_idx + 1]
+            rows = s_idx[:, None]
+            back = y[rows, t_idx[:, None] - self._back_offsets].max(axis=1)
+            ahead = y[rows, t_idx[:, None] + self._ahead_offsets].max(axis=1)
             vals = y[s_idx, t_idx]
-            keep = (vals > back.max(axis=1)) & (vals >= ahead.max(axis=1))
+            keep = (vals > back) & (vals >= ahead)
             order = np.lexsort((s_idx[keep], t_idx[keep]))  # by time, then stream
             for s, t in zip(s_idx[keep][order].tolist(), t_idx[keep][order].tolist(),
                             strict=True):
@@ -234,25 +244,29 @@ class StepDetector:
 
     def _accept(self, state: DetectorState, s: int, t: int, real_end: int) -> Peak | None:
         h = state.history[s]
-        cfg = self.config
         g = state.base + t
+        refractory = False
         if h.last_candidate is not None:
-            refractory = self.min_interval
-            if h.intervals:
-                refractory = max(refractory,
-                                 round(self.profile.refractory_fraction
-                                       * float(np.median(h.intervals))))
-            if g - h.last_candidate < refractory:
+            limit = self.min_interval
+            if h.median_interval is not None:
+                limit = max(limit, round(self.profile.refractory_fraction * h.median_interval))
+            refractory = g - h.last_candidate < limit
+            if refractory and h.last_impact_g is None:
                 return None
         seg0 = state.seg_start - state.base
         a, b = max(t - self.search, seg0), min(t + self.search + 1, real_end)
         r = state.resultant[s]
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
-        reference = self._reference_height(h)
+        # a much stronger peak inside the refractory means the last "strike" was not one (a
+        # swing peak taken before any real strike was seen): re-anchor instead of locking on
+        if refractory and (h.last_impact_g is None
+                           or impact < OVERRIDE_RATIO * h.last_impact_g):
+            return None
+        reference = h.reference_g
         if impact < self.profile.min_impact_g or (
                 reference is not None
-                and impact < 1.0 + cfg.threshold_fraction * (reference - 1.0)):
+                and impact < 1.0 + self.config.threshold_fraction * (reference - 1.0)):
             return None
         axial = float(np.max(np.abs(state.axial[s, a:b])))
         clipped = bool(state.rail[s, a:b].any())
@@ -263,15 +277,27 @@ class StepDetector:
         k, frac = self._rise(state.filtered[s], t, max(t - self.rise_window, since))
         rise = (state.base + k) + frac  # global index first: exact whatever the chunking
         interval = rise - h.last_rise if (h.last_rise is not None and h.interval_valid) else None
-        confidence = self._confidence(h, reference, impact, interval)
-        h.heights_g.append(impact)
-        if interval is not None:
-            h.intervals.append(interval)
+        confidence = self._confidence(h, impact, interval)
+        self._remember(h, impact, interval)
         h.last_candidate, h.last_rise, h.interval_valid = g, rise, True
+        h.last_impact_g = impact
         confirm = min(g + self.lookahead, state.base + real_end - 1)
         return Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
                     impact_axial_g=axial, loading_rate_gps=loading, clipped=clipped,
                     rise_index=rise, interval_samples=interval, confidence=confidence)
+
+    @staticmethod
+    def _remember(h: PeakHistory, impact: float, interval: float | None) -> None:
+        """Add a strike to the history and refresh the statistics derived from it.
+
+        The reference height is the upper quartile of recent impacts, so a stray weak peak
+        accepted early (swing, the other leg) cannot drag the threshold down to its own level.
+        """
+        h.heights_g.append(impact)
+        h.reference_g = _quantile(sorted(h.heights_g), 0.75)
+        if interval is not None:
+            h.intervals.append(interval)
+            h.median_interval = _quantile(sorted(h.intervals), 0.5)
 
     @staticmethod
     def _rise(y: FloatArray, t: int, start: int) -> tuple[int, float]:
@@ -295,14 +321,23 @@ class StepDetector:
         return float(np.percentile(h.heights_g, 75))
 
     @staticmethod
-    def _confidence(h: PeakHistory, reference: float | None, impact: float,
-                    interval: float | None) -> float:
+    def _confidence(h: PeakHistory, impact: float, interval: float | None) -> float:
         """0–1: how typical this strike's impact and interval are for the stream."""
+        reference = h.reference_g
         if reference is None:
             return 0.5
         amp = min(1.0, max(0.0, (impact - 1.0) / (reference - 1.0))) if reference > 1 else 1.0
         timing = 0.75
-        if interval is not None and h.intervals:
-            ratio = interval / float(np.median(h.intervals))
+        if interval is not None and h.median_interval:
+            ratio = interval / h.median_interval
             timing = 1.0 if 0.75 <= ratio <= 1.25 else 0.5
         return round(amp * timing, 3)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear-interpolation quantile of a sorted list (NumPy's default), without NumPy's
+    per-call overhead on these few values."""
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)

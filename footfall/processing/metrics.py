@@ -61,6 +61,7 @@ class Baseline:
     duration_ns: int = 0
     cadence_spm: float | None = None
     impact_g: float | None = None
+    impact_axial_g: float | None = None
     speed_mps: float | None = None
     complete: bool = False
 
@@ -73,6 +74,7 @@ class Baseline:
 class TrackerState:
     cadence: TimeSeries = field(default_factory=TimeSeries)  # per-stride observations
     impact: TimeSeries = field(default_factory=TimeSeries)  # unclipped strikes only
+    impact_axial: TimeSeries = field(default_factory=TimeSeries)  # unclipped strikes only
     clipped: TimeSeries = field(default_factory=TimeSeries)  # every strike: 1.0 if clipped
     rolling_cadence: TimeSeries = field(default_factory=TimeSeries)  # one per snapshot
     baseline: Baseline = field(default_factory=Baseline)
@@ -103,18 +105,22 @@ class MetricsTracker:
     def add_cadence(self, time_ns: int, cadence_spm: float) -> None:
         self.state.cadence.add(time_ns, cadence_spm)
 
-    def add_impact(self, time_ns: int, impact_g: float, clipped: bool = False) -> None:
+    def add_impact(self, time_ns: int, impact_g: float, clipped: bool = False,
+                   impact_axial_g: float | None = None) -> None:
         """A strike's impact; a clipped one only counts towards the clipped share."""
         self.state.clipped.add(time_ns, float(clipped))
         if not clipped:
             self.state.impact.add(time_ns, impact_g)
+            if impact_axial_g is not None:
+                self.state.impact_axial.add(time_ns, impact_axial_g)
 
-    def impact_median(self, start_ns: int, end_ns: int) -> float | None:
+    def impact_median(self, start_ns: int, end_ns: int, axial: bool = False) -> float | None:
         """Median unclipped impact, or None when too many peaks clipped to trust it."""
         flags = self.state.clipped.window(start_ns, end_ns)
         if flags and 100.0 * sum(flags) / len(flags) > self.config.max_clipped_for_impact_pct:
             return None
-        return _median(self.state.impact.window(start_ns, end_ns))
+        series = self.state.impact_axial if axial else self.state.impact
+        return _median(series.window(start_ns, end_ns))
 
     def rolling_cadence(self, now_ns: int) -> float | None:
         window = round(self.config.cadence_window_s * NS)
@@ -126,7 +132,9 @@ class MetricsTracker:
         cadence = self.rolling_cadence(now_ns)
         if cadence is not None:
             st.rolling_cadence.add(now_ns, cadence)
-        impact = self.impact_median(now_ns - round(cfg.impact_window_s * NS), now_ns)
+        impact_from = now_ns - round(cfg.impact_window_s * NS)
+        impact = self.impact_median(impact_from, now_ns)
+        axial = self.impact_median(impact_from, now_ns, axial=True)
         base = self._update_baseline(now_ns, speed)
         speed_now = speed.last_before(now_ns) if speed is not None else None
         change = _pct(cadence, base.cadence_spm)
@@ -147,6 +155,9 @@ class MetricsTracker:
             "impact_g": impact,
             "impact_baseline_g": base.impact_g,
             "impact_drift_pct": _pct(impact, base.impact_g),
+            "impact_axial_g": axial,
+            "impact_axial_baseline_g": base.impact_axial_g,
+            "impact_axial_drift_pct": _pct(axial, base.impact_axial_g),
             "speed_mps": speed_now,
             "speed_baseline_mps": base.speed_mps,
             "baseline_state": ("set" if base.complete else
@@ -161,6 +172,7 @@ class MetricsTracker:
             return base
         base.cadence_spm = _median(st.cadence.window(base.start_ns, end))
         base.impact_g = self.impact_median(base.start_ns, end)
+        base.impact_axial_g = self.impact_median(base.start_ns, end, axial=True)
         if speed is not None:
             base.speed_mps = _median(speed.window(base.start_ns, end))
             if base.speed_mps is None:

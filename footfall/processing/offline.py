@@ -96,7 +96,7 @@ class AnalysisResult:
         """Whole-recording figures: medians over all steps, drift from the final metrics."""
         final = self.metrics[-1].extra if self.metrics else {}
         per_stride = 2 if self.steps and self.steps[0].extra.get("strike") == "stride" else 1
-        cadences = [s.cadence_spm for s in self.steps if s.cadence_spm > 0]
+        cadences = [s.cadence_spm for s in self.steps if s.cadence_spm is not None]
         if not self.steps:  # a foot pod: its own cadence samples, through the metrics
             cadences = [m.cadence_spm for m in self.metrics if m.cadence_spm is not None]
         clean = [s.impact_g for s in self.steps if not s.clipped]
@@ -124,6 +124,7 @@ class AnalysisResult:
             "impact_baseline_g": final.get("impact_baseline_g"),
             "impact_final_g": final.get("impact_g"),
             "impact_drift_pct": final.get("impact_drift_pct"),
+            "impact_axial_drift_pct": final.get("impact_axial_drift_pct"),
             "clipped_steps": sum(s.clipped for s in self.steps),
             "clipped_pct": clipped_pct,
             "packet_loss_pct": final.get("packet_loss_total_pct"),

@@ -224,7 +224,7 @@ class SessionProcessor:
         utc, sensor_ns = self._times(stream, peak.index)
         per_stride = PROFILES[stream.placement].strikes_per_stride
         interval_s = peak.interval_samples / fs if peak.interval_samples is not None else None
-        cadence = 60.0 * (2 / per_stride) / interval_s if interval_s else 0.0
+        cadence = 60.0 * (2 / per_stride) / interval_s if interval_s else None
         stride_s = interval_s
         if per_stride == 2:
             prev = stream.last_interval_s
@@ -232,12 +232,12 @@ class SessionProcessor:
             stream.last_interval_s = interval_s
         if stride_s:
             stream.tracker.add_cadence(utc, 120.0 / stride_s)
-        stream.tracker.add_impact(utc, peak.impact_g, peak.clipped)
+        stream.tracker.add_impact(utc, peak.impact_g, peak.clipped, peak.impact_axial_g)
         add_strike(stream.quality, peak.clipped)
         stream.steps_total += 1
         event = StepEvent(
             time_ns=utc, sensor_time_s=sensor_ns / NS, impact_g=peak.impact_g,
-            cadence_spm=cadence, interval_s=interval_s or 0.0, side=stream.side,
+            cadence_spm=cadence, interval_s=interval_s, side=stream.side,
             placement=stream.placement, clipped=peak.clipped, confidence=peak.confidence,
             extra={
                 "impact_axial_g": peak.impact_axial_g,

@@ -120,7 +120,7 @@ def score_sacral(trial: SacralTrial) -> TrialScore:
                       float(np.median(delays)) if delays else 0.0)
 
 
-def _quantised_resultant(accel_g: npt.NDArray[np.float64],
+def quantised_resultant(accel_g: npt.NDArray[np.float64],
                          accel_range_g: int | None = None) -> npt.NDArray[np.float64]:
     from footfall.processing.offline import choose_range_g
     from footfall.wire.frame import INT16_FULL_SCALE, g_to_counts

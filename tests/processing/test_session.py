@@ -40,8 +40,9 @@ def test_tibia_reports_own_leg_strikes_and_step_cadence() -> None:
     found = np.array([s.sensor_time_s for s in steps])
     assert np.allclose(found, run.strike_times_s, atol=0.005)
     assert all(s.side == "left" and s.placement == "tibia" for s in steps)
-    assert np.median([s.cadence_spm for s in steps[1:]]) == pytest.approx(172, abs=1)
+    assert np.median([s.cadence_spm or 0 for s in steps[1:]]) == pytest.approx(172, abs=1)
     assert steps[0].time_ns == UTC0 + round(steps[0].sensor_time_s * 1e9)
+    assert steps[0].cadence_spm is None and steps[0].interval_s is None  # nothing before it
     metrics = [e for e in events if isinstance(e, MetricsEvent)]
     assert len(metrics) == 29 + 1  # one per whole second of sensor time (1 … 29 s) + final
     assert metrics[-1].cadence_spm == pytest.approx(172, abs=1)
@@ -57,7 +58,7 @@ def test_sacrum_reports_every_step() -> None:
     events = _feed(proc, "sac", _frames(run.accel_g, 500, rng=8))
     steps = [e for e in events if isinstance(e, StepEvent)]
     assert abs(len(steps) - len(run.strike_times_s)) <= 1
-    assert np.median([s.cadence_spm for s in steps[1:]]) == pytest.approx(180, abs=1)
+    assert np.median([s.cadence_spm or 0 for s in steps[1:]]) == pytest.approx(180, abs=1)
 
 
 def test_device_without_meta_uses_defaults_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
