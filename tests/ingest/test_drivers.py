@@ -1,0 +1,195 @@
+"""Profile drivers on hand-made timelines, and the other three profiles through the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from footfall.ingest.ble import BleakConnector
+from footfall.ingest.drivers import (
+    DeviceSpec,
+    MovesenseDriver,
+    OpenFrameDriver,
+    RscDriver,
+    WitMotionDriver,
+)
+from footfall.ingest.gateway import Gateway, Recorder, SessionConfig, read_recording
+from footfall.ingest.profiles import movesense, rsc, witmotion
+from footfall.ingest.publisher import Backoff, BrokerConfig
+from footfall.simulators.devices import footfall_open as ffo_emu
+from footfall.simulators.devices import witmotion as wit_emu
+from footfall.simulators.devices.ble import EmulatorHub
+from footfall.simulators.devices.movesense import MovesenseImu
+from footfall.simulators.devices.rsc import RscPod
+from footfall.simulators.devices.witmotion import WitMotionImu
+from footfall.wire import frame as wire
+from footfall.wire.events import RscSample
+
+from .conftest import Broker
+from .test_gateway_e2e import Subscriber, until
+
+T0 = 1_795_000_000_000_000_000
+
+
+def _wit_notification(k: int) -> bytes:
+    return wit_emu.encode((k % 30000, k // 30000, 2048), (1, 2, 3), (0, 0, 0))
+
+
+def _imu(outputs: list[wire.ImuFrame | RscSample]) -> list[wire.ImuFrame]:
+    return [o for o in outputs if isinstance(o, wire.ImuFrame)]
+
+
+def test_witmotion_gap_inferred_from_receive_times() -> None:
+    drv = WitMotionDriver(DeviceSpec("A", "witmotion", "tibia", "left", sample_rate_hz=100))
+    frames: list[wire.ImuFrame] = []
+    k = 0
+    for i in range(300):  # 3 s at 100 Hz, one frame per notification, 5-25 ms latency
+        recv = T0 + i * 10_000_000 + (5 + (i * 7) % 20) * 1_000_000
+        frames += _imu(drv.handle(witmotion.NOTIFY_UUID, _wit_notification(k), recv))
+        k += 1
+    # 50 notifications (0.5 s) never arrive
+    k += 50
+    for i in range(350, 400):
+        recv = T0 + i * 10_000_000 + 10_000_000
+        frames += _imu(drv.handle(witmotion.NOTIFY_UUID, _wit_notification(k), recv))
+        k += 1
+    flagged = [f for f in frames if f.flags & wire.FLAG_GAP_BEFORE]
+    assert len(flagged) == 1 and drv.stats.gaps == 1
+    assert drv.stats.lost_samples == pytest.approx(50, abs=3)
+    assert frames[0].channels == 6 and frames[0].accel_range_g == 16
+    assert frames[0].gyro_range_dps == 2000
+
+
+def test_open_frame_reboot_is_a_reset_not_a_backwards_clock() -> None:
+    drv = OpenFrameDriver(DeviceSpec("A", "footfall", "tibia", "left"))
+    frames = [drv.handle("", ffo_emu.encode(s, 1_000_000 + s * 50_000, 200, 16, [(1, 2, 3)] * 10),
+                         T0 + s * 50_000_000)[0] for s in range(5)]
+    drv.on_reconnect()
+    after = drv.handle("", ffo_emu.encode(0, 0, 200, 16, [(1, 2, 3)] * 10), T0 + 10**9)[0]
+    assert isinstance(after, wire.ImuFrame) and isinstance(frames[-1], wire.ImuFrame)
+    assert after.flags & wire.FLAG_GAP_BEFORE and drv.stats.clock_resets == 1
+    assert after.sensor_time_us > frames[-1].sensor_time_us  # sensor time never runs backwards
+
+
+@pytest.mark.parametrize("mode,raws,want", [
+    ("auto", [85, 86, 120], [170, 172, 240]),  # first running value < 120: per-leg for good
+    ("auto", [170, 90], [170, 90]),  # steps/min pod: later low values are not doubled
+    ("1", [85], [85]),
+    ("2", [170], [340]),
+])
+def test_rsc_cadence_multiplier(mode: str, raws: list[int], want: list[int]) -> None:
+    drv = RscDriver(DeviceSpec("A", "rsc", "foot", "left",
+                               cadence_multiplier=mode))  # type: ignore[arg-type]
+    got = []
+    for i, raw in enumerate(raws):
+        [sample] = drv.handle(rsc.MEASUREMENT_UUID, bytes([rsc.FLAG_RUNNING, 0, 3, raw]),
+                              T0 + i * 10**9)
+        assert isinstance(sample, RscSample)
+        got.append(sample.cadence_spm)
+    assert got == want
+
+
+def test_rsc_auto_waits_for_a_running_measurement() -> None:
+    drv = RscDriver(DeviceSpec("A", "rsc", "foot", "left"))
+    [walking] = drv.handle(rsc.MEASUREMENT_UUID, bytes([0, 0, 1, 55]), T0)
+    assert isinstance(walking, RscSample) and walking.cadence_spm == 55 and drv.multiplier is None
+
+
+def test_movesense_driver_refuses_unknown_rate() -> None:
+    from footfall.ingest.errors import SettingError
+
+    with pytest.raises(SettingError, match="not 200"):
+        MovesenseDriver(DeviceSpec("A", "movesense", "tibia", "left", sample_rate_hz=200))
+
+
+async def test_rsc_movesense_witmotion_through_gateway(ingest_broker: Broker,
+                                                       tmp_path: Path) -> None:
+    athlete, session = "runner2", f"s{uuid.uuid4().hex[:8]}"
+    hub = EmulatorHub()
+    pod, ms, wit = RscPod(convention="per-leg"), MovesenseImu(max_notification=100), \
+        WitMotionImu()
+    links = {"pod": hub.add("EE:00:00:00:01:01", pod), "ms": hub.add("EE:00:00:00:01:02", ms),
+             "wit": hub.add("EE:00:00:00:01:03", wit)}
+    specs = [DeviceSpec("EE:00:00:00:01:01", "rsc", "foot", "right"),
+             DeviceSpec("EE:00:00:00:01:02", "movesense", "tibia", "right", sample_rate_hz=208),
+             DeviceSpec("EE:00:00:00:01:03", "witmotion", "tibia", "left", sample_rate_hz=200)]
+    config = SessionConfig(athlete, session, BrokerConfig(ingest_broker.host, ingest_broker.port),
+                           tmp_path / "state", ble_backoff=Backoff(initial_s=0.05, max_s=0.2))
+    recorder = Recorder(tmp_path / "raw.jsonl")
+    gateway = Gateway(specs, config, BleakConnector(client_class=hub.client_class(),
+                                                    find_device=hub.find_device),
+                      recorder=recorder)
+    sub = Subscriber(ingest_broker, athlete, session)
+    sub_task = asyncio.create_task(sub.run())
+    await asyncio.wait_for(sub.subscribed.wait(), 10)
+    gw_task = asyncio.create_task(gateway.run())
+    ms_k = wit_k = 0
+
+    async def emit(n: int) -> None:
+        nonlocal ms_k, wit_k
+        for _ in range(n):
+            links["pod"].notify([(rsc.MEASUREMENT_UUID, pod.measurement(speed_mps=3.2,
+                                                                         cadence_spm=172))])
+            # 8 Movesense samples per message: 100-byte notifications force DATA_PART2
+            samples = [(float(k % 100), 1.0, 9.80665) for k in range(ms_k, ms_k + 8)]
+            links["ms"].notify(ms.acc(round(ms_k * 1000 / 208), samples))
+            ms_k += 8 if ms.streaming else 0
+            stream = b"".join(_wit_notification(k) for k in range(wit_k, wit_k + 4))
+            if wit.streaming:
+                links["wit"].notify((witmotion.NOTIFY_UUID, c)
+                                    for c in wit_emu.chunk(stream, [7, 33, 20, 13, 7]))
+                wit_k += 4
+            await asyncio.sleep(0.002)
+
+    try:
+        def started(times: int) -> bool:
+            return all(s.streaming.is_set() for s in gateway.sessions) and all(
+                link.connects == times for link in links.values())
+
+        await until(lambda: started(1), "all streaming")
+        await emit(30)
+        for link in links.values():
+            link.drop()
+        await until(lambda: started(2), "all back")
+        await emit(30)
+        assert await gateway.stop(drain_timeout_s=20)
+    finally:
+        gw_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gw_task
+        recorder.close()
+    seqs = {s.spec.id: s.driver.seq for s in gateway.sessions}
+    await until(lambda: all(len({f.seq for f in sub.frames(d)}) >= seqs[d]
+                            for d in ("tibia-right", "tibia-left")), "all frames")
+    sub_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sub_task
+
+    # foot pod: per-leg 86 → 172 steps/min (auto), one sample per notification delivered
+    rsc_msgs = [RscSample.from_json(p) for t, p, _ in sub.messages if t.endswith("/rsc")]
+    assert len(rsc_msgs) == links["pod"].delivered
+    assert {m.cadence_spm for m in rsc_msgs} == {172.0}
+    # Movesense: every sample, in order, in m/s² → counts at ±16 g
+    ms_frames = sorted({f.seq: f for f in sub.frames("tibia-right")}.values(), key=lambda f: f.seq)
+    xs = np.concatenate([f.accel_g()[:, 0] for f in ms_frames]) * 9.80665
+    assert np.allclose(xs, np.arange(ms_k) % 100, atol=0.01)
+    # WitMotion: every frame despite arbitrary notification splits; raw counts pass through
+    wit_frames = sorted({f.seq: f for f in sub.frames("tibia-left")}.values(), key=lambda f: f.seq)
+    counts = np.concatenate([f.counts for f in wit_frames])
+    ks = counts[:, 0].astype(np.int64) + 30000 * counts[:, 1].astype(np.int64)
+    assert list(ks) == list(range(wit_k)) and (counts[:, 3:] == [1, 2, 3]).all()
+    # start commands re-issued after the reconnect
+    path = "/Meas/Acc/208"
+    assert [c for c in ms.commands if c[0] == movesense.CMD_SUBSCRIBE] == [
+        movesense.build_subscribe(1, path), movesense.build_subscribe(2, path)]
+    assert wit.writes == [witmotion.CMD_UNLOCK, bytes.fromhex("FFAA030A00"), witmotion.CMD_SAVE] * 2
+    assert wit.rate_hz == 200
+    # the raw recording replays into the same frames
+    recorded = list(read_recording(tmp_path / "raw.jsonl"))
+    assert {r["profile"] for r in recorded} == {"rsc", "movesense", "witmotion"}
+    assert sum(1 for r in recorded if r["profile"] == "witmotion") == links["wit"].delivered
