@@ -182,7 +182,7 @@ class OpenFrameDriver(Driver):
                                      response=True)
 
     def on_reconnect(self) -> None:
-        super().on_reconnect()
+        # the counter tells exactly whether anything was missed: no blanket gap flag
         self.seq_tracker.resync()
 
     def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:

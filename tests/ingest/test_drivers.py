@@ -193,3 +193,12 @@ async def test_rsc_movesense_witmotion_through_gateway(ingest_broker: Broker,
     recorded = list(read_recording(tmp_path / "raw.jsonl"))
     assert {r["profile"] for r in recorded} == {"rsc", "movesense", "witmotion"}
     assert sum(1 for r in recorded if r["profile"] == "witmotion") == links["wit"].delivered
+
+
+def test_open_frame_reconnect_without_loss_is_not_a_gap() -> None:
+    drv = OpenFrameDriver(DeviceSpec("A", "footfall", "tibia", "left"))
+    drv.handle("", ffo_emu.encode(7, 0, 200, 16, [(1, 2, 3)] * 10), T0)
+    drv.on_reconnect()
+    [frame] = drv.handle("", ffo_emu.encode(8, 50_000, 200, 16, [(1, 2, 3)] * 10), T0 + 10**8)
+    assert isinstance(frame, wire.ImuFrame) and not frame.flags & wire.FLAG_GAP_BEFORE
+    assert drv.stats.gaps == 0
