@@ -1,83 +1,485 @@
-"""Alert rules with hysteresis over the metrics of one stream: start once, clear once."""
+"""Alert rules for one session, with hysteresis: an alert starts once, clears once, never flaps.
+
+The engine is fed the processor's own events — every :class:`StepEvent` and
+:class:`MetricsEvent`, device status changes, and (live) the passing of time — and returns
+:class:`AlertEvent` start/clear events. It reads no clock: times are the events' UTC
+``time_ns``; the live service passes its arrival clock to :meth:`AlertEngine.tick` so a sensor
+that went silent is noticed even though no event says so. Its state is one dataclass
+(:class:`AlertEngineState`), separate from the rules.
+
+Rules (thresholds in :class:`~footfall.processing.config.AlertConfig`, docs/alerts.md):
+
+========================  ========  ==========================================================
+rule                      scope     starts when (for its hold time, without interruption)
+========================  ========  ==========================================================
+``impact``                device    K of the last M strikes above the limit or baseline + N %
+``cadence_target``        session   cadence more than X % below the retraining target
+``cadence_drift``         session   cadence (speed-corrected) X % below the baseline
+``asymmetry``             session   impact symmetry index beyond X %
+``clipping``              device    X % of the last 20 strikes hit the sensor's range
+``packet_loss``           device    X % of the samples of the last 10 s lost
+``sensor_offline``        device    the device's ``status`` says offline (until it is online)
+``no_data``               device    nothing from the device for S seconds (until data returns)
+========================  ========  ==========================================================
+
+Session-scope alerts are reported for the pseudo-device ``session``
+(:data:`footfall.wire.topics.SESSION_DEVICE`); with several devices, the session's cadence is
+the mean of the devices that reported in the last :data:`FRESH_S` seconds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+import json
+import logging
+import tomllib
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeAlias
 
-from footfall.processing.config import AlertConfig
-from footfall.wire.events import AlertEvent
+from footfall.processing.config import AlertConfig, AnalysisConfig
+from footfall.wire.events import AlertEvent, MetricsEvent, StepEvent
+from footfall.wire.topics import SESSION_DEVICE
+
+log = logging.getLogger(__name__)
+
+NS = 1_000_000_000
+#: a device's latest metrics count towards the session's cadence for this long
+FRESH_S = 2.5
+#: the processor's packet-loss window: a gap stays in it this long after data returns, and
+#: is already reported by ``no_data``
+LOSS_WINDOW_S = AnalysisConfig().quality_window_s
+Observed: TypeAlias = StepEvent | MetricsEvent
+Alert: TypeAlias = tuple[str, AlertEvent]  # (device, event), like the processor's outputs
+
+SEVERITY = {
+    "impact": "warning", "cadence_target": "warning", "cadence_drift": "info",
+    "asymmetry": "info", "clipping": "warning", "packet_loss": "warning",
+    "sensor_offline": "critical", "no_data": "critical",
+}
+RULES = tuple(SEVERITY)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRule:
-    rule: str
-    metric: str  # key in the metrics ``extra``
-    severity: str
-    starts: Callable[[float], bool]
-    clears: Callable[[float], bool]
-    message: str  # formatted with ``value``
-    hold_s: float = 0.0  # the start (or clear) condition must hold this long, against flapping
+@dataclass(slots=True)
+class RuleState:
+    """One rule for one device (or the session)."""
+
+    active: bool = False
+    #: since when the condition that would flip ``active`` has held, without interruption
+    pending_since_ns: int | None = None
+    started: AlertEvent | None = None  # the start event while active
 
 
-def default_rules(cfg: AlertConfig) -> list[AlertRule]:
-    return [
-        AlertRule("clipping", "clipping_pct", "warning",
-                  lambda v: v >= cfg.clipping_start_pct, lambda v: v <= cfg.clipping_clear_pct,
-                  "{value:.0f} % of recent impact peaks hit the sensor's full-scale range: PTA "
-                  "is underestimated there (use a ≥ ±32 g range)", cfg.quality_hold_s),
-        AlertRule("packet_loss", "packet_loss_pct", "warning",
-                  lambda v: v >= cfg.packet_loss_start_pct,
-                  lambda v: v <= cfg.packet_loss_clear_pct,
-                  "{value:.1f} % of samples lost in transit recently: steps may be missed",
-                  cfg.quality_hold_s),
-        AlertRule("cadence_drop", "cadence_drift_pct", "info",
-                  lambda v: v <= cfg.cadence_drop_start_pct,
-                  lambda v: v >= cfg.cadence_drop_clear_pct,
-                  "cadence {value:+.1f} % vs baseline (not explained by speed): possible fatigue",
-                  cfg.drift_hold_s),
-        AlertRule("impact_rise", "impact_drift_pct", "info",
-                  lambda v: v >= cfg.impact_rise_start_pct,
-                  lambda v: v <= cfg.impact_rise_clear_pct,
-                  "impact {value:+.1f} % vs baseline", cfg.drift_hold_s),
-    ]
+@dataclass(slots=True)
+class DeviceState:
+    """What the rules remember about one device."""
+
+    #: per own strike (unclipped): above the start threshold, above the clear threshold
+    impact_high: deque[bool] = field(default_factory=deque)
+    impact_above_clear: deque[bool] = field(default_factory=deque)
+    impact_recent_g: deque[float] = field(default_factory=deque)
+    impact_baseline_g: float | None = None
+    steps_seen: int = 0
+    #: latest metrics: time, cadence, its baseline, drift, symmetry
+    metrics_ns: int | None = None
+    cadence_spm: float | None = None
+    cadence_baseline_spm: float | None = None
+    #: (time, drift %) per metrics event, for the drift rule's mean
+    drift: deque[tuple[int, float]] = field(default_factory=deque)
+    symmetry_pct: float | None = None
+    last_event_ns: int | None = None  # UTC of its latest event (sensor timebase)
+    last_arrival_ns: int | None = None  # when that event reached us (the caller's clock)
+    resumed_ns: int | None = None  # when data came back after a no-data gap
+
+
+@dataclass(slots=True)
+class AlertEngineState:
+    rules: dict[tuple[str, str], RuleState] = field(default_factory=dict)
+    devices: dict[str, DeviceState] = field(default_factory=dict)
+    #: set live (``set_target``): an absolute target, or an increase over the baseline
+    target_cadence_spm: float | None = None
+    target_increase_pct: float | None = None
+
+
+class AlertEngine:
+    """The alert rules of one session. ``AlertEngine()`` uses the clinical defaults."""
+
+    def __init__(self, config: AlertConfig | None = None) -> None:
+        self.config = config or AlertConfig()
+        if not 0 < self.config.impact_min_steps <= self.config.impact_window_steps:
+            raise ValueError("impact_min_steps must be in 1..impact_window_steps, got "
+                             f"{self.config.impact_min_steps} of "
+                             f"{self.config.impact_window_steps}")
+        self.state = AlertEngineState(target_cadence_spm=self.config.target_cadence_spm,
+                                      target_increase_pct=self.config.target_increase_pct)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def observe(self, device: str, event: Observed, *,
+                arrival_ns: int | None = None) -> list[Alert]:
+        """One processor event of ``device``; ``arrival_ns`` is the caller's clock (live)."""
+        dev = self._device(device)
+        out = self._resumed(device, dev, event.time_ns)
+        dev.last_event_ns = max(event.time_ns, dev.last_event_ns or event.time_ns)
+        dev.last_arrival_ns = arrival_ns if arrival_ns is not None else event.time_ns
+        if isinstance(event, StepEvent):
+            out += self._step(device, dev, event)
+        else:
+            out += self._metrics(device, dev, event)
+        return out
+
+    def observe_all(self, outputs: Iterable[tuple[str, Any]]) -> list[Alert]:
+        """Every step and metrics event of a processor's outputs (alerts are skipped)."""
+        out: list[Alert] = []
+        for device, event in outputs:
+            if isinstance(event, StepEvent | MetricsEvent):
+                out += self.observe(device, event)
+        return out
+
+    def device_status(self, device: str, online: bool, at_ns: int | None = None,
+                      reason: str = "") -> list[Alert]:
+        """The device's retained ``status`` changed; ``at_ns`` defaults to its latest event."""
+        dev = self._device(device)
+        t = at_ns if at_ns is not None else (dev.last_event_ns or 0)
+        what = f"{device} is offline" + (f" ({reason})" if reason else "") + \
+            ": no steps or impact from it until it reconnects"
+        return self._update("sensor_offline", device, t, start=not online, clear=online,
+                            hold_s=0.0, value=None, message=what)
+
+    def tick(self, now_ns: int) -> list[Alert]:
+        """Live only: the arrival clock moved on; a device silent for ``no_data_s`` alerts.
+
+        The alert is timed on the device's own timebase: its last event + ``no_data_s``.
+        """
+        out: list[Alert] = []
+        limit = round(self.config.no_data_s * NS)
+        for device, dev in self.state.devices.items():
+            if dev.last_arrival_ns is None or dev.last_event_ns is None:
+                continue
+            if now_ns - dev.last_arrival_ns >= limit:
+                out += self._no_data_start(device, dev.last_event_ns + limit)
+        return out
+
+    def set_target(self, cadence_spm: float | None = None, increase_pct: float | None = None,
+                   at_ns: int | None = None) -> list[Alert]:
+        """The retraining target: an absolute cadence or +N % over the baseline (or neither:
+        no target). Re-evaluated at the next metrics event."""
+        self.state.target_cadence_spm = cadence_spm
+        self.state.target_increase_pct = None if cadence_spm is not None else increase_pct
+        key = ("cadence_target", SESSION_DEVICE)
+        rule = self.state.rules.get(key)
+        if rule is not None:
+            rule.pending_since_ns = None
+        if self.target_spm() is None and rule is not None and rule.active:
+            t = at_ns if at_ns is not None else self._latest_ns()
+            return self._update("cadence_target", SESSION_DEVICE, t, start=False, clear=True,
+                                hold_s=0.0, value=None, message="no cadence target")
+        return []
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def active(self) -> list[tuple[str, AlertEvent]]:
+        """The start event of every active alert, oldest first."""
+        found = [(device, r.started) for (_, device), r in self.state.rules.items()
+                 if r.active and r.started is not None]
+        return sorted(found, key=lambda x: (x[1].time_ns, x[1].rule, x[0]))
+
+    def active_payload(self) -> bytes:
+        """The retained ``session/alerts`` message: a JSON list of the active alerts' start
+        events, each with its ``device``."""
+        items = [{**event.to_dict(), "device": device} for device, event in self.active()]
+        return json.dumps(items, separators=(",", ":"), allow_nan=False).encode()
+
+    def target_spm(self, baseline_spm: float | None = None) -> float | None:
+        """The cadence target now (None: no target, or its baseline is not known yet)."""
+        st = self.state
+        if st.target_cadence_spm is not None:
+            return st.target_cadence_spm
+        base = baseline_spm if baseline_spm is not None else self._session_baseline()
+        if st.target_increase_pct is None or base is None:
+            return None
+        return base * (1 + st.target_increase_pct / 100)
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def _step(self, device: str, dev: DeviceState, step: StepEvent) -> list[Alert]:
+        cfg = self.config
+        dev.steps_seen += 1
+        if step.clipped:  # a lower bound, not a PTA: the clipping rule speaks for it
+            return []
+        base = dev.impact_baseline_g
+        limit = cfg.impact_limit_g
+        g = step.impact_g
+        high = (limit is not None and g >= limit) or \
+            (base is not None and g >= base * (1 + cfg.impact_rise_pct / 100))
+        above_clear = (limit is not None and g >= limit - 1.0) or \
+            (base is not None and g >= base * (1 + cfg.impact_clear_rise_pct / 100))
+        m = cfg.impact_window_steps
+        for queue, flag in ((dev.impact_high, high), (dev.impact_above_clear, above_clear)):
+            queue.append(flag)
+            while len(queue) > m:
+                queue.popleft()
+        dev.impact_recent_g.append(g)
+        while len(dev.impact_recent_g) > m:
+            dev.impact_recent_g.popleft()
+        if len(dev.impact_high) < m or (limit is None and base is None):
+            return []
+        k = cfg.impact_min_steps
+        start = sum(dev.impact_high) >= k
+        clear = sum(not f for f in dev.impact_above_clear) >= k
+        recent = sorted(dev.impact_recent_g)
+        median = recent[len(recent) // 2]
+        vs = f"{100 * (median / base - 1):+.0f} % vs baseline {base:.1f} g" if base else \
+            f"limit {limit:.1f} g"
+        message = (f"impact (PTA marker) high: {sum(dev.impact_high)} of the last {m} strikes "
+                   f"above threshold, median {median:.1f} g ({vs})")
+        return self._update("impact", device, step.time_ns, start=start, clear=clear,
+                            hold_s=cfg.impact_hold_s, value=median, message=message,
+                            extra={"impact_baseline_g": base, "impact_limit_g": limit})
+
+    def _metrics(self, device: str, dev: DeviceState, event: MetricsEvent) -> list[Alert]:
+        cfg, x, t = self.config, event.extra, event.time_ns
+        out: list[Alert] = []
+        dev.metrics_ns = t
+        dev.cadence_spm = event.cadence_spm
+        dev.cadence_baseline_spm = _num(x.get("cadence_baseline_spm"))
+        dev.symmetry_pct = _num(x.get("symmetry_pct"))
+        base_impact = _num(x.get("impact_baseline_g"))
+        if base_impact is not None:
+            dev.impact_baseline_g = base_impact
+        drift = _num(x.get("cadence_drift_pct"))
+        window = round(cfg.cadence_drift_window_s * NS)
+        if drift is not None:
+            dev.drift.append((t, drift))
+        while dev.drift and dev.drift[0][0] <= t - window:
+            dev.drift.popleft()
+        if dev.steps_seen == 0:  # nothing per strike (foot pod, or steps not fed): use the
+            impact = _num(x.get("impact_g"))  # rolling impact once per second instead
+            if impact is not None and x.get("source") != "rsc":
+                out += self._step(device, dev, StepEvent(
+                    t, 0.0, impact, 0.0, 0.0, "", "", False, 1.0))
+                dev.steps_seen = 0
+        # data quality, per device
+        clip = _num(x.get("clipping_pct"))
+        out += self._update(
+            "clipping", device, t,
+            start=None if clip is None else clip >= cfg.clipping_start_pct,
+            clear=None if clip is None else clip <= cfg.clipping_clear_pct,
+            hold_s=cfg.quality_hold_s, value=clip,
+            message=f"{clip or 0:.0f} % of recent impact peaks hit the sensor's full-scale "
+                    "range: PTA is underestimated there (use a ≥ ±32 g range)")
+        loss = _num(x.get("packet_loss_pct"))
+        if dev.resumed_ns is not None and t < dev.resumed_ns + round(LOSS_WINDOW_S * NS):
+            loss = None  # the gap itself, already a no_data alert
+        out += self._update(
+            "packet_loss", device, t,
+            start=None if loss is None else loss >= cfg.packet_loss_start_pct,
+            clear=None if loss is None else loss <= cfg.packet_loss_clear_pct,
+            hold_s=cfg.quality_hold_s, value=loss,
+            message=f"{loss or 0:.1f} % of samples lost in transit recently: steps may be "
+                    "missed")
+        out += self._session_rules(t)
+        return out
+
+    def _session_rules(self, t: int) -> list[Alert]:
+        cfg = self.config
+        out: list[Alert] = []
+        fresh = [d for d in self.state.devices.values()
+                 if d.metrics_ns is not None and d.metrics_ns >= t - round(FRESH_S * NS)]
+        cadence = _mean(d.cadence_spm for d in fresh)
+        base = _mean(d.cadence_baseline_spm for d in fresh)
+        target = self.target_spm(base)
+        if target is not None:
+            below = None if cadence is None else 100 * (1 - cadence / target)
+            out += self._update(
+                "cadence_target", SESSION_DEVICE, t,
+                start=None if below is None else below > cfg.cadence_below_target_pct,
+                clear=None if below is None else below <= cfg.cadence_below_target_clear_pct,
+                hold_s=cfg.cadence_hold_s, value=cadence,
+                message=f"cadence {cadence or 0:.0f} spm, below the target {target:.0f} spm",
+                extra={"cadence_target_spm": target})
+        drifts = [sum(v for _, v in d.drift) / len(d.drift) for d in fresh if d.drift]
+        drift = sum(drifts) / len(drifts) if drifts else None
+        out += self._update(
+            "cadence_drift", SESSION_DEVICE, t,
+            start=None if drift is None else drift <= -cfg.cadence_drift_pct,
+            clear=None if drift is None else drift >= -cfg.cadence_drift_clear_pct,
+            hold_s=cfg.drift_hold_s, value=drift,
+            message=f"cadence {drift or 0:+.1f} % vs baseline, not explained by speed: "
+                    "possible fatigue", extra={"cadence_baseline_spm": base})
+        sym = _mean(d.symmetry_pct for d in fresh)
+        out += self._update(
+            "asymmetry", SESSION_DEVICE, t,
+            start=None if sym is None else abs(sym) >= cfg.asymmetry_pct,
+            clear=None if sym is None else abs(sym) <= cfg.asymmetry_clear_pct,
+            hold_s=cfg.asymmetry_hold_s, value=sym,
+            message=f"impact asymmetry {sym or 0:+.0f} % ("
+                    f"{'right' if (sym or 0) > 0 else 'left'} leg higher)")
+        return out
+
+    def _resumed(self, device: str, dev: DeviceState, time_ns: int) -> list[Alert]:
+        """Data from ``device`` again: a gap of ``no_data_s`` or more is a no-data alert."""
+        out: list[Alert] = []
+        limit = round(self.config.no_data_s * NS)
+        if dev.last_event_ns is not None and time_ns - dev.last_event_ns >= limit:
+            out += self._no_data_start(device, dev.last_event_ns + limit)
+        rule = self.state.rules.get(("no_data", device))
+        if rule is not None and rule.active and time_ns >= (dev.last_event_ns or 0):
+            dev.resumed_ns = time_ns
+            out += self._update("no_data", device, time_ns, start=False, clear=True,
+                                hold_s=0.0, value=None, message="data again")
+        return out
+
+    def _no_data_start(self, device: str, at_ns: int) -> list[Alert]:
+        s = self.config.no_data_s
+        return self._update("no_data", device, at_ns, start=True, clear=False, hold_s=0.0,
+                            value=s, message=f"no data from {device} for {s:g} s")
+
+    # -- hysteresis --------------------------------------------------------------------------
+
+    def _update(self, rule_name: str, device: str, t: int, *, start: bool | None,
+                clear: bool | None, hold_s: float, value: float | None, message: str,
+                extra: dict[str, Any] | None = None) -> list[Alert]:
+        """Advance one rule. ``start``/``clear``: its conditions now (None: unknown, which
+        interrupts a pending change but never flips the state)."""
+        key = (rule_name, device)
+        rule = self.state.rules.setdefault(key, RuleState())
+        want = clear if rule.active else start
+        if not want:
+            rule.pending_since_ns = None
+            return []
+        if rule.pending_since_ns is None:
+            rule.pending_since_ns = t
+        if t - rule.pending_since_ns < round(hold_s * NS):
+            return []
+        rule.pending_since_ns = None
+        body = {"device": device, **{k: v for k, v in (extra or {}).items() if v is not None}}
+        severity = SEVERITY[rule_name]
+        if rule.active:
+            started = rule.started
+            since = f" (active {(t - started.time_ns) / NS:.0f} s)" if started else ""
+            event = AlertEvent(t, rule_name, "clear", severity,
+                               f"{rule_name} cleared{since}", value, body)
+            rule.active, rule.started = False, None
+        else:
+            event = AlertEvent(t, rule_name, "start", severity, message, value, body)
+            rule.active, rule.started = True, event
+        log.info("alert %s %s %s: %s", device, rule_name, event.state, event.message)
+        return [(device, event)]
+
+    def _device(self, device: str) -> DeviceState:
+        dev = self.state.devices.get(device)
+        if dev is None:
+            dev = self.state.devices[device] = DeviceState()
+        return dev
+
+    def _session_baseline(self) -> float | None:
+        return _mean(d.cadence_baseline_spm for d in self.state.devices.values())
+
+    def _latest_ns(self) -> int:
+        times = [d.last_event_ns for d in self.state.devices.values() if d.last_event_ns]
+        return max(times, default=0)
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else None
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+# -- the processor's hook ----------------------------------------------------------------------
 
 
 @dataclass(slots=True)
 class AlertState:
-    active: set[str] = field(default_factory=set)
-    #: rule → since when its start (inactive) or clear (active) condition has held
-    pending: dict[str, int] = field(default_factory=dict)
+    """Kept for :class:`~footfall.processing.session.SessionProcessor`'s per-stream field; the
+    engine keeps its own per-device state."""
 
 
-class AlertEvaluator:
-    def __init__(self, config: AlertConfig | None = None) -> None:
-        self.rules = default_rules(config or AlertConfig())
+class AlertEvaluator(AlertEngine):
+    """The engine behind the processor's metrics hook (``evaluate``, once per metrics event).
+
+    Called only with metrics, the impact rule works on the rolling impact once per second;
+    once the processor also passes every step to :meth:`observe`, it works per strike.
+    """
 
     def evaluate(self, state: AlertState, time_ns: int, metrics: dict[str, Any],
                  context: dict[str, Any]) -> list[AlertEvent]:
-        out: list[AlertEvent] = []
-        for rule in self.rules:
-            value = metrics.get(rule.metric)
-            if value is None:
-                state.pending.pop(rule.rule, None)
-                continue
-            value = float(value)
-            active = rule.rule in state.active
-            if not (rule.clears(value) if active else rule.starts(value)):
-                state.pending.pop(rule.rule, None)
-                continue
-            since = state.pending.setdefault(rule.rule, time_ns)
-            if time_ns - since < rule.hold_s * 1e9:
-                continue
-            state.pending.pop(rule.rule)
-            if active:
-                state.active.discard(rule.rule)
-                out.append(AlertEvent(time_ns, rule.rule, "clear", rule.severity,
-                                      f"{rule.rule} cleared", value, dict(context)))
-            else:
-                state.active.add(rule.rule)
-                out.append(AlertEvent(time_ns, rule.rule, "start", rule.severity,
-                                      rule.message.format(value=value), value, dict(context)))
-        return out
+        device = str(context.get("device", "unknown"))
+        extra = dict(metrics)
+        change = _num(extra.get("cadence_change_pct"))
+        base = _num(extra.get("cadence_baseline_spm"))
+        cadence = _num(extra.pop("cadence_spm", None))
+        if cadence is None and change is not None and base is not None:
+            cadence = base * (1 + change / 100)
+        event = MetricsEvent(time_ns, cadence, 0, extra)
+        return [_with_context(a, context) for _, a in self.observe(device, event)]
+
+
+def _with_context(event: AlertEvent, context: dict[str, Any]) -> AlertEvent:
+    return replace(event, extra={**context, **event.extra})
+
+
+def alert_outputs(outputs: Sequence[tuple[str, Any]]) -> list[tuple[str, AlertEvent]]:
+    """The alert events among a processor's outputs."""
+    return [(d, e) for d, e in outputs if isinstance(e, AlertEvent)]
+
+
+# -- per-athlete thresholds from TOML ----------------------------------------------------------
+
+
+class AlertConfigError(ValueError):
+    """An ``[alerts]`` table has an unknown key or a value of the wrong type."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def alert_config(table: dict[str, Any] | None, athlete: str | None = None) -> AlertConfig:
+    """:class:`AlertConfig` from a TOML ``[alerts]`` table: its keys are the defaults for
+    every athlete, ``[alerts.athletes.<id>]`` overrides them for one athlete::
+
+        [alerts]
+        impact_rise_pct = 15
+        [alerts.athletes.ann]
+        target_increase_pct = 7.5
+        impact_limit_g = 12.0
+    """
+    table = dict(table or {})
+    athletes = table.pop("athletes", {})
+    if not isinstance(athletes, dict):
+        raise AlertConfigError("[alerts.athletes] must be a table of athlete ids")
+    values = {**table, **(athletes.get(athlete, {}) if athlete else {})}
+    known = {f.name: f for f in AlertConfig.__dataclass_fields__.values()}
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise AlertConfigError(f"unknown alert setting {key!r}; known: "
+                                   f"{', '.join(sorted(known))}")
+        is_int = str(known[key].type) == "int"
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or (is_int and not isinstance(value, int))):
+            raise AlertConfigError(f"alert setting {key!r} must be a number, got {value!r}")
+        clean[key] = value if is_int or value is None else float(value)
+    return AlertConfig(**clean)
+
+
+def load_alert_config(path: Path | None, athlete: str | None = None) -> AlertConfig:
+    """The ``[alerts]`` table of a footfall.toml (defaults when there is no file)."""
+    if path is None or not path.is_file():
+        return AlertConfig()
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise AlertConfigError(f"{path}: {exc}") from exc
+    try:
+        return alert_config(data.get("alerts"), athlete)
+    except AlertConfigError as exc:
+        raise AlertConfigError(f"{path}: {exc.reason}") from exc

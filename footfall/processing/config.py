@@ -95,16 +95,52 @@ class DetectorConfig:
 
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
+    """Alert thresholds, per athlete (``[alerts]`` in footfall.toml; docs/alerts.md).
+
+    Every rule has a start and a (less strict) clear threshold, and a hold: its condition must
+    hold that long, without interruption, before the alert starts or clears — so an alert
+    starts once, clears once and never flaps. Defaults come from ../shared/domain/gait.md.
+    """
+
+    #: impact (PTA marker), per leg sensor, over its own strikes: a strike is "high" above
+    #: ``impact_limit_g`` (off by default: athlete-specific; typical treadmill PTA is 8–14 g,
+    #: Sheerin 2020) or above the athlete's baseline by ``impact_rise_pct``. Feedback cuts PTA
+    #: 27–50 % (Crowell & Davis 2011, Bowser 2018, Van den Berghe 2021), so a 15 % rise undoes
+    #: a good part of what retraining gains; step-to-step variation is ~8 %, hence K of M.
+    impact_limit_g: float | None = None
+    impact_rise_pct: float = 15.0
+    #: a strike counts as back to normal below the baseline + this (and below the limit − 1 g)
+    impact_clear_rise_pct: float = 10.0
+    impact_window_steps: int = 30  # M: ~20 s of strides at 170 spm
+    impact_min_steps: int = 20  # K: start when K of the last M strikes are high
+    impact_hold_s: float = 5.0
+    #: the retraining target: an absolute cadence, or the baseline + N % (gait.md: +5 to +10 %
+    #: lowers knee load; Willy 2016 cued +7.5 %). None and None: no target until one is set live
+    target_cadence_spm: float | None = None
+    target_increase_pct: float | None = None
+    #: cadence more than this below the target starts the alert; within the clear margin ends it
+    cadence_below_target_pct: float = 2.0
+    cadence_below_target_clear_pct: float = 1.0
+    cadence_hold_s: float = 10.0
+    #: fatigue: cadence below baseline by this much (speed-corrected: ~5.6 spm per m/s, Burns
+    #: 2019); fatigue lowers cadence late in a run (Apte 2021), an Ironman marathon lost ~3 %
+    cadence_drift_pct: float = 3.0
+    cadence_drift_clear_pct: float = 1.5
+    #: drift is judged on the mean of the per-second rolling cadence over this window
+    cadence_drift_window_s: float = 30.0
+    drift_hold_s: float = 15.0
+    #: impact symmetry index |(R − L) / max(R, L)| × 100 (gait.md) beyond this
+    asymmetry_pct: float = 10.0
+    asymmetry_clear_pct: float = 7.0
+    asymmetry_hold_s: float = 30.0
+    #: share of the last 20 strikes that hit the sensor's range (Mitschke 2018: ±16 g clips)
     clipping_start_pct: float = 10.0
     clipping_clear_pct: float = 2.0
     packet_loss_start_pct: float = 5.0
     packet_loss_clear_pct: float = 1.0
-    cadence_drop_start_pct: float = -3.0  # fatigue: cadence below baseline (speed-corrected)
-    cadence_drop_clear_pct: float = -1.5
-    impact_rise_start_pct: float = 10.0
-    impact_rise_clear_pct: float = 5.0
     quality_hold_s: float = 3.0
-    drift_hold_s: float = 30.0
+    #: a device that sent nothing for this long (sensor time, or wall time when live)
+    no_data_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
