@@ -1,0 +1,81 @@
+"""Baseline, drift, speed-explained cadence, trend and symmetry on hand-made timelines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from footfall.processing.config import AnalysisConfig
+from footfall.processing.metrics import NS, MetricsTracker, TimeSeries
+from footfall.processing.session import SessionProcessor
+from footfall.wire.events import DeviceMeta, MetricsEvent
+
+from .synth import leg_run
+from .test_session import UTC0, _frames
+
+CONFIG = AnalysisConfig(warmup_s=10, baseline_s=20)
+
+
+def _tracker_with(cadence_at: list[tuple[float, float]]) -> MetricsTracker:
+    tracker = MetricsTracker(CONFIG)
+    tracker.start(0)
+    for t_s, spm in cadence_at:
+        tracker.add_cadence(round(t_s * NS), spm)
+    return tracker
+
+
+def test_baseline_after_warmup_then_drift() -> None:
+    tracker = _tracker_with([(t, 170.0 if t < 60 else 163.2) for t in np.arange(0, 80, 0.35)])
+    early = tracker.snapshot(25 * NS)
+    assert early["baseline_state"] == "collecting" and early["cadence_drift_pct"] is None
+    late = tracker.snapshot(79 * NS)
+    assert late["baseline_state"] == "set"
+    assert late["cadence_baseline_spm"] == 170.0
+    assert late["cadence_drift_pct"] == pytest.approx(-4.0)
+
+
+def test_speed_explains_part_of_the_change() -> None:
+    tracker = _tracker_with([(t, 170.0 if t < 60 else 175.6) for t in np.arange(0, 80, 0.35)])
+    speed = TimeSeries()
+    speed.add(0, 3.0)
+    speed.add(60 * NS, 4.0)  # +1 m/s: ≈ +5.6 spm expected (Burns 2019)
+    m = tracker.snapshot(79 * NS, speed)
+    assert m["cadence_change_pct"] == pytest.approx(100 * 5.6 / 170)
+    assert m["cadence_speed_explained_pct"] == pytest.approx(100 * 5.6 / 170)
+    assert m["cadence_drift_pct"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_mark_baseline_restarts_the_window() -> None:
+    tracker = _tracker_with([(t, 170.0 if t < 40 else 180.0) for t in np.arange(0, 100, 0.35)])
+    assert tracker.snapshot(60 * NS)["cadence_baseline_spm"] == 170.0
+    tracker.mark_baseline(45 * NS, duration_s=10)
+    assert tracker.snapshot(50 * NS)["baseline_state"] == "collecting"
+    after = tracker.snapshot(99 * NS)
+    assert after["cadence_baseline_spm"] == 180.0 and after["cadence_drift_pct"] == 0.0
+
+
+def test_trend_in_spm_per_minute() -> None:
+    tracker = MetricsTracker(AnalysisConfig(cadence_window_s=1.0))
+    tracker.start(0)
+    trend = None
+    for second in range(200):  # cadence falls 1 spm per minute
+        tracker.add_cadence(second * NS, 170.0 - second / 60)
+        trend = tracker.snapshot(second * NS)["cadence_trend_spm_per_min"]
+    assert trend == pytest.approx(-1.0)
+
+
+def test_symmetry_from_both_legs_and_live_baseline_mark() -> None:
+    proc = SessionProcessor("ann", "s1", CONFIG)
+    events: list[object] = []
+    for side in ("left", "right"):
+        proc.set_meta(f"tib-{side}", DeviceMeta(profile="sim", placement="tibia", side=side))
+    left = _frames(leg_run(duration_s=40, impact_g=9.0, seed=1).accel_g, 1000)
+    right = _frames(leg_run(duration_s=40, impact_g=11.0, seed=2).accel_g, 1000)
+    for fl, fr in zip(left, right, strict=True):
+        events += [e for _, e in proc.feed_frame("tib-left", fl)]
+        events += [e for _, e in proc.feed_frame("tib-right", fr)]
+    proc.mark_baseline(None)  # the therapist resets the baseline for everyone, now
+    metrics = [e for e in events if isinstance(e, MetricsEvent)]
+    sym = [m.extra["symmetry_pct"] for m in metrics[-4:]]
+    assert all(s == pytest.approx(100 * (11 - 9) / 11, abs=3) for s in sym)
+    assert proc.imu["tib-left"].tracker.state.baseline.start_ns == UTC0 + 39_999 * 1_000_000

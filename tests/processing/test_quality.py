@@ -1,0 +1,77 @@
+"""Frame rules, one test per rule, on hand-made frame timelines."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from footfall.processing.quality import QualityState, packet_loss_pct, place_frame
+from footfall.wire.frame import FLAG_GAP_BEFORE, ImuFrame
+
+RATE = 100.0
+
+
+def frame(seq: int, first_sample: int, n: int = 10, flags: int = 0) -> ImuFrame:
+    """A frame whose sensor clock says it starts at ``first_sample``."""
+    return ImuFrame(seq=seq, sensor_time_us=round(first_sample * 1e6 / RATE), utc_ns=0,
+                    sample_rate_hz=RATE, accel_range_g=16,
+                    counts=np.zeros((n, 3), dtype=np.int16), flags=flags)
+
+
+def test_continuous_frames_follow_each_other() -> None:
+    q = QualityState()
+    places = [place_frame(q, frame(i, 10 * i), "d") for i in range(3)]
+    assert [(p.first_index, p.gap_samples, p.segment_break) for p in places if p] == [
+        (0, 0, False), (10, 0, False), (20, 0, False)]
+
+
+def test_clock_jitter_within_tolerance_is_not_a_gap() -> None:
+    q = QualityState()
+    place_frame(q, frame(0, 0), "d")
+    p = place_frame(q, frame(1, 11), "d")  # 1 sample late on the sensor clock: jitter
+    assert p is not None and (p.first_index, p.segment_break) == (10, False)
+
+
+def test_seq_jump_counts_lost_frames_and_the_clock_places_the_gap() -> None:
+    q = QualityState()
+    place_frame(q, frame(0, 0), "d")
+    p = place_frame(q, frame(3, 30), "d")
+    assert p is not None and (p.first_index, p.gap_samples, p.segment_break) == (30, 20, True)
+    assert (q.frames_lost, q.samples_lost) == (2, 20)
+    assert packet_loss_pct(q, 40, 1000) == pytest.approx(100 * 20 / 40)
+
+
+def test_seq_wraps_around_32_bits() -> None:
+    q = QualityState()
+    place_frame(q, frame(2**32 - 1, 0), "d")
+    p = place_frame(q, frame(0, 10), "d")
+    assert p is not None and p.first_index == 10 and q.frames_lost == 0
+
+
+def test_duplicate_and_late_frames_are_dropped_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    q = QualityState()
+    place_frame(q, frame(5, 0), "d")
+    with caplog.at_level(logging.WARNING):
+        assert place_frame(q, frame(5, 0), "d") is None
+        assert place_frame(q, frame(4, 0), "d") is None
+    assert q.frames_late == 2
+    assert [r.message for r in caplog.records] == [
+        "d: dropped frame seq 5: duplicate or late (last seq 5)",
+        "d: dropped frame seq 4: duplicate or late (last seq 5)"]
+
+
+def test_gap_flag_breaks_the_segment_without_losing_samples() -> None:
+    q = QualityState()
+    place_frame(q, frame(0, 0), "d")
+    p = place_frame(q, frame(1, 10, flags=FLAG_GAP_BEFORE), "d")
+    assert p is not None and (p.first_index, p.gap_samples, p.segment_break) == (10, 0, True)
+
+
+def test_unusable_sensor_clock_falls_back_to_the_counter() -> None:
+    q = QualityState()
+    place_frame(q, frame(0, 500), "d")
+    p = place_frame(q, frame(2, 0), "d")  # clock went backwards, one frame lost
+    assert p is not None and (p.gap_samples, p.segment_break) == (10, True)
