@@ -262,6 +262,16 @@ class ClockMapper:
     def ready(self) -> bool:
         return self.sensor0_us is not None
 
+    @property
+    def span_s(self) -> float:
+        """Sensor time covered by the observations in the window."""
+        return (self._sensor[-1] - self._sensor[0]) / 1e6 if self._sensor else 0.0
+
+    @property
+    def fitted(self) -> bool:
+        """True once the window is long enough for the drift (slope) to be estimated."""
+        return self.span_s >= self.min_span_s
+
     def reset(self) -> None:
         """Forget the fit (the sensor clock was reset, e.g. the device rebooted)."""
         self._sensor.clear()
@@ -316,3 +326,31 @@ class ClockMapper:
             raise LookupError("no observation yet: cannot map sensor time to UTC")
         s_ns = (sensor_us - self.sensor0_us) * 1000.0
         return self.host0_ns + round(self.offset_ns + self.slope * s_ns)
+
+
+@dataclass
+class StableRate:
+    """The sample rate to publish: measured, but changed rarely.
+
+    Consumers restart their filters when a stream's ``sample_rate_hz`` changes, and compute
+    cadence from sample counts, so the published rate must be both right and steady. It starts
+    at ``nominal_hz``; after ``settle`` measurements it follows the measured rate only when the
+    two differ by more than ``tolerance`` (relative), rounded to 0.01 Hz.
+    """
+
+    nominal_hz: float
+    tolerance: float = 0.003
+    settle: int = 50
+    published_hz: float = 0.0
+    seen: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.published_hz:
+            self.published_hz = float(self.nominal_hz)
+
+    def update(self, measured_hz: float) -> float:
+        self.seen += 1
+        if self.seen >= self.settle and measured_hz > 0 and \
+                abs(measured_hz - self.published_hz) > self.tolerance * self.published_hz:
+            self.published_hz = round(measured_hz, 2)
+        return self.published_hz

@@ -134,8 +134,12 @@ class Driver:
         raise NotImplementedError
 
     def _frame(self, first_us: float, newest_us: float, counts: np.ndarray[Any, Any],
-               rate_hz: float, recv_utc_ns: int, *, gap: bool, lost: int) -> ImuFrame:
-        self.mapper.observe(newest_us, recv_utc_ns)
+               rate_hz: float, recv_utc_ns: int, *, gap: bool, lost: int,
+               clock_us: tuple[float, float] | None = None) -> ImuFrame:
+        """``clock_us`` = (first, newest) on the mapper's scale when it differs from the
+        published sensor time (WitMotion)."""
+        map_first, map_newest = clock_us or (first_us, newest_us)
+        self.mapper.observe(map_newest, recv_utc_ns)
         flags = 0
         if gap or self._gap_pending:
             flags |= FLAG_GAP_BEFORE
@@ -144,7 +148,7 @@ class Driver:
             log.info("%s: gap before frame %d, %d sample(s) lost", self.spec.id, self.seq, lost)
         self._gap_pending = False
         frame = ImuFrame(seq=self.seq, sensor_time_us=round(first_us),
-                         utc_ns=self.mapper.to_utc_ns(first_us), sample_rate_hz=rate_hz,
+                         utc_ns=self.mapper.to_utc_ns(map_first), sample_rate_hz=rate_hz,
                          accel_range_g=self.range_g, counts=counts,
                          gyro_range_dps=self.gyro_dps, flags=flags)
         self.seq = (self.seq + 1) & 0xFFFFFFFF
@@ -226,6 +230,7 @@ class PolarPmdDriver(Driver):
     def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
         self.timeline = clk.Timeline(1e6 / self.rate_hz, anchor="last")
+        self.rate = clk.StableRate(self.rate_hz)
         self._answer: asyncio.Future[polar_pmd.PmdControlResponse] | None = None
 
     async def start(self, client: GattClient) -> None:
@@ -262,7 +267,8 @@ class PolarPmdDriver(Driver):
             self.mapper.reset()
         counts = self._to_counts(np.asarray(f.samples, dtype=np.float64) / 1000.0)
         newest = place.first_us + (n - 1) * place.period_us
-        return [self._frame(place.first_us, newest, counts, 1e6 / place.period_us, recv_utc_ns,
+        rate = self.rate.update(1e6 / self.timeline.period_us)
+        return [self._frame(place.first_us, newest, counts, rate, recv_utc_ns,
                             gap=place.verdict in (clk.Verdict.GAP, clk.Verdict.RESYNC),
                             lost=place.lost_samples)]
 
@@ -280,6 +286,7 @@ class MovesenseDriver(Driver):
             raise SettingError(f"Movesense Acc runs at {movesense.ACC_RATES_HZ} Hz, "
                                f"not {self.rate_hz}")
         self.timeline = clk.Timeline(1e6 / self.rate_hz, anchor="first")
+        self.rate = clk.StableRate(self.rate_hz)
         self.unwrapper = clk.Unwrapper(32)
         self.assembler = movesense.GspAssembler()
         self.ref = 0
@@ -326,20 +333,24 @@ class MovesenseDriver(Driver):
                 self.mapper.reset()
             counts = self._to_counts(np.asarray(acc.samples, dtype=np.float64)
                                      / movesense.STANDARD_GRAVITY)
+            rate = self.rate.update(1e6 / self.timeline.period_us)
             out.append(self._frame(place.first_us, place.first_us + (n - 1) * place.period_us,
-                                   counts, 1e6 / place.period_us, recv_utc_ns,
+                                   counts, rate, recv_utc_ns,
                                    gap=place.verdict in (clk.Verdict.GAP, clk.Verdict.RESYNC),
                                    lost=place.lost_samples))
         return out
 
 
 class WitMotionDriver(Driver):
-    """No counter, no timestamp: the sensor clock is the sample count at the nominal rate.
+    """No counter, no timestamp: the sensor clock is the sample count.
 
-    Gaps can only be inferred from receive times: a notification arriving more than
-    ``late_threshold_s`` after the mapped time of its first sample means samples were lost
-    (their number estimated from the lateness). The clock fit is allowed a wide "drift"
-    (``max_rate_error``) because the rate the module really delivers over BLE is unconfirmed.
+    The rate the module really delivers over BLE is unconfirmed, so it is measured: the clock
+    fit (allowed ±``max_rate_error``) maps the sample count at the *requested* rate to receive
+    times, its slope gives the real rate, and the published rate and sensor time follow it
+    (:class:`~footfall.ingest.clock.StableRate`). Gaps can only be inferred from receive times:
+    once the fit is established, a notification arriving more than ``late_threshold_s`` after
+    the mapped time of its samples means samples were lost (their number estimated from the
+    lateness); across a reconnect, from the host time that passed.
     """
 
     profile = witmotion.PROFILE
@@ -353,7 +364,7 @@ class WitMotionDriver(Driver):
 
     def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
         kwargs.setdefault("mapper", clk.ClockMapper(max_drift_ppm=self.max_rate_error * 1e6,
-                                                    min_span_s=5.0))
+                                                    min_span_s=2.0))
         super().__init__(spec, **kwargs)
         if float(self.rate_hz) not in witmotion.RATE_CODES:
             raise SettingError(f"WitMotion rates are {sorted(witmotion.RATE_CODES)} Hz, "
@@ -361,7 +372,11 @@ class WitMotionDriver(Driver):
         self.range_g = witmotion.ACC_RANGE_G  # fixed by the firmware's scaling
         self.gyro_dps = witmotion.GYRO_RANGE_DPS
         self.stream = witmotion.WitStream()
-        self.sample_index = 0
+        self.rate = clk.StableRate(self.rate_hz, tolerance=0.01, settle=100)
+        self.index = 0  # samples so far, lost ones included: the clock the mapper fits
+        self.next_us = 0.0  # published sensor time of the next sample
+        self.last_recv_ns: int | None = None
+        self._resume = False
 
     async def start(self, client: GattClient) -> None:
         self.stream = witmotion.WitStream()
@@ -376,26 +391,39 @@ class WitMotionDriver(Driver):
             self.reject(f"{skipped} byte(s) outside 55 61 frames skipped", data)
         if not frames:
             return []
-        period_us = 1e6 / self.rate_hz
-        lost = 0
-        first_us = self.sample_index * period_us
-        if self.mapper.ready:
-            lateness_ns = recv_utc_ns - self.mapper.to_utc_ns(first_us + (len(frames) - 1)
-                                                              * period_us)
-            if lateness_ns > self.late_threshold_s * 1e9:
-                lost = round(lateness_ns / 1000 / (period_us * self.mapper.slope))
-                self.sample_index += lost
-                first_us = self.sample_index * period_us
         n = len(frames)
-        self.sample_index += n
+        nominal_us = 1e6 / self.rate_hz  # the mapper's scale
+        real_us = nominal_us * self.mapper.slope  # best estimate of the true period
+        lost = 0
+        if self._resume and self.last_recv_ns is not None:
+            missing_us = (recv_utc_ns - self.last_recv_ns) / 1000 - n * real_us
+            lost = max(0, round(missing_us / real_us))
+        elif self.mapper.fitted:
+            due_ns = self.mapper.to_utc_ns((self.index + n - 1) * nominal_us)
+            if recv_utc_ns - due_ns > self.late_threshold_s * 1e9:
+                lost = round((recv_utc_ns - due_ns) / 1000 / real_us)
+        self._resume = False
+        pub_period_us = 1e6 / self.rate.published_hz
+        self.index += lost
+        self.next_us += lost * pub_period_us
+        first_us, clock_first = self.next_us, self.index * nominal_us
+        self.index += n
+        self.next_us += n * pub_period_us
+        self.last_recv_ns = recv_utc_ns
         counts = np.asarray([f.acc_raw + f.gyro_raw for f in frames], dtype=np.int16)
-        rate = self.rate_hz / self.mapper.slope
-        return [self._frame(first_us, first_us + (n - 1) * period_us, counts, rate, recv_utc_ns,
-                            gap=lost > 0, lost=lost)]
+        frame = self._frame(first_us, first_us + (n - 1) * pub_period_us, counts,
+                            self.rate.published_hz, recv_utc_ns, gap=lost > 0, lost=lost,
+                            clock_us=(clock_first, clock_first + (n - 1) * nominal_us))
+        if self.mapper.fitted:
+            before = self.rate.published_hz
+            if self.rate.update(self.rate_hz / self.mapper.slope) != before:
+                log.info("%s: WitMotion delivers %.2f Hz (asked %d Hz): publishing that rate",
+                         self.spec.id, self.rate.published_hz, self.rate_hz)
+        return [frame]
 
     def on_reconnect(self) -> None:
         super().on_reconnect()
-        # time passed while disconnected: sample count no longer follows; re-anchor the clock
+        self._resume = True
         self.mapper.reset()
 
 

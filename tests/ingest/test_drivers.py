@@ -202,3 +202,33 @@ def test_open_frame_reconnect_without_loss_is_not_a_gap() -> None:
     [frame] = drv.handle("", ffo_emu.encode(8, 50_000, 200, 16, [(1, 2, 3)] * 10), T0 + 10**8)
     assert isinstance(frame, wire.ImuFrame) and not frame.flags & wire.FLAG_GAP_BEFORE
     assert drv.stats.gaps == 0
+
+
+def test_witmotion_publishes_the_rate_it_really_delivers() -> None:
+    drv = WitMotionDriver(DeviceSpec("A", "witmotion", "tibia", "left", sample_rate_hz=200))
+    rates = []
+    for i in range(180 * 30):  # 30 s of a module that manages only 180 Hz
+        recv = T0 + round(i * 1e9 / 180) + (3 + (i * 13) % 17) * 1_000_000
+        [frame] = _imu(drv.handle(witmotion.NOTIFY_UUID, _wit_notification(i), recv))
+        rates.append(frame.sample_rate_hz)
+    assert rates[0] == 200
+    assert rates[-1] == pytest.approx(180, rel=0.01)
+    assert len(set(rates)) <= 3  # changed rarely: consumers restart filters on a change
+    assert drv.stats.gaps == 0
+
+
+def test_polar_publishes_a_steady_rate() -> None:
+    from footfall.ingest.drivers import PolarPmdDriver
+    from footfall.ingest.profiles import polar_pmd
+    from footfall.simulators.devices import polar_pmd as pmd_emu
+
+    drv = PolarPmdDriver(DeviceSpec("A", "polar-pmd", "chest", "none"))
+    true_period_ns = 1e9 / 201.3  # a strap whose "200 Hz" is 201.3 Hz
+    rates = set()
+    for k in range(400):
+        last_ns = round((k * 36 + 35) * true_period_ns) + (k * 7919 % 500)  # timestamp jitter
+        data = pmd_emu.encode_raw(last_ns, [(0, 0, 1000)] * 36)
+        [frame] = _imu(drv.handle(polar_pmd.DATA_UUID, data, T0 + k * 180_000_000))
+        rates.add(frame.sample_rate_hz)
+    assert min(rates) == 200.0 and len(rates) <= 3
+    assert max(rates) == pytest.approx(201.3, rel=0.003)
