@@ -206,7 +206,7 @@ def build_report(results: dict[str, AnalysisResult],
     steps: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
     metrics: list[dict[str, Any]] = []
-    multi = len(results) > 1
+    multi = sum(1 for r in results.values() if r.steps or r.metrics) > 1
     for device, r in results.items():
         for s in r.steps:
             step = {
@@ -234,7 +234,8 @@ def build_report(results: dict[str, AnalysisResult],
                          "cadence_spm": m.cadence_spm, "steps_total": m.steps_total,
                          **m.extra} for m in r.metrics]
     steps.sort(key=lambda s: s["time_s"])
-    summaries = {d: r.summary() for d, r in results.items()}
+    # session-wide alerts come under the pseudo-device "session", which has no summary
+    summaries = {d: r.summary() for d, r in results.items() if r.steps or r.metrics}
     main = max(summaries, key=lambda d: summaries[d]["steps"], default=None)
     report: dict[str, Any] = {
         "steps": steps,

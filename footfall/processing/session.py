@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from footfall.processing.alerts import AlertEvaluator, AlertState
+from footfall.processing.alerts import AlertEngine
 from footfall.processing.config import AXIS_AXIAL, PROFILES, AnalysisConfig
 from footfall.processing.detector import DetectorState, Peak, StepDetector
 from footfall.processing.metrics import NS, MetricsTracker, TimeSeries
@@ -62,7 +62,6 @@ class ImuStream:
     sample_rate_hz: float = 0.0
     anchors: list[Anchor] = field(default_factory=list)
     quality: QualityState = field(default_factory=QualityState)
-    alerts: AlertState = field(default_factory=AlertState)
     next_boundary: int = 0  # sample index of the next metrics event: origin + round(k × fs)
     boundary_origin: int = 0
     boundary_k: int = 0
@@ -75,7 +74,6 @@ class ImuStream:
 @dataclass(slots=True)
 class RscStream:
     tracker: MetricsTracker
-    alerts: AlertState = field(default_factory=AlertState)
     last_ns: int | None = None
     next_boundary_ns: int = 0
     steps: float = 0.0
@@ -94,7 +92,9 @@ class SessionProcessor:
         self.speed = TimeSeries()
         if self.config.treadmill_speed_mps is not None:
             self.speed.add(0, self.config.treadmill_speed_mps)
-        self._alerts = AlertEvaluator(self.config.alerts)
+        #: the session's alert rules, fed every step and metrics event; the live service may
+        #: also call its ``tick`` (silence), ``device_status`` and ``set_target``
+        self.alerts = AlertEngine(self.config.alerts)
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -249,7 +249,7 @@ class SessionProcessor:
                 "strike": "stride" if per_stride == 1 else "step",
             },
         )
-        return [(device, event)]
+        return [(device, event), *self.alerts.observe(device, event)]
 
     def _metrics(self, device: str, stream: ImuStream, index: int) -> list[Output]:
         utc, _ = self._times(stream, index)
@@ -266,10 +266,8 @@ class SessionProcessor:
         stream.last_metrics = extra
         extra["symmetry_pct"] = self._symmetry(stream)
         cadence = extra.pop("cadence_spm")
-        context = {"device": device, "placement": stream.placement, "side": stream.side}
-        out: list[Output] = [(device, MetricsEvent(utc, cadence, stream.steps_total, extra))]
-        out += [(device, a) for a in self._alerts.evaluate(stream.alerts, utc, extra, context)]
-        return out
+        event = MetricsEvent(utc, cadence, stream.steps_total, extra)
+        return [(device, event), *self.alerts.observe(device, event)]
 
     def _symmetry(self, stream: ImuStream) -> float | None:
         """Impact symmetry (R − L) / max(R, L) × 100 from the latest rolling impacts."""
@@ -338,10 +336,8 @@ class SessionProcessor:
         extra.update(placement="foot", side=self.meta[device].side if device in self.meta
                      else "none", source="rsc")
         cadence = extra.pop("cadence_spm")
-        context = {"device": device, "source": "rsc"}
-        out: list[Output] = [(device, MetricsEvent(at_ns, cadence, round(stream.steps), extra))]
-        out += [(device, a) for a in self._alerts.evaluate(stream.alerts, at_ns, extra, context)]
-        return out
+        event = MetricsEvent(at_ns, cadence, round(stream.steps), extra)
+        return [(device, event), *self.alerts.observe(device, event)]
 
     # -- end of stream -----------------------------------------------------------------------
 
