@@ -90,7 +90,7 @@ class DetectorConfig:
     threshold_fraction: float = 0.5
     history_peaks: int = 8
     loading_window_ms: float = 50.0
-    filter_order: int = 2
+    filter_order: int = 2  # Butterworth low-pass of the detection signal (lfilter: keep ≤ 4)
 
 
 @dataclass(frozen=True, slots=True)
