@@ -89,6 +89,10 @@ class DeviceStats:
 
 
 Reject = Callable[[str, bytes], None]
+
+
+def _log_only(reason: str, data: bytes) -> None:
+    log.warning("dropped a malformed packet: %s (%d bytes)", reason, len(data))
 Output = ImuFrame | RscSample
 
 
@@ -101,12 +105,12 @@ class Driver:
     default_range_g = 0
     channels = 3
 
-    def __init__(self, spec: DeviceSpec, *, reject: Reject | None = None,
+    def __init__(self, spec: DeviceSpec, *, set_aside: Reject | None = None,
                  stats: DeviceStats | None = None, mapper: clk.ClockMapper | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.spec = spec
         self.stats = stats or DeviceStats()
-        self.reject: Reject = reject or (lambda reason, data: None)
+        self.set_aside: Reject = set_aside or _log_only
         self.mapper = mapper or clk.ClockMapper()
         self.sleep = sleep
         self.rate_hz = spec.sample_rate_hz or self.default_rate_hz
@@ -130,6 +134,11 @@ class Driver:
                           extra={"address": self.spec.address})
 
     # -- data
+    def reject(self, reason: str, data: bytes) -> None:
+        """Count a malformed packet and hand it to ``set_aside`` (the quarantine)."""
+        self.stats.rejected += 1
+        self.set_aside(reason, data)
+
     def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
         raise NotImplementedError
 
@@ -316,6 +325,8 @@ class MovesenseDriver(Driver):
             self.reject(reason, data)
         out: list[Output] = []
         for ref, payload in complete:
+            if self.ref == 0:  # not subscribed by us (offline replay): adopt the recording's
+                self.ref = ref
             if ref != self.ref:
                 self.reject(f"data for reference {ref}, subscribed as {self.ref}", payload)
                 continue

@@ -100,7 +100,7 @@ class DeviceSession:
         self.recorder = recorder
         self.stats = DeviceStats()
         self.quarantine = quarantine or Quarantine(config.state_dir / "quarantine")
-        self.driver: Driver = make_driver(spec, reject=self._reject, stats=self.stats)
+        self.driver: Driver = make_driver(spec, set_aside=self._set_aside, stats=self.stats)
         self.topics = {s: str(Topic(config.athlete, config.session, spec.id, s)) for s in Stream}
         spool_dir = config.state_dir / "spool" / "ingest" / \
             f"{config.athlete}.{config.session}.{spec.id}"
@@ -126,8 +126,7 @@ class DeviceSession:
                           self.spec.id, self.config.queue_size)
         return on_notify
 
-    def _reject(self, reason: str, data: bytes) -> None:
-        self.stats.rejected += 1
+    def _set_aside(self, reason: str, data: bytes) -> None:
         self.quarantine.put(f"{self.spec.id}/{self.spec.profile}", reason, data)
 
     def _status(self, online: bool, reason: str) -> None:
@@ -197,7 +196,7 @@ class DeviceSession:
             except Exception as exc:  # a driver bug must not stop the device: count and log
                 log.exception("%s: internal error while handling a notification", self.spec.id)
                 if item is not None:
-                    self._reject(f"internal error: {exc!r}", item[1])
+                    self.driver.reject(f"internal error: {exc!r}", item[1])
             finally:
                 self.queue.task_done()
 
@@ -209,7 +208,7 @@ class DeviceSession:
         try:
             outputs = self.driver.handle(char_uuid, data, recv_utc_ns)
         except ParseError as exc:
-            self._reject(exc.reason, data)
+            self.driver.reject(exc.reason, data)
             return
         for out in outputs:
             if isinstance(out, RscSample):
