@@ -1,0 +1,89 @@
+"""``footfall monitor``: the terminal live view of one session."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich_argparse import RawDescriptionRichHelpFormatter
+
+from footfall.commands._common import add_settings_options, settings_from_args
+
+HELP = """\
+A live view of one session for the therapist at the treadmill: cadence against the target with
+its trend, impact (PTA marker) of every step as it happens, drift and symmetry against the
+baseline, active alerts in colour, and data quality per sensor. Fits 80x24, works over SSH.
+
+Keys: b mark the baseline now · t target = baseline +7.5 % · + / - target ±1 spm ·
+type 178 then Enter for an exact target · x no target · m metronome (terminal bell at the
+target cadence) · i tone on a high-impact step · q quit. Sounds are off by default.
+
+The baseline and target keys publish a command on footfall/v1/<athlete>/<session>/session/control
+that the processor acts on (docs/monitor.md). Without --session the monitor follows the first
+session of the athlete that reports.
+
+  footfall monitor --athlete ann --session 20261124T170000Z
+  footfall monitor --athlete demo                       # the next session that shows up
+  footfall monitor --latency-log lat.csv                # record step-to-screen latency
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("monitor", help="terminal live view of a session",
+                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+    parser.add_argument("--fps", type=float, default=30.0,
+                        help="most redraws per second (default %(default)s)")
+    parser.add_argument("--no-keys", action="store_true", help="ignore the keyboard")
+    parser.add_argument("--no-screen", action="store_true",
+                        help="draw inline instead of on the alternate screen")
+    parser.add_argument("--metronome", action="store_true",
+                        help="start with the metronome on (key m)")
+    parser.add_argument("--impact-tone", action="store_true",
+                        help="start with the high-impact tone on (key i)")
+    parser.add_argument("--latency-log", type=Path, metavar="CSV", default=None,
+                        help="append device,step_utc_ns,render_utc_ns,latency_ms per step")
+    add_settings_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
+    from rich.console import Console
+
+    from footfall.config import DEFAULT_CONFIG_FILE
+    from footfall.errors import CommandError
+    from footfall.monitor.app import Monitor
+    from footfall.processing.alerts import AlertConfigError, load_alert_config
+
+    settings = settings_from_args(args)
+    config_file = args.config or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
+    try:
+        alerts = load_alert_config(config_file, settings.athlete)
+    except AlertConfigError as exc:
+        raise CommandError(exc.reason) from exc
+    console = Console()
+
+    async def main() -> Monitor:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        monitor = Monitor(settings, athlete=settings.athlete, session=args.session,
+                          console=console, keys=not args.no_keys, fps=args.fps,
+                          screen=False if args.no_screen else None, alerts=alerts,
+                          latency_log=args.latency_log, metronome=args.metronome,
+                          impact_tone=args.impact_tone)
+        await monitor.run(stop)
+        return monitor
+
+    monitor = asyncio.run(main())
+    summary = monitor.latency()
+    if summary is not None:
+        console.print(f"step→screen latency over {summary['n']:.0f} steps: median "
+                      f"{summary['median_ms']:.0f} ms, p95 {summary['p95_ms']:.0f} ms, "
+                      f"max {summary['max_ms']:.0f} ms")
+    return 0

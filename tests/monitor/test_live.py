@@ -1,0 +1,150 @@
+"""``footfall monitor`` on the replayed sample session: real Mosquitto, the real processor,
+the monitor both in-process (its frame rendered at 80x24) and as a command in an 80x24 tmux
+pane — and the screen text must show the numbers the offline analysis of the file gives."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from footfall.config import Settings
+from footfall.monitor.app import Monitor
+from footfall.processing.service import ProcessorService
+from footfall.processing.session import SessionProcessor
+from footfall.recordings.session import RAW_STREAMS, iter_messages
+from footfall.simulators.replay import replay_session
+from footfall.wire import frame as wire_frame
+from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, StepEvent
+from footfall.wire.topics import Stream
+
+SAMPLE = Path(__file__).parents[2] / "footfall" / "data" / "sample-session.mcap"
+pytestmark = pytest.mark.servers
+
+
+def _expected() -> dict[str, object]:
+    """The sample session through the processor offline: what the monitor must end up showing
+    (the live service publishes the same events; its final flush is not on the broker)."""
+    processor = SessionProcessor("x", "y")
+    last_step: dict[str, StepEvent] = {}
+    last_metrics: dict[str, MetricsEvent] = {}
+    steps: dict[str, int] = {}
+    active: dict[tuple[str, str], AlertEvent] = {}
+    for msg in iter_messages(SAMPLE, RAW_STREAMS):
+        device = msg.topic.device
+        if msg.topic.stream is Stream.META:
+            processor.set_meta(device, DeviceMeta.from_json(msg.payload))
+        elif msg.topic.stream is Stream.IMU:
+            for dev, event in processor.feed_frame(device, wire_frame.decode(msg.payload)):
+                if isinstance(event, StepEvent):
+                    last_step[dev] = event
+                    steps[dev] = steps.get(dev, 0) + 1
+                elif isinstance(event, MetricsEvent):
+                    last_metrics[dev] = event
+                else:
+                    key = (str(event.extra.get("device") or dev), event.rule)
+                    if event.state == "start":
+                        active[key] = event
+                    else:
+                        active.pop(key, None)
+    return {"last_step": last_step, "last_metrics": last_metrics, "steps": steps,
+            "active": active}
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+async def _until(check: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
+
+
+async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
+                                                         tmp_path: Path) -> None:
+    expected = _expected()
+    steps: dict[str, int] = expected["steps"]  # type: ignore[assignment]
+    last_step: dict[str, StepEvent] = expected["last_step"]  # type: ignore[assignment]
+    last_metrics: dict[str, MetricsEvent] = expected["last_metrics"]  # type: ignore[assignment]
+    active: dict[tuple[str, str], AlertEvent] = expected["active"]  # type: ignore[assignment]
+    athlete, session = settings.athlete, settings.session
+
+    service = ProcessorService(settings, writer=None, athlete=athlete, session=session,
+                               client_id=f"test-monitor-{session}")
+    stop_service, stop_monitor = asyncio.Event(), asyncio.Event()
+    service_task = asyncio.create_task(service.run(stop_service))
+    console = Console(file=open(os.devnull, "w"), width=80, height=24)  # noqa: SIM115
+    monitor = Monitor(settings, athlete=athlete, session=session, console=console,
+                      keys=False, screen=False)
+    monitor_task = asyncio.create_task(monitor.run(stop_monitor))
+    pane = f"fftest-{uuid.uuid4().hex[:8]}"
+    tmux = shutil.which("tmux")
+    if tmux:
+        env = {**os.environ, "FOOTFALL_MQTT_URL": settings.mqtt_url,
+               "FOOTFALL_ATHLETE": athlete, "FOOTFALL_STATE_DIR": str(tmp_path / "mon")}
+        command = f"{sys.executable} -m footfall.monitor --session {session}"
+        subprocess.run(["tmux", "new-session", "-d", "-x", "80", "-y", "24", "-s", pane,
+                        command], check=True, env=env, cwd=Path(__file__).parents[2])
+    try:
+        await asyncio.wait_for(service.connected.wait(), 30)
+        await asyncio.wait_for(monitor.connected.wait(), 30)
+        if tmux:
+            await _until(lambda: "DATA QUALITY" in _tmux("capture-pane", "-p", "-t", pane),
+                         "the tmux monitor to start")
+        await replay_session(SAMPLE, settings, speed=None, athlete=athlete, session=session)
+
+        def caught_up() -> bool:
+            devs = monitor.state.devices
+            return all(d in devs and devs[d].steps == n
+                       and getattr(devs[d].metrics, "time_ns", None) == last_metrics[d].time_ns
+                       for d, n in steps.items())
+
+        await _until(caught_up, "the monitor to receive every step and metrics event")
+        frame = monitor.draw()
+        screen = Console(record=True, width=80, height=24, color_system=None)
+        screen.print(frame)
+        texts = {"in-process": screen.export_text()}
+        if tmux:
+            want = f"steps {max(steps.values())}"
+            await _until(lambda: want in _tmux("capture-pane", "-p", "-t", pane),
+                         "the tmux pane to show every step")
+            await asyncio.sleep(0.3)  # the pane redraws after the last metrics
+            texts["tmux 80x24"] = _tmux("capture-pane", "-p", "-t", pane)
+    finally:
+        stop_service.set()
+        stop_monitor.set()
+        await service_task
+        await monitor_task
+        if tmux:
+            subprocess.run(["tmux", "kill-session", "-t", pane], check=False)
+
+    cadences = [m.cadence_spm for m in last_metrics.values() if m.cadence_spm is not None]
+    cadence_text = f"CADENCE {sum(cadences) / len(cadences):.1f} spm"
+    for where, text in texts.items():
+        lines = text.rstrip("\n").split("\n")
+        assert len(lines) <= 24 and max(len(line) for line in lines) <= 80, where
+        assert cadence_text in text, (where, text)
+        for device, step in last_step.items():
+            side = device.split("-")[1]
+            row = next(line for line in lines if line.startswith(f"{side} tibia"))
+            impact = f"{step.impact_g:.1f} g" + ("!" if step.clipped else "")
+            rolling = last_metrics[device].extra["impact_g"]
+            assert impact in row and f"{rolling:.1f} g" in row, (where, row)
+            quality = next(line for line in lines if line.startswith(f" {device}"))
+            assert f"steps {steps[device]}" in quality, (where, quality)
+        assert active, "the sample session raises alerts (its impact rises, one leg clips)"
+        header = next(line for line in lines if line.startswith("ALERTS"))
+        assert header.split()[:2] == ["ALERTS", str(len(active))], (where, header)
+        for device, rule in active:
+            assert any(f"{rule} {device}" in line for line in lines), (where, rule, text)

@@ -1,0 +1,112 @@
+"""The monitor's state and screen from hand-made messages (no broker): 80x24, text checked."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from footfall.monitor.control import ControlCommand, control_topic
+from footfall.monitor.state import MonitorState, apply, rendered
+from footfall.monitor.view import render
+from footfall.wire.events import AlertEvent, DeviceMeta, DeviceStatus, MetricsEvent, StepEvent
+
+NS = 1_000_000_000
+T0 = 1_795_540_800 * NS  # 2026-11-24T17:20:00Z
+BASE = "footfall/v1/ann/s1"
+
+
+def _screen(state: MonitorState, now_ns: int) -> str:
+    console = Console(record=True, width=80, height=24, color_system=None)
+    console.print(render(state, now_ns, width=80))
+    return console.export_text()
+
+
+def _feed(state: MonitorState, device: str, stream: str, payload: bytes, t: int) -> None:
+    assert apply(state, f"{BASE}/{device}/{stream}", payload, t)
+
+
+def _session() -> MonitorState:
+    st = MonitorState("ann", "s1")
+    for side in ("left", "right"):
+        dev = f"tibia-{side}"
+        _feed(st, dev, "meta", DeviceMeta("sim", "tibia", side, 1000.0, 16).to_json(), T0)
+        _feed(st, dev, "status", DeviceStatus(True).to_json(), T0)
+        _feed(st, dev, "step", StepEvent(T0, 1.0, 11.4 if side == "left" else 12.6, 171.0, 0.7,
+                                         side, "tibia", side == "right", 0.9).to_json(), T0)
+        extra = {"cadence_baseline_spm": 168.0, "cadence_change_pct": 1.5,
+                 "cadence_drift_pct": 1.5, "cadence_trend_spm_per_min": -0.8,
+                 "impact_g": 11.0 if side == "left" else 12.0, "impact_baseline_g": 9.5,
+                 "impact_drift_pct": 15.8 if side == "left" else 26.3, "symmetry_pct": 8.3,
+                 "packet_loss_pct": 0.0 if side == "left" else 2.5, "clipping_pct": 0.0}
+        _feed(st, dev, "metrics", MetricsEvent(T0, 170.0 if side == "left" else 171.0, 80,
+                                               extra).to_json(), T0)
+    return st
+
+
+def test_screen_shows_cadence_impact_symmetry_quality_in_80x24() -> None:
+    st = _session()
+    text = _screen(st, T0 + NS // 2)
+    lines = text.rstrip("\n").split("\n")
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
+    assert "CADENCE 170.5 spm" in text  # the mean of both legs' latest
+    assert "↓ -0.8 spm/min" in text and "baseline 168.0 spm" in text and "drift +1.5 %" in text
+    assert "target —" in text
+    left = next(line for line in lines if line.startswith("left tibia"))
+    assert "11.4 g" in left and "11.0 g" in left and "9.5 g" in left and "+16 %" in left
+    right = next(line for line in lines if line.startswith("right tibia"))
+    assert "12.6 g!" in right  # clipped: a lower bound, marked
+    assert "symmetry +8 % (right higher)" in text
+    assert next(line for line in lines if line.startswith("ALERTS")).split() == ["ALERTS", "none"]
+    assert "tibia-right  live  loss 2.5 %" in text
+
+
+def test_alert_events_and_the_retained_set_drive_the_alert_lines() -> None:
+    st = _session()
+    start = AlertEvent(T0, "impact", "start", "warning", "impact (PTA marker) high", 12.0,
+                       {"device": "tibia-right"})
+    _feed(st, "tibia-right", "alert", start.to_json(), T0)
+    drift = AlertEvent(T0, "cadence_drift", "start", "info", "cadence -3.2 % vs baseline",
+                       -3.2, {"device": "session"})
+    _feed(st, "session", "alert", drift.to_json(), T0)
+    text = _screen(st, T0)
+    assert "ALERTS 2" in text
+    assert "WARNING  impact tibia-right 17:20:00 impact (PTA marker) high" in text
+    assert "INFO     cadence_drift session" in text
+    _feed(st, "tibia-right", "alert", AlertEvent(T0 + NS, "impact", "clear", "warning",
+                                                 "impact cleared").to_json(), T0)
+    assert "impact tibia-right" not in _screen(st, T0)
+    # the retained set replaces whatever the monitor had (a monitor started late)
+    retained = [{**AlertEvent(T0, "no_data", "start", "critical", "no data from tibia-left "
+                              "for 5 s", 5.0).to_dict(), "device": "tibia-left"}]
+    _feed(st, "session", "alerts", json.dumps(retained).encode(), T0)
+    text = _screen(st, T0)
+    assert "ALERTS 1" in text and "CRITICAL no_data tibia-left" in text
+
+
+def test_target_from_control_and_offline_devices() -> None:
+    st = _session()
+    topic = control_topic("ann", "s1")
+    assert topic == f"{BASE}/session/control"
+    assert apply(st, topic, ControlCommand("set_target", T0, increase_pct=7.5).to_json(), T0)
+    text = _screen(st, T0)
+    assert "target 180.6 spm (-5.6 %)" in text  # 168 × 1.075; 170.5 is 5.6 % below
+    _feed(st, "tibia-left", "status", DeviceStatus(False, "ble link lost").to_json(), T0)
+    text = _screen(st, T0 + 10 * NS)
+    assert "tibia-left   OFFLINE" in text and "tibia-right  no data 10 s" in text
+
+
+def test_latency_is_measured_from_the_impact_peak_to_the_render() -> None:
+    st = _session()
+    assert rendered(st, T0 + 80_000_000) == [80.0, 80.0]
+    assert rendered(st, T0 + 90_000_000) == []  # each step counted once
+    _feed(st, "tibia-left", "step", StepEvent(T0 - 3600 * NS, 1.0, 10.0, 170.0, 0.7, "left",
+                                              "tibia", False, 1.0).to_json(), T0)
+    assert rendered(st, T0) == []  # an hour old: a replay's timestamps, not latency
+
+
+def test_malformed_and_foreign_messages_are_counted_not_raised() -> None:
+    st = MonitorState("ann", "s1")
+    assert not apply(st, f"{BASE}/tibia-left/step", b"{not json", T0)
+    assert not apply(st, "footfall/v1/bob/s1/tibia-left/step", b"{}", T0)
+    assert st.malformed == 1 and st.messages == 1
