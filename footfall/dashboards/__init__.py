@@ -16,6 +16,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from footfall.dashboards import history, live, provisioning, review, yamltext
+from footfall.dashboards.common import SESSION_RE
 from footfall.dashboards.influxql import annotation
 
 #: repository checkout this package lives in (footfall is installed editable for development)
@@ -28,7 +29,7 @@ DASHBOARDS: dict[str, Callable[[], db.Dashboard]] = {
     "footfall-history.json": history.build,
 }
 #: dashboards that show the alert measurement as annotations
-ALERT_ANNOTATIONS = {"footfall-live.json": live.WHERE, "footfall-review.json": review.WHERE}
+ALERT_ANNOTATIONS = {"footfall-live.json", "footfall-review.json"}
 
 
 def _builtin_annotation() -> dict[str, object]:
@@ -37,8 +38,10 @@ def _builtin_annotation() -> dict[str, object]:
             "name": "Annotations & Alerts", "type": "dashboard"}
 
 
-def alert_annotation_query(where: str) -> str:
-    return f'SELECT "message", "rule", "severity", "state" FROM "alert" WHERE {where}'
+def alert_annotation_query() -> str:
+    # annotation queries get regex-formatted variables (common.SESSION_RE)
+    return (f'SELECT "message", "rule", "severity", "state" FROM "alert" '
+            f"WHERE {SESSION_RE} AND $timeFilter")
 
 
 def dashboard_json(name: str) -> dict[str, object]:
@@ -53,7 +56,7 @@ def dashboard_json(name: str) -> dict[str, object]:
     annotations: list[dict[str, object]] = [_builtin_annotation()]
     if name in ALERT_ANNOTATIONS:
         annotations.append(annotation(
-            "footfall alerts", alert_annotation_query(ALERT_ANNOTATIONS[name]),
+            "footfall alerts", alert_annotation_query(),
             text_column="message", tags_columns=["rule", "severity", "state"],
             icon_color="red"))
     body["annotations"] = {"list": annotations}

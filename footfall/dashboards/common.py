@@ -2,7 +2,9 @@
 
 Ids (athlete, session) are 1–64 characters of ``[A-Za-z0-9_.-]`` (docs/wire.md), so a
 single-value variable can be pasted into an InfluxQL string literal as it is: the variables are
-single-select (neither multi nor "All"), which is when Grafana substitutes the raw value.
+single-select (neither multi nor "All"), which is when Grafana substitutes the raw value into a
+panel's query. Variable and annotation queries get regex-escaped values instead, so they match
+with regexes (``ATHLETE_RE``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from footfall.dashboards.influxql import DATASOURCE, InfluxQL
 
 ATHLETE = "\"athlete\" = '$athlete'"
 SESSION = f"{ATHLETE} AND \"session\" = '$session'"
+#: Grafana formats variables as regex-escaped values in variable and annotation queries of
+#: the InfluxDB datasource (``templateSrv.replace(query, undefined, 'regex')``): "a.b" becomes
+#: "a\.b", which is only right inside a regex
+ATHLETE_RE = '"athlete" =~ /^$athlete$/'
+SESSION_RE = f'{ATHLETE_RE} AND "session" =~ /^$session$/'
 #: placement is a tag on every step/metrics point: grouping by it shows it in every legend
 BY_LEG = '"placement", "side"'
 LEG_ALIAS = "$tag_placement $tag_side"
@@ -55,7 +62,7 @@ def session_variable() -> db.QueryVariable:
     # session ids default to the UTC start time (20261124T170000Z): descending = newest first
     return (
         db.QueryVariable("session").label("Session").datasource(DATASOURCE)
-        .query(f'SHOW TAG VALUES FROM "metrics" WITH KEY = "session" WHERE {ATHLETE}')
+        .query(f'SHOW TAG VALUES FROM "metrics" WITH KEY = "session" WHERE {ATHLETE_RE}')
         .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dashboard.VariableSort.ALPHABETICAL_DESC)
         .multi(False).include_all(False)

@@ -33,11 +33,6 @@ UID = "footfall-live"
 WHERE = f"{SESSION} AND $timeFilter"
 
 
-def alert_annotation_query() -> str:
-    return (f'SELECT "message", "rule", "severity", "state", "value" FROM "alert" '
-            f"WHERE {WHERE}")
-
-
 def build() -> db.Dashboard:
     dash = (
         db.Dashboard("footfall · Live session").uid(UID)

@@ -3,9 +3,10 @@
 Grafana's InfluxDB datasource (InfluxQL, raw query mode) replaces ``$timeFilter`` with
 ``time >= <from>ms and time <= <to>ms`` for an absolute range, ``$__interval`` with the
 interval it computed for the panel (never below the datasource's or panel's minimum), and a
-template variable with its value — the raw value for a single-select variable (neither
-``multi`` nor ``includeAll``), regex-escaped only for multi-value ones, which footfall's
-dashboards do not use (``interpolateQueryExpr`` in Grafana's influxdb datasource).
+template variable with its value — in a panel's query the raw value for a single-select
+variable (neither ``multi`` nor ``includeAll``; ``interpolateQueryExpr`` in Grafana's influxdb
+datasource), in a variable's or annotation's query the regex-escaped value (``metricFindQuery``
+and ``annotationEvents`` interpolate with the "regex" format).
 """
 
 from __future__ import annotations
@@ -22,8 +23,17 @@ class UnknownVariableError(KeyError):
     """A query uses a ``$name`` neither Grafana nor the dashboard defines."""
 
 
+def regex_escape(value: str) -> str:
+    """Grafana's ``escapeRegex`` (the "regex" variable format)."""
+    return re.sub(r"[\\^$*+?.()|\[\]{}/]", lambda m: "\\" + m.group(0), value)
+
+
 def interpolate(query: str, *, from_ms: int, to_ms: int, interval: str,
-                variables: Mapping[str, str]) -> str:
+                variables: Mapping[str, str], regex_format: bool = False) -> str:
+    """``query`` as Grafana sends it; ``regex_format`` for variable and annotation queries,
+    which the InfluxDB datasource interpolates with ``templateSrv.replace(q, _, 'regex')``."""
+    if regex_format:
+        variables = {name: regex_escape(value) for name, value in variables.items()}
     values = {
         "timeFilter": f"time >= {from_ms}ms and time <= {to_ms}ms",
         "__interval": interval,

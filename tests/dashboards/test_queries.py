@@ -44,7 +44,8 @@ def _run(replayed: Replayed, target: Target, interval: str) -> list[dict[str, An
     ids = {"athlete": replayed.athlete, "session": replayed.session}
     query = interpolate(target.query, from_ms=replayed.from_ms, to_ms=replayed.to_ms,
                         interval=interval,
-                        variables=current_values(DASHBOARDS[target.dashboard], ids))
+                        variables=current_values(DASHBOARDS[target.dashboard], ids),
+                        regex_format=target.kind in ("variable", "annotation"))
     return replayed.query(query)
 
 
