@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from rich_argparse import RawDescriptionRichHelpFormatter
 
@@ -18,6 +19,8 @@ Profiles: footfall (open IMU frame), polar-pmd, movesense, witmotion, rsc.
   footfall ingest --device C4:7C:8D:6A:11:22:polar-pmd:chest:none \\
                   --device F0:11:22:33:44:55:footfall:tibia:left,rate=400
   footfall ingest --devices devices.toml --athlete anna --record run.jsonl
+  footfall ingest --emulate --duration 60 --device EE:00:00:00:00:01:footfall:tibia:left \
+                  --device EE:00:00:00:00:02:rsc:foot:right     # no hardware needed
 
 Dropped links are reconnected (start commands re-issued), a broker outage is spooled on disk
 under --state-dir and published in order when it returns, malformed packets are counted and
@@ -37,6 +40,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="also save every raw notification as JSON lines, for replay")
     dev.add_argument("--duration", type=float, default=None, metavar="S",
                      help="stop after S seconds (default: until Ctrl-C)")
+    emu = parser.add_argument_group("no hardware")
+    emu.add_argument("--emulate", action="store_true",
+                     help="the devices are byte-exact emulators worn by a synthetic runner: "
+                          "the whole BLE path (parsers, clocks, spool) without Bluetooth")
+    emu.add_argument("--emulate-speed", type=float, default=1.0, metavar="X",
+                     help="with --emulate: time factor (default 1 = real time)")
+    emu.add_argument("--cadence", type=float, default=None, metavar="SPM",
+                     help="with --emulate: the runner's cadence (default from speed, ≈170)")
     add_settings_options(parser)
     parser.set_defaults(func=run_command)
 
@@ -62,6 +73,8 @@ def run_command(args: argparse.Namespace) -> int:
     if not specs:
         raise CommandError("no device given: use --device ADDRESS:PROFILE:PLACEMENT:SIDE or "
                            "--devices FILE (find addresses with `footfall scan`)")
+    if args.emulate and args.emulate_speed <= 0:
+        raise CommandError("--emulate-speed must be positive")
     broker = BrokerConfig(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
                           settings.mqtt_password.get_secret_value()
                           if settings.mqtt_password else None, settings.mqtt_tls)
@@ -70,13 +83,18 @@ def run_command(args: argparse.Namespace) -> int:
     async def main() -> bool:
         import signal
 
-        try:
-            await check_bluetooth()
-        except BluetoothUnavailable as exc:
-            raise CommandError(f"cannot ingest: {exc}") from exc
+        players: list[asyncio.Task[int]] = []
+        if args.emulate:
+            connector, players = _emulated(specs, args)
+        else:
+            try:
+                await check_bluetooth()
+            except BluetoothUnavailable as exc:
+                raise CommandError(f"cannot ingest: {exc}") from exc
+            connector = BleakConnector()
         recorder = Recorder(args.record) if args.record else None
         try:
-            gateway = Gateway(specs, config, BleakConnector(), recorder=recorder)
+            gateway = Gateway(specs, config, connector, recorder=recorder)
         except (DeviceError, SettingError) as exc:
             raise CommandError(str(exc)) from exc
         stop = asyncio.Event()
@@ -90,6 +108,8 @@ def run_command(args: argparse.Namespace) -> int:
             await asyncio.wait_for(stop.wait(), args.duration)
         drained = await gateway.stop()
         task.cancel()
+        for p in players:
+            p.cancel()
         if recorder is not None:
             recorder.close()
         for s in gateway.sessions:
@@ -107,3 +127,27 @@ def run_command(args: argparse.Namespace) -> int:
               "and are sent by the next `footfall ingest` of this athlete/session/device")
         return 1
     return 0
+
+
+def _emulated(specs: list[Any], args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """A fake BLE hub with one emulator per device, each played a synthetic run."""
+    import asyncio
+
+    from footfall.ingest.ble import BleakConnector
+    from footfall.ingest.drivers import DRIVERS
+    from footfall.simulators.devices.ble import EmulatorHub
+    from footfall.simulators.devices.play import emulator_for, play_into, runner_for
+
+    hub = EmulatorHub()
+    players = []
+    duration = args.duration or 600.0
+    for i, spec in enumerate(specs):
+        rate = spec.sample_rate_hz or DRIVERS[spec.profile].default_rate_hz or 100
+        hub.add(spec.address, emulator_for(spec.profile, sample_rate_hz=rate,
+                                           accel_range_g=spec.accel_range_g or 16))
+        run = runner_for(spec.placement, spec.side, sample_rate_hz=rate,
+                         duration_s=duration * args.emulate_speed + 5, seed=i,
+                         cadence_spm=args.cadence)
+        players.append(asyncio.create_task(play_into(hub.links[spec.address], run, spec.profile,
+                                                     speed=args.emulate_speed)))
+    return BleakConnector(client_class=hub.client_class(), find_device=hub.find_device), players

@@ -142,6 +142,10 @@ class Driver:
     def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
         raise NotImplementedError
 
+    def flush(self) -> list[Output]:
+        """Whatever a driver holds back to batch small notifications (at stop or reconnect)."""
+        return []
+
     def _frame(self, first_us: float, newest_us: float, counts: np.ndarray[Any, Any],
                rate_hz: float, recv_utc_ns: int, *, gap: bool, lost: int,
                clock_us: tuple[float, float] | None = None) -> ImuFrame:
@@ -372,6 +376,7 @@ class WitMotionDriver(Driver):
     command_spacing_s = 0.1
     late_threshold_s = 0.3
     max_rate_error = 0.2
+    batch_ms = 50.0  # samples per published frame: 50 ms of data (10 at 200 Hz)
 
     def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
         kwargs.setdefault("mapper", clk.ClockMapper(max_drift_ppm=self.max_rate_error * 1e6,
@@ -388,6 +393,11 @@ class WitMotionDriver(Driver):
         self.next_us = 0.0  # published sensor time of the next sample
         self.last_recv_ns: int | None = None
         self._resume = False
+        #: one sample per notification is one MQTT message per sample: batch them
+        self.batch_samples = max(1, round(self.rate_hz * self.batch_ms / 1000))
+        self._pending: list[tuple[int, ...]] = []
+        self._pending_first = (0.0, 0.0)
+        self._pending_gap, self._pending_lost, self._pending_recv_ns = False, 0, 0
 
     async def start(self, client: GattClient) -> None:
         self.stream = witmotion.WitStream()
@@ -413,27 +423,49 @@ class WitMotionDriver(Driver):
             due_ns = self.mapper.to_utc_ns((self.index + n - 1) * nominal_us)
             if recv_utc_ns - due_ns > self.late_threshold_s * 1e9:
                 lost = round((recv_utc_ns - due_ns) / 1000 / real_us)
-        self._resume = False
+        out: list[Output] = []
+        resumed, self._resume = self._resume, False
+        if (lost or resumed) and self._pending:
+            out += self.flush()  # what came before the gap goes out unflagged
         pub_period_us = 1e6 / self.rate.published_hz
         self.index += lost
         self.next_us += lost * pub_period_us
-        first_us, clock_first = self.next_us, self.index * nominal_us
+        if not self._pending:
+            self._pending_first = (self.next_us, self.index * nominal_us)
+            self._pending_gap, self._pending_lost = lost > 0 or resumed, lost
+        self._pending += [f.acc_raw + f.gyro_raw for f in frames]
         self.index += n
         self.next_us += n * pub_period_us
         self.last_recv_ns = recv_utc_ns
-        counts = np.asarray([f.acc_raw + f.gyro_raw for f in frames], dtype=np.int16)
+        self._pending_recv_ns = recv_utc_ns
+        if len(self._pending) >= self.batch_samples:
+            out += self.flush()
+        return out
+
+    def flush(self) -> list[Output]:
+        if not self._pending:
+            return []
+        n = len(self._pending)
+        first_us, clock_first = self._pending_first
+        pub_period_us = 1e6 / self.rate.published_hz
+        nominal_us = 1e6 / self.rate_hz
+        counts = np.asarray(self._pending, dtype=np.int16)
+        self._pending = []
         frame = self._frame(first_us, first_us + (n - 1) * pub_period_us, counts,
-                            self.rate.published_hz, recv_utc_ns, gap=lost > 0, lost=lost,
+                            self.rate.published_hz, self._pending_recv_ns,
+                            gap=self._pending_gap, lost=self._pending_lost,
                             clock_us=(clock_first, clock_first + (n - 1) * nominal_us))
         if self.mapper.fitted:
             before = self.rate.published_hz
             if self.rate.update(self.rate_hz / self.mapper.slope) != before:
                 log.info("%s: WitMotion delivers %.2f Hz (asked %d Hz): publishing that rate",
                          self.spec.id, self.rate.published_hz, self.rate_hz)
+                # samples already timed at the old rate: keep published time continuous
+                self.next_us = first_us + n * pub_period_us
         return [frame]
 
     def on_reconnect(self) -> None:
-        super().on_reconnect()
+        # not the base's blanket flag: a batch from before the drop may still be pending
         self._resume = True
         self.mapper.reset()
 

@@ -32,6 +32,7 @@ from footfall.ingest.spool import Spool
 from footfall.quarantine import Quarantine
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import DeviceStatus, RscSample
+from footfall.wire.frame import ImuFrame
 from footfall.wire.topics import Stream, Topic
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,9 @@ class DeviceSession:
         except ParseError as exc:
             self.driver.reject(exc.reason, data)
             return
+        self._spool(outputs)
+
+    def _spool(self, outputs: list[ImuFrame | RscSample]) -> None:
         for out in outputs:
             if isinstance(out, RscSample):
                 self.publisher.enqueue(self.topics[Stream.RSC], out.to_json())
@@ -224,6 +228,7 @@ class DeviceSession:
         await self._disconnect()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.queue.join(), drain_timeout_s)
+        self._spool(self.driver.flush())
         self._status(False, "stopped")
         drained = await self.publisher.drained(drain_timeout_s)
         for t in self._tasks:

@@ -209,8 +209,8 @@ def test_witmotion_publishes_the_rate_it_really_delivers() -> None:
     rates = []
     for i in range(180 * 30):  # 30 s of a module that manages only 180 Hz
         recv = T0 + round(i * 1e9 / 180) + (3 + (i * 13) % 17) * 1_000_000
-        [frame] = _imu(drv.handle(witmotion.NOTIFY_UUID, _wit_notification(i), recv))
-        rates.append(frame.sample_rate_hz)
+        rates += [f.sample_rate_hz
+                  for f in _imu(drv.handle(witmotion.NOTIFY_UUID, _wit_notification(i), recv))]
     assert rates[0] == 200
     assert rates[-1] == pytest.approx(180, rel=0.01)
     assert len(set(rates)) <= 3  # changed rarely: consumers restart filters on a change
@@ -232,3 +232,21 @@ def test_polar_publishes_a_steady_rate() -> None:
         rates.add(frame.sample_rate_hz)
     assert min(rates) == 200.0 and len(rates) <= 3
     assert max(rates) == pytest.approx(201.3, rel=0.003)
+
+
+def test_witmotion_batches_and_flags_the_batch_after_a_reconnect() -> None:
+    drv = WitMotionDriver(DeviceSpec("A", "witmotion", "tibia", "left", sample_rate_hz=200))
+    assert drv.batch_samples == 10  # 50 ms per published frame
+    out: list[wire.ImuFrame] = []
+    for i in range(15):
+        out += _imu(drv.handle(witmotion.NOTIFY_UUID, _wit_notification(i), T0 + i * 5_000_000))
+    assert [f.n_samples for f in out] == [10]
+    drv.on_reconnect()
+    for i in range(15, 25):  # the link was down for 2 s
+        out += _imu(drv.handle(witmotion.NOTIFY_UUID, _wit_notification(i),
+                               T0 + 2 * 10**9 + i * 5_000_000))
+    assert [(f.n_samples, bool(f.flags & wire.FLAG_GAP_BEFORE)) for f in out] == [
+        (10, False), (5, False), (10, True)]
+    assert drv.stats.lost_samples == pytest.approx(400, abs=5)  # 2 s at 200 Hz
+    assert out[2].sensor_time_us - out[1].sensor_time_us == pytest.approx(
+        (5 + 400) * 5000, abs=5 * 5000)
