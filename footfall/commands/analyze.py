@@ -280,6 +280,7 @@ def _print_report(report: dict[str, Any]) -> None:
                                           f"{_fmt(s.get('impact_final_g'), 'g')}"),
                 ("impact drift", _fmt(s.get("impact_drift_pct"), "%", "+.1f")),
                 ("impact symmetry (R − L) / max", _fmt(s.get("symmetry_pct"), "%", "+.1f")),
+                ("step-time symmetry", _fmt(s.get("step_time_symmetry_pct"), "%", "+.1f")),
                 ("clipped peaks", f"{s.get('clipped_steps', 0)} "
                                   f"({_fmt(s.get('clipped_pct'), '%', '.0f')})"),
                 ("packet loss", _fmt(s.get("packet_loss_pct"), "%")),

@@ -126,6 +126,7 @@ class AnalysisResult:
             "impact_drift_pct": final.get("impact_drift_pct"),
             "impact_axial_drift_pct": final.get("impact_axial_drift_pct"),
             "symmetry_pct": final.get("symmetry_pct"),
+            "step_time_symmetry_pct": final.get("step_time_symmetry_pct"),
             "clipped_steps": sum(s.clipped for s in self.steps),
             "clipped_pct": clipped_pct,
             "packet_loss_pct": final.get("packet_loss_total_pct"),

@@ -39,6 +39,9 @@ Event: TypeAlias = StepEvent | MetricsEvent | AlertEvent
 Output: TypeAlias = tuple[str, Event]
 #: a foot pod's cadence is integrated into a step count over at most this gap
 RSC_MAX_GAP_S = 5.0
+SIDES = {"left": "right", "right": "left"}
+#: a step (one leg's strike to the other's) longer than this is a pause, not a step
+MAX_STEP_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,10 @@ class SessionProcessor:
         self.imu: dict[str, ImuStream] = {}
         self.rsc: dict[str, RscStream] = {}
         self.speed = TimeSeries()
+        #: per (placement, side): UTC of the last strike's rising edge, and the step times
+        #: ending with that side's strikes (since the other leg's strike) — for symmetry
+        self._last_strike_ns: dict[tuple[str, str], int] = {}
+        self._step_times: dict[tuple[str, str], TimeSeries] = {}
         if self.config.treadmill_speed_mps is not None:
             self.speed.add(0, self.config.treadmill_speed_mps)
         #: the session's alert rules, fed every step and metrics event; the live service may
@@ -234,6 +241,8 @@ class SessionProcessor:
             stream.tracker.add_cadence(utc, 120.0 / stride_s)
         stream.tracker.add_impact(utc, peak.impact_g, peak.clipped, peak.impact_axial_g)
         add_strike(stream.quality, peak.clipped)
+        rise_ns = utc + round((peak.rise_index - peak.index) * NS / fs)
+        self._record_step_time(stream, rise_ns, stride_s if per_stride == 1 else None)
         stream.steps_total += 1
         event = StepEvent(
             time_ns=utc, sensor_time_s=sensor_ns / NS, impact_g=peak.impact_g,
@@ -265,6 +274,7 @@ class SessionProcessor:
         )
         stream.last_metrics = extra
         extra["symmetry_pct"] = self._symmetry(stream)
+        extra["step_time_s"], extra["step_time_symmetry_pct"] = self._step_symmetry(stream, utc)
         cadence = extra.pop("cadence_spm")
         event = MetricsEvent(utc, cadence, stream.steps_total, extra)
         return [(device, event), *self.alerts.observe(device, event)]
@@ -283,6 +293,33 @@ class SessionProcessor:
             return None
         r, left = sides["right"], sides["left"]
         return 100.0 * (r - left) / max(r, left) if max(r, left) > 0 else None
+
+    def _record_step_time(self, stream: ImuStream, rise_ns: int, stride_s: float | None) -> None:
+        """A leg strike ends a step that began with the other leg's last strike (both sensors'
+        clocks are UTC-mapped by the gateway, so they can be compared)."""
+        if stream.side not in SIDES or PROFILES[stream.placement].strikes_per_stride != 1:
+            return
+        other = self._last_strike_ns.get((stream.placement, SIDES[stream.side]))
+        self._last_strike_ns[(stream.placement, stream.side)] = rise_ns
+        limit_s = 0.75 * stride_s if stride_s else MAX_STEP_S
+        if other is not None and 0 < rise_ns - other < limit_s * NS:
+            series = self._step_times.setdefault((stream.placement, stream.side), TimeSeries())
+            series.add(rise_ns, (rise_ns - other) / NS)
+
+    def _step_symmetry(self, stream: ImuStream, now_ns: int) -> tuple[float | None,
+                                                                      float | None]:
+        """(this side's median step time, step-time symmetry (R − L) / max(R, L) × 100)."""
+        start = now_ns - round(self.config.cadence_window_s * NS)
+        medians: dict[str, float | None] = {}
+        for side in SIDES:
+            values = self._step_times.get((stream.placement, side), TimeSeries()).window(
+                start, now_ns)
+            medians[side] = float(np.median(values)) if values else None
+        mine = medians.get(stream.side)
+        r, left = medians["right"], medians["left"]
+        if r is None or left is None:
+            return mine, None
+        return mine, 100.0 * (r - left) / max(r, left)
 
     def _times(self, stream: ImuStream, index: int) -> tuple[int, int]:
         """(UTC ns, sensor ns) of a sample, from the frame it arrived in."""
