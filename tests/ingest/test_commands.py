@@ -166,3 +166,20 @@ def test_device_specs_from_flags_and_toml(tmp_path: Path) -> None:
     a, b = load_devices_file(toml)
     assert (a.id, a.sample_rate_hz, b.id, b.cadence_multiplier) == ("tibia-left", 400,
                                                                     "foot-right", "2")
+
+
+def test_ingest_emulate_streams_without_bluetooth(capsys: pytest.CaptureFixture[str],
+                                                  ingest_broker: Any, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "ingest", "--emulate", "--emulate-speed", "4", "--duration", "2",
+                         "--mqtt-url", ingest_broker.url, "--state-dir", str(tmp_path),
+                         "--athlete", "cli", "--session", "emu",
+                         "--device", "EE:00:00:00:00:01:footfall:tibia:left",
+                         "--device", "EE:00:00:00:00:02:rsc:foot:right",
+                         "--record", str(tmp_path / "raw.jsonl"))
+    assert code == 0, err
+    lines = {line.split(":")[0]: line for line in out.splitlines()}
+    frames = int(lines["tibia-left"].split()[1])
+    assert frames >= 100  # ≈ 8 s of a 200 Hz sensor in 10-sample frames, at ×4
+    assert "0 rejected" in lines["tibia-left"] and "0 still spooled" in lines["tibia-left"]
+    assert "rsc" in lines["foot-right"]
+    assert len((tmp_path / "raw.jsonl").read_text().splitlines()) >= frames
