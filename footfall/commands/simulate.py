@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rich_argparse import RawDescriptionRichHelpFormatter
 
 from footfall.commands._common import add_settings_options, settings_from_args
+
+if TYPE_CHECKING:
+    from footfall.config import Settings
+    from footfall.simulators.runner import RunnerParams, Side
+    from footfall.simulators.through_gateway import GatewayRunStats
+
+DEFAULT_RATE_HZ = 1000.0
+DEFAULT_RANGE_G = 16
+#: footfall.simulators.through_gateway.DEVICE_PROFILES (not imported here: keeps --help fast)
+DEVICE_CHOICES = ["footfall", "polar-pmd", "witmotion", "movesense", "rsc"]
 
 HELP = """\
 Synthesise a runner (impact transients, swing, gravity, step-to-step variability, both legs)
@@ -16,6 +27,17 @@ Start `footfall process` first to see steps and metrics.
   footfall simulate                          # 2 min, 170 spm, tibia sensors on both legs
   footfall simulate --duration 600 --speed 10 --cadence 165 --fatigue
   footfall simulate --range-g 8 --pta 12     # watch clipped peaks get flagged
+
+With --device PROFILE the same runner goes the way real sensors do: each sensor becomes a
+byte-exact emulator of that device (at a rate and range it really offers), its BLE
+notifications go through the `footfall ingest` gateway (connect, start commands, parser,
+clock mapping, gap detection, disk spool) and the gateway publishes, meta and status included.
+Profiles: footfall (open IMU frame, any --rate), polar-pmd (H10: 25-200 Hz, ±2/4/8 g),
+witmotion (200 Hz, ±16 g), movesense (13-1666 Hz), rsc (foot pod: speed and cadence, 1 Hz).
+
+  footfall simulate --device polar-pmd --duration 60          # two H10s at 200 Hz, ±8 g
+  footfall simulate --device movesense --rate 833 --fast
+  footfall simulate --device rsc --rsc-cadence-convention steps --speed 10
 """
 
 
@@ -41,18 +63,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sensor.add_argument("--placement", choices=["tibia", "foot", "sacrum"], default="tibia")
     sensor.add_argument("--legs", choices=["both", "left", "right"], default="both",
                         help="which legs carry a sensor (ignored for sacrum; default both)")
-    sensor.add_argument("--rate", type=float, default=1000.0, metavar="HZ",
-                        help="sample rate (default %(default)s)")
-    sensor.add_argument("--range-g", type=int, default=16, choices=[2, 4, 8, 16, 32, 64, 200],
-                        help="full-scale range; peaks above it clip (default %(default)s)")
+    sensor.add_argument("--rate", type=float, default=None, metavar="HZ",
+                        help=f"sample rate (default {DEFAULT_RATE_HZ:g}; with --device, the "
+                             "device's usual rate)")
+    sensor.add_argument("--range-g", type=int, default=None, choices=[2, 4, 8, 16, 32, 64, 200],
+                        help=f"full-scale range; peaks above it clip (default {DEFAULT_RANGE_G};"
+                             " with --device, the device's usual range)")
     sensor.add_argument("--packet-loss", type=float, default=0.0, metavar="PCT",
-                        help="share of BLE frames lost on the way (default 0)")
+                        help="share of BLE frames (with --device: notifications) lost on the way "
+                             "(default 0)")
+    device = parser.add_argument_group("through the BLE gateway")
+    device.add_argument("--device", choices=DEVICE_CHOICES, default=None, metavar="PROFILE",
+                        help="emulate this device and publish through the ingest gateway: "
+                             f"{', '.join(DEVICE_CHOICES)} (default: publish decoded frames)")
+    device.add_argument("--rsc-cadence-convention", choices=["per-leg", "steps"],
+                        default="per-leg",
+                        help="what the foot pod's cadence counts: strides of one leg (~85/min) "
+                             "or steps of both (~170/min); the gateway detects which "
+                             "(default %(default)s)")
     timing = parser.add_argument_group("timing")
     timing.add_argument("--speed", type=float, default=1.0, metavar="X",
                         help="time factor: 1 = real time, 20 = twenty times faster (default 1)")
     timing.add_argument("--fast", action="store_true", help="as fast as the broker takes it")
     timing.add_argument("--chunk-ms", type=float, default=25.0,
-                        help="samples per frame, in ms of signal (default %(default)s)")
+                        help="samples per frame (with --device: per notification, up to what "
+                             "fits in one), in ms of signal (default %(default)s)")
     add_settings_options(parser)
     parser.set_defaults(func=run_command)
 
@@ -65,20 +100,24 @@ def run_command(args: argparse.Namespace) -> int:
 
     from footfall.errors import CommandError
     from footfall.simulators.publish import device_stream, publish_streams
-    from footfall.simulators.runner import RunnerParams, Side, synthesize
+    from footfall.simulators.runner import RunnerParams, synthesize
 
     if args.duration <= 0 or args.speed <= 0:
         raise CommandError("--duration and --speed must be positive")
     settings = settings_from_args(args)
     params = RunnerParams(
         cadence_spm=args.cadence, speed_mps=args.run_speed, pta_g=args.pta,
-        asymmetry_pct=args.asymmetry, sample_rate_hz=args.rate, accel_range_g=args.range_g,
+        asymmetry_pct=args.asymmetry,
+        sample_rate_hz=DEFAULT_RATE_HZ if args.rate is None else args.rate,
+        accel_range_g=DEFAULT_RANGE_G if args.range_g is None else args.range_g,
         placement=args.placement, seed=args.seed, packet_loss_pct=args.packet_loss,
         fatigue_cadence_drop_pct=6.0 if args.fatigue else 0.0,
         fatigue_pta_rise_pct=30.0 if args.fatigue else 0.0,
     )
     sides: list[Side] = ["none"] if args.placement == "sacrum" else (
         ["left", "right"] if args.legs == "both" else [args.legs])
+    if args.device is not None:
+        return _through_gateway(args, settings, params, sides)
     streams = []
     for side in sides:
         run = synthesize(replace(params, side=side), args.duration)
@@ -99,4 +138,54 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"sent {stats.frames_sent} frames ({stats.samples_sent} samples, "
           f"{stats.frames_lost} lost on the emulated BLE link) from {len(streams)} sensor(s) as "
           f"athlete {settings.athlete}, session {settings.session}")
+    return 0
+
+
+def _through_gateway(args: argparse.Namespace, settings: Settings, params: RunnerParams,
+                     sides: list[Side]) -> int:
+    """``--device``: emulated devices → the ingest gateway → the broker."""
+    import asyncio
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from footfall.errors import CommandError
+    from footfall.ingest.errors import SettingError
+    from footfall.simulators.through_gateway import (
+        SimulationError,
+        plan_run,
+        run_through_gateway,
+    )
+
+    try:
+        plan = plan_run(args.device, params, args.duration, sides=sides, rate_hz=args.rate,
+                        range_g=args.range_g, chunk_ms=args.chunk_ms,
+                        rsc_convention=args.rsc_cadence_convention)
+    except (SettingError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    for note in plan.sensor.notes:
+        print(f"note: {note}")
+    with Progress(TextColumn(f"[bold]simulating {args.device}[/]"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%  {task.fields[info]}"),
+                  TimeRemainingColumn()) as bar:
+        task = bar.add_task("run", total=1.0, info="")
+
+        def progress(fraction: float, stats: GatewayRunStats) -> None:
+            bar.update(task, completed=fraction,
+                       info=f"{stats.notifications} notifications → {stats.published} published")
+
+        try:
+            stats = asyncio.run(run_through_gateway(
+                settings, plan, speed=None if args.fast else args.speed, progress=progress))
+        except SimulationError as exc:
+            raise CommandError(str(exc)) from exc
+    for line in stats.device_lines():
+        print(line)
+    print(f"sent {stats.notifications} notifications ({stats.notifications_lost} lost on the "
+          f"emulated BLE link) from {len(plan.devices)} emulated {args.device} device(s) through "
+          f"the gateway as athlete {settings.athlete}, session {settings.session}")
+    if not stats.drained:
+        print(f"broker did not take everything: {stats.still_spooled} message(s) stay spooled "
+              f"under {settings.state_dir} for the next `footfall ingest`/`simulate --device` "
+              "of this athlete/session/device")
+        return 1
     return 0
