@@ -28,8 +28,10 @@ UID = "footfall-history"
 WHERE = f"{ATHLETE} AND $timeFilter"
 #: one point per day: a clinic runs at most one session per athlete and day
 PER_DAY = f"GROUP BY time(1d), {BY_LEG} fill(none)"
-#: the review link centres this window on the session's start (Grafana's time/time.window)
-REVIEW_WINDOW = "2h"
+#: the review link opens the session's start + this long. Grafana's URL has no "from + span":
+#: ``time`` + ``time.window`` centre a window on the start, then ``from`` moves its left edge
+#: to the start (TimeSrv.initTimeFromUrl applies them in that order)
+REVIEW_SPAN_H = 2
 #: 1 when x > t, else 0, for |x − t| < 1000 — InfluxQL has no CASE or comparison in SELECT
 ABOVE_TARGET = 'ceil(("cadence_change_pct" - $target_low_pct) / 1000)'
 
@@ -78,11 +80,12 @@ def build() -> db.Dashboard:
         [InfluxQL(time_above_target_query(), alias=f"{LEG_ALIAS}")],
         unit=UNIT_PCT, points=True, min_interval="1d"))
     link = (f"/d/{review.UID}/?var-athlete=${{athlete}}&var-session=${{__data.fields.session}}"
-            f"&time=${{__value.time}}&time.window={REVIEW_WINDOW}")
+            f"&time=${{__value.time}}&time.window={2 * REVIEW_SPAN_H}h&from=${{__value.time}}")
     dash = dash.with_panel(
         table.Panel().title("Sessions").datasource(DATASOURCE).span(24).height(8)
         .description("Every session of the athlete in the time range, with its start. Click a "
-                     "session to open it in the Post-run review.")
+                     f"session to open it in the Post-run review ({REVIEW_SPAN_H} h from "
+                     "its start).")
         .targets(with_ref_ids([InfluxQL(
             f'SELECT first("steps_total") AS "first" FROM "metrics" WHERE {WHERE} '
             'GROUP BY "session"', result_format="table")]))

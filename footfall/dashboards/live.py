@@ -13,6 +13,8 @@ from footfall.dashboards.common import (
     LEG_ALIAS,
     PTA_NOTE,
     SESSION,
+    TARGET_HIGH_DEFAULT,
+    TARGET_LOW_DEFAULT,
     UNIT_G,
     UNIT_PCT,
     UNIT_SPM,
@@ -61,7 +63,8 @@ def build() -> db.Dashboard:
         "warm-up). The target band is +$target_low_pct to +$target_high_pct %.",
         [InfluxQL(f'SELECT last("cadence_change_pct") FROM "metrics" WHERE {WHERE} '
                   f"GROUP BY {BY_LEG}", alias=LEG_ALIAS)], unit=UNIT_PCT, span=6)
-        .thresholds(threshold_steps((None, "blue"), (5.0, "green"), (10.0, "orange"))))
+        .thresholds(threshold_steps((None, "blue"), (float(TARGET_LOW_DEFAULT), "green"),
+                                   (float(TARGET_HIGH_DEFAULT), "orange"))))
     dash = dash.with_panel(stat_panel(
         "Impact symmetry now",
         "(R − L) / max(R, L) × 100 from the latest rolling impacts: positive = the right leg "
