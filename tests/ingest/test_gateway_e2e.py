@@ -263,3 +263,36 @@ async def test_two_devices_disconnect_broker_restart_garbage(
     assert (meta.profile, meta.placement, meta.side) == ("footfall", "tibia", "left")
     assert DeviceStatus.from_json(sub.last("chest", "status") or b"") == \
         DeviceStatus(online=False, reason="stopped")
+
+
+async def test_killed_gateway_leaves_the_last_will(ingest_broker: Broker, tmp_path: Path) -> None:
+    import signal
+    import sys
+
+    athlete, session = "runner3", f"s{uuid.uuid4().hex[:8]}"
+    sub = Subscriber(ingest_broker, athlete, session)
+    sub_task = asyncio.create_task(sub.run())
+    await asyncio.wait_for(sub.subscribed.wait(), 10)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "footfall", "ingest", "--emulate", "--duration", "60",
+        "--mqtt-url", ingest_broker.url, "--state-dir", str(tmp_path), "--athlete", athlete,
+        "--session", session, "--device", "EE:00:00:00:00:01:footfall:tibia:left",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        def status() -> DeviceStatus | None:
+            raw = sub.last("tibia-left", "status")
+            return DeviceStatus.from_json(raw) if raw else None
+
+        await until(lambda: status() == DeviceStatus(online=True, reason="streaming"),
+                    "the device online", timeout_s=30)
+        proc.send_signal(signal.SIGKILL)  # no clean DISCONNECT: the broker sends the will
+        await proc.wait()
+        await until(lambda: status() == DeviceStatus(online=False, reason="gateway-lost"),
+                    "the last will", timeout_s=30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        sub_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sub_task
