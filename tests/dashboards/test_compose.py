@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import json
 import os
 import re
@@ -172,7 +173,7 @@ def compose_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
             .replace("/mosquitto/data/passwd", str(home / "passwd"))
             .replace("/mosquitto/data/", f"{home}/")
             .replace("listener 1883", f"listener {port} 127.0.0.1"))
-    (home / "mosquitto.conf").write_text(f"user {os.environ.get('USER', 'root')}\n{conf}")
+    (home / "mosquitto.conf").write_text(f"user {getpass.getuser()}\n{conf}")
     env = {**os.environ, "MOSQUITTO_CONFIG": str(home / "mosquitto.conf"),
            "MOSQUITTO_PASSWORD_FILE": str(home / "passwd"),
            "MQTT_INGEST_PASSWORD": USERS["ingest"],

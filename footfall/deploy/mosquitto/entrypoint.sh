@@ -24,9 +24,12 @@ for pair in $users; do
         mosquitto_passwd -c -b "$tmp" "$user" "$password"
     fi
 done
-chmod 0600 "$tmp"
+# owned by root, readable by the mosquitto group only (mosquitto 2.0.16+ warns otherwise);
+# the data folder (persistence) belongs to the mosquitto user it drops to
+chmod 0640 "$tmp"
 if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then
-    chown mosquitto:mosquitto "$tmp" "$(dirname "$password_file")"
+    chown root:mosquitto "$tmp"
+    chown mosquitto:mosquitto "$(dirname "$password_file")"
 fi
 mv "$tmp" "$password_file"
 exec mosquitto -c "$config"
