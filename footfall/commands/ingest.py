@@ -21,6 +21,7 @@ Profiles: footfall (open IMU frame), polar-pmd, movesense, witmotion, rsc.
   footfall ingest --devices devices.toml --athlete anna --record run.jsonl
   footfall ingest --emulate --duration 60 --device EE:00:00:00:00:01:footfall:tibia:left \
                   --device EE:00:00:00:00:02:rsc:foot:right     # no hardware needed
+  footfall ingest --replay run.jsonl --replay-speed 0            # a recording, re-parsed
 
 Dropped links are reconnected (start commands re-issued), a broker outage is spooled on disk
 under --state-dir and published in order when it returns, malformed packets are counted and
@@ -48,6 +49,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="with --emulate: time factor (default 1 = real time)")
     emu.add_argument("--cadence", type=float, default=None, metavar="SPM",
                      help="with --emulate: the runner's cadence (default from speed, ≈170)")
+    emu.add_argument("--replay", type=Path, metavar="FILE",
+                     help="feed a --record file through the parsers to the broker instead of "
+                          "connecting to devices (devices come from the file)")
+    emu.add_argument("--replay-speed", type=float, default=1.0, metavar="X",
+                     help="with --replay: time factor, 0 = as fast as possible (default 1)")
     add_settings_options(parser)
     parser.set_defaults(func=run_command)
 
@@ -70,6 +76,19 @@ def run_command(args: argparse.Namespace) -> int:
             specs += load_devices_file(args.devices)
     except SettingError as exc:
         raise CommandError(str(exc)) from exc
+    if args.replay:
+        from footfall.ingest.gateway import read_recording_specs
+
+        if specs or args.emulate:
+            raise CommandError("--replay takes its devices from the recording: drop --device, "
+                               "--devices and --emulate")
+        try:
+            specs = read_recording_specs(args.replay)
+        except (OSError, ValueError, TypeError) as exc:
+            raise CommandError(f"cannot read recording {args.replay}: {exc}") from exc
+        if not specs:
+            raise CommandError(f"{args.replay} holds no device (not a `footfall ingest "
+                               "--record` file?)")
     if not specs:
         raise CommandError("no device given: use --device ADDRESS:PROFILE:PLACEMENT:SIDE or "
                            "--devices FILE (find addresses with `footfall scan`)")
@@ -86,6 +105,8 @@ def run_command(args: argparse.Namespace) -> int:
         players: list[asyncio.Task[int]] = []
         if args.emulate:
             connector, players = _emulated(specs, args)
+        elif args.replay:
+            connector = BleakConnector()  # never used: nothing connects in a replay
         else:
             try:
                 await check_bluetooth()
@@ -101,9 +122,13 @@ def run_command(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        task = asyncio.create_task(gateway.run())
+        task = asyncio.create_task(gateway.run(ble=not args.replay))
         print(f"ingesting {len(specs)} device(s) as {settings.athlete}/{settings.session} "
               f"to {settings.mqtt_url}; Ctrl-C to stop")
+        if args.replay:
+            players.append(asyncio.create_task(gateway.replay(args.replay,
+                                                              speed=args.replay_speed)))
+            players[-1].add_done_callback(lambda _t: stop.set())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), args.duration)
         drained = await gateway.stop()

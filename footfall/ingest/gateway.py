@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -48,7 +49,8 @@ class Recorder:
     """Raw notifications as JSON lines, for replay: one object per notification.
 
     ``{"t_ns": <receive time, ns since the Unix epoch, UTC>, "device": <id>, "profile": <name>,
-    "char": <characteristic UUID>, "hex": <bytes>}`` — see docs/ingest.md.
+    "char": <characteristic UUID>, "hex": <bytes>}``, preceded by one ``{"spec": {…}}`` line per
+    device (address, profile, placement, side, …) — see docs/ingest.md.
     """
 
     def __init__(self, path: Path) -> None:
@@ -56,6 +58,9 @@ class Recorder:
         self.path = path
         self._out: IO[str] = path.open("a", encoding="utf-8")
         self.count = 0
+
+    def write_spec(self, spec: DeviceSpec) -> None:
+        self._out.write(json.dumps({"spec": dataclasses.asdict(spec)}) + "\n")
 
     def write(self, device: str, profile: str, char_uuid: str, data: bytes, t_ns: int) -> None:
         self._out.write(json.dumps({"t_ns": t_ns, "device": device, "profile": profile,
@@ -74,8 +79,21 @@ def read_recording(path: Path) -> Iterator[dict[str, Any]]:
         for line in fh:
             if line.strip():
                 rec = json.loads(line)
+                if "spec" in rec:
+                    continue
                 rec["data"] = bytes.fromhex(rec["hex"])
                 yield rec
+
+
+def read_recording_specs(path: Path) -> list[DeviceSpec]:
+    """The devices of a recording (the last spec line per device id wins)."""
+    specs: dict[str, DeviceSpec] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith('{"spec"'):
+                spec = DeviceSpec(**json.loads(line)["spec"])
+                specs[spec.id] = spec
+    return list(specs.values())
 
 
 @dataclass
@@ -127,6 +145,11 @@ class DeviceSession:
                           self.spec.id, self.config.queue_size)
         return on_notify
 
+    async def inject(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> None:
+        """Queue a notification as if it had just arrived (replays; waits when the queue is
+        full instead of dropping)."""
+        await self.queue.put((char_uuid, data, recv_utc_ns))
+
     def _set_aside(self, reason: str, data: bytes) -> None:
         self.quarantine.put(f"{self.spec.id}/{self.spec.profile}", reason, data)
 
@@ -135,12 +158,14 @@ class DeviceSession:
                                  DeviceStatus(online=online, reason=reason).to_json())
 
     # ---------------------------------------------------------------- tasks
-    async def run(self) -> None:
+    async def run(self, *, ble: bool = True) -> None:
+        """Run until cancelled or stopped; ``ble=False`` for a replay fed by :meth:`inject`."""
         self.publisher.set_state(self.topics[Stream.META], self.driver.meta().to_json())
-        self._status(False, "connecting")
+        self._status(False, "connecting" if ble else "replaying")
         self._tasks = [asyncio.create_task(self.publisher.run(), name=f"{self.spec.id}-mqtt"),
-                       asyncio.create_task(self._parse_loop(), name=f"{self.spec.id}-parse"),
-                       asyncio.create_task(self._ble_loop(), name=f"{self.spec.id}-ble")]
+                       asyncio.create_task(self._parse_loop(), name=f"{self.spec.id}-parse")]
+        if ble:
+            self._tasks.append(asyncio.create_task(self._ble_loop(), name=f"{self.spec.id}-ble"))
         try:
             # stop() cancels the BLE task first and the others once drained: wait for all
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -247,13 +272,41 @@ class Gateway:
         if len(set(ids)) != len(ids):
             raise DeviceError(",".join(ids), "two devices share a device id: give each its own "
                                              "placement/side or device id")
-        clock = clock or SystemClock()
+        self.clock = clock or SystemClock()
         quarantine = Quarantine(config.state_dir / "quarantine")
-        self.sessions = [DeviceSession(s, config, connector, clock=clock, recorder=recorder,
-                                       quarantine=quarantine) for s in specs]
+        self.sessions = [DeviceSession(s, config, connector, clock=self.clock,
+                                       recorder=recorder, quarantine=quarantine) for s in specs]
+        if recorder is not None:
+            for spec in specs:
+                recorder.write_spec(spec)
 
-    async def run(self) -> None:
-        await asyncio.gather(*(s.run() for s in self.sessions))
+    async def run(self, *, ble: bool = True) -> None:
+        await asyncio.gather(*(s.run(ble=ble) for s in self.sessions))
+
+    async def replay(self, path: Path, *, speed: float = 1.0) -> int:
+        """Feed a ``--record`` file through the parsers to the broker (run with ``ble=False``).
+
+        Receive times are shifted so the recording starts now; ``speed`` 0 = as fast as the
+        pipeline takes it. Returns the notifications replayed.
+        """
+        by_id = {s.spec.id: s for s in self.sessions}
+        loop = asyncio.get_running_loop()
+        start_wall = loop.time()
+        shift = first = None
+        count = 0
+        for rec in read_recording(path):
+            session = by_id.get(rec["device"])
+            if session is None:
+                continue
+            if first is None:
+                first, shift = rec["t_ns"], self.clock.utc_ns() - rec["t_ns"]
+            if speed > 0:
+                wait = start_wall + (rec["t_ns"] - first) / 1e9 / speed - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            await session.inject(rec["char"], rec["data"], rec["t_ns"] + (shift or 0))
+            count += 1
+        return count
 
     async def stop(self, drain_timeout_s: float = 10.0) -> bool:
         results = await asyncio.gather(*(s.stop(drain_timeout_s) for s in self.sessions))

@@ -183,3 +183,18 @@ def test_ingest_emulate_streams_without_bluetooth(capsys: pytest.CaptureFixture[
     assert "0 rejected" in lines["tibia-left"] and "0 still spooled" in lines["tibia-left"]
     assert "rsc" in lines["foot-right"]
     assert len((tmp_path / "raw.jsonl").read_text().splitlines()) >= frames
+    # the recording replays through the same parsers into the same frames
+    code, out2, err = run(capsys, "ingest", "--replay", str(tmp_path / "raw.jsonl"),
+                          "--replay-speed", "0", "--mqtt-url", ingest_broker.url,
+                          "--state-dir", str(tmp_path), "--athlete", "cli", "--session", "re")
+    assert code == 0, err
+    again = {line.split(":")[0]: line for line in out2.splitlines()}
+    assert again["tibia-left"].split()[:5] == lines["tibia-left"].split()[:5]
+    assert again["foot-right"].split("/")[2] == lines["foot-right"].split("/")[2]  # rsc count
+
+
+def test_replay_needs_a_recording(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    empty = tmp_path / "x.jsonl"
+    empty.write_text("")
+    code, _, err = run(capsys, "ingest", "--replay", str(empty), "--state-dir", str(tmp_path))
+    assert code == 2 and "holds no device" in err
