@@ -231,3 +231,28 @@ async def test_cli_simulate_device_footfall_publishes_through_the_gateway(
         ("footfall", "tibia", "left", 500.0)
     statuses = [p for t, p in received if t.endswith("/tibia-left/status")]
     assert DeviceStatus.from_json(statuses[-1]) == DeviceStatus(online=False, reason="stopped")
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("profile", ["footfall", "polar-pmd", "movesense"])
+async def test_notifications_lost_on_air_become_exactly_counted_gaps(
+        broker_settings: Settings, profile: str) -> None:
+    """--packet-loss drops notifications after the device counted them: the gateway must find
+    every lost sample from the open frame's seq or the Polar/Movesense timestamps."""
+    # 10 s: every notification holds the same number of samples at each profile's rate
+    plan = plan_run(profile, RunnerParams(packet_loss_pct=8.0, seed=5), 10.0, sides=["left"])
+    stats = await run_through_gateway(broker_settings, plan, speed=None, drain_timeout_s=30)
+
+    assert stats.drained and stats.notifications_lost > 5
+    (session,) = stats.sessions
+    (device,) = plan.devices
+    assert device.run is not None
+    per = device.samples_per_notification
+    assert device.run.n_samples % per == 0  # every notification full: losses are exact
+    parts = 2 if profile == "movesense" and 4 + 12 * per > 242 else 1
+    lost_samples = stats.notifications_lost // parts * per
+    # (with this seed the last notification arrives: a loss at the very end has nothing after
+    # it to reveal it)
+    assert session.stats.lost_samples + session.stats.samples == device.run.n_samples
+    assert session.stats.lost_samples == lost_samples
+    assert 0 < session.stats.gaps <= stats.notifications_lost // parts
