@@ -35,6 +35,8 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: a peak this many times stronger than the last strike is taken even inside the refractory
 OVERRIDE_RATIO = 1.5
+#: across a data gap an interval counts only if it is below this × the median interval
+GAP_INTERVAL_RATIO = 1.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +65,10 @@ class PeakHistory:
     intervals: deque[float]
     last_candidate: int | None = None  # filtered-peak index of the last strike
     last_rise: float | None = None  # rise index of the last strike
-    interval_valid: bool = False  # False at the start and after a gap
+    after_gap: bool = False  # a data gap since the last strike: a strike may be hidden in it
     #: derived from the deques at each strike (not per candidate): see ``_remember``
     reference_g: float | None = None
-    median_interval: float | None = None
+    typical_interval: float | None = None
     last_impact_g: float | None = None
 
 
@@ -160,7 +162,7 @@ class StepDetector:
         state.axial = np.zeros((s, pad))
         state.rail = np.zeros((s, pad), dtype=bool)
         for h in state.history:
-            h.interval_valid = False
+            h.after_gap = h.last_rise is not None
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -248,8 +250,8 @@ class StepDetector:
         refractory = False
         if h.last_candidate is not None:
             limit = self.min_interval
-            if h.median_interval is not None:
-                limit = max(limit, round(self.profile.refractory_fraction * h.median_interval))
+            if h.typical_interval is not None:
+                limit = max(limit, round(self.profile.refractory_fraction * h.typical_interval))
             refractory = g - h.last_candidate < limit
             if refractory and h.last_impact_g is None:
                 return None
@@ -276,10 +278,16 @@ class StepDetector:
         since = seg0 if h.last_candidate is None else max(seg0, h.last_candidate - state.base + 1)
         k, frac = self._rise(state.filtered[s], t, max(t - self.rise_window, since))
         rise = (state.base + k) + frac  # global index first: exact whatever the chunking
-        interval = rise - h.last_rise if (h.last_rise is not None and h.interval_valid) else None
+        raw = rise - h.last_rise if h.last_rise is not None else None
+        interval = raw
+        if raw is not None and h.after_gap and (
+                h.typical_interval is None or raw > GAP_INTERVAL_RATIO * h.typical_interval):
+            interval = None  # a strike was probably lost in the gap: not one interval
         confidence = self._confidence(h, impact, interval)
-        self._remember(h, impact, interval)
-        h.last_candidate, h.last_rise, h.interval_valid = g, rise, True
+        # the history takes every interval: its median shrugs off the few that span a lost
+        # strike, and it is what judges the intervals across the next gaps
+        self._remember(h, impact, raw)
+        h.last_candidate, h.last_rise, h.after_gap = g, rise, False
         h.last_impact_g = impact
         confirm = min(g + self.lookahead, state.base + real_end - 1)
         return Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
@@ -288,7 +296,8 @@ class StepDetector:
 
     @staticmethod
     def _remember(h: PeakHistory, impact: float, interval: float | None) -> None:
-        """Add a strike to the history and refresh the statistics derived from it.
+        """Add a strike to the history and refresh the statistics derived from it (once per
+        strike, not per candidate).
 
         The reference height is the upper quartile of recent impacts, so a stray weak peak
         accepted early (swing, the other leg) cannot drag the threshold down to its own level.
@@ -297,7 +306,10 @@ class StepDetector:
         h.reference_g = _quantile(sorted(h.heights_g), 0.75)
         if interval is not None:
             h.intervals.append(interval)
-            h.median_interval = _quantile(sorted(h.intervals), 0.5)
+            # lower quartile: a missed strike only ever lengthens an interval, so this stays
+            # put even when many strikes are lost (a median would double and lock the
+            # refractory onto every other strike)
+            h.typical_interval = _quantile(sorted(h.intervals), 0.25)
 
     @staticmethod
     def _rise(y: FloatArray, t: int, start: int) -> tuple[int, float]:
@@ -328,8 +340,8 @@ class StepDetector:
             return 0.5
         amp = min(1.0, max(0.0, (impact - 1.0) / (reference - 1.0))) if reference > 1 else 1.0
         timing = 0.75
-        if interval is not None and h.median_interval:
-            ratio = interval / h.median_interval
+        if interval is not None and h.typical_interval:
+            ratio = interval / h.typical_interval
             timing = 1.0 if 0.75 <= ratio <= 1.25 else 0.5
         return round(amp * timing, 3)
 

@@ -9,8 +9,8 @@ Frame rules (each has a test):
 - The sensor clock places the frame on the stream's sample index: a jump of more than
   ``GAP_TOLERANCE_SAMPLES`` is a gap of that many samples. If the sensor clock runs backwards
   (unusable), the lost frames are assumed to have had the previous frame's length.
-- A gap (or ``FLAG_GAP_BEFORE``) ends the detector's segment: filters restart and no interval
-  is measured across it.
+- A gap (or ``FLAG_GAP_BEFORE``) ends the detector's segment: filters restart, and an interval
+  across it counts only when it is short enough that no strike can have been lost in it.
 """
 
 from __future__ import annotations

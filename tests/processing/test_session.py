@@ -97,6 +97,7 @@ def test_seq_gap_counts_packet_loss_and_late_frames_are_dropped(
     assert final.extra["frames_late_total"] == 1
     steps = [e for e in events if isinstance(e, StepEvent)]
     assert len(steps) >= 0.85 * len(run.strike_times_s)
+    assert final.cadence_spm == pytest.approx(170, abs=1)  # intervals across short gaps count
 
 
 def test_rsc_foot_pod_cadence_and_steps() -> None:
