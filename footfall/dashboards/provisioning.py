@@ -21,6 +21,8 @@ INFLUX_DATABASE = "footfall"
 #: Grafana-managed alerts evaluate every 10 s by default (stack.md)
 EVALUATION_INTERVAL_S = 10
 SERIES = '"athlete", "session", "device"'
+#: Grafana's server-side expressions (reduce, threshold) as a "datasource"
+EXPRESSION = {"type": "__expr__", "uid": "__expr__"}
 
 
 def datasource() -> dict[str, object]:
@@ -123,16 +125,19 @@ def _rule_json(rule: Rule) -> dict[str, object]:
         "data": [
             {"refId": "A", "relativeTimeRange": {"from": rule.window_s, "to": 0},
              "datasourceUid": DATASOURCE_UID,
-             "model": {"refId": "A", "query": rule.query(), "rawQuery": True,
+             "model": {"refId": "A", "datasource": {"type": DATASOURCE_TYPE,
+                                                    "uid": DATASOURCE_UID},
+                       "query": rule.query(), "rawQuery": True,
                        "resultFormat": "time_series", "intervalMs": 1000,
                        "maxDataPoints": 43200}},
             {"refId": "B", "relativeTimeRange": {"from": 0, "to": 0},
              "datasourceUid": "__expr__",
-             "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
-                       "settings": {"mode": "dropNN"}}},
+             "model": {"refId": "B", "datasource": EXPRESSION, "type": "reduce",
+                       "expression": "A", "reducer": "last", "settings": {"mode": "dropNN"}}},
             {"refId": "C", "relativeTimeRange": {"from": 0, "to": 0},
              "datasourceUid": "__expr__",
-             "model": {"refId": "C", "type": "threshold", "expression": "B",
+             "model": {"refId": "C", "datasource": EXPRESSION, "type": "threshold",
+                       "expression": "B",
                        "conditions": [{"evaluator": {"type": rule.evaluator,
                                                      "params": [rule.threshold]}}]}},
         ],
