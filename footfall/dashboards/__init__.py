@@ -32,6 +32,10 @@ DASHBOARDS: dict[str, Callable[[], db.Dashboard]] = {
 ALERT_ANNOTATIONS = {"footfall-live.json", "footfall-review.json"}
 
 
+class DashboardError(RuntimeError):
+    """A dashboard could not be generated as Grafana expects it."""
+
+
 def _builtin_annotation() -> dict[str, object]:
     return {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
             "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
@@ -50,7 +54,8 @@ def dashboard_json(name: str) -> dict[str, object]:
     # to_json() is shallow (nested models stay objects): the SDK's encoder walks them all
     body: dict[str, object] = json.loads(json.dumps(built, cls=JSONEncoder))
     panels = body.get("panels", [])
-    assert isinstance(panels, list)
+    if not isinstance(panels, list):
+        raise DashboardError(f"{name}: the SDK gave panels as {type(panels).__name__}")
     for number, panel in enumerate(panels, start=1):
         panel["id"] = number
     annotations: list[dict[str, object]] = [_builtin_annotation()]

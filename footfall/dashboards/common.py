@@ -10,6 +10,7 @@ with regexes (``ATHLETE_RE``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
@@ -93,12 +94,8 @@ def target_variables() -> list[db.CustomVariable]:
 
 def with_ref_ids(targets: Sequence[InfluxQL]) -> list[cogbuilder.Builder[cogvariants.Dataquery]]:
     """The targets, each with a ref id (A, B, … unless set) — what ``Panel.targets`` takes."""
-    out: list[cogbuilder.Builder[cogvariants.Dataquery]] = []
-    for i, target in enumerate(targets):
-        if not target.ref_id:
-            target.ref_id = chr(ord("A") + i)
-        out.append(target)
-    return out
+    return [target if target.ref_id else replace(target, ref_id=chr(ord("A") + i))
+            for i, target in enumerate(targets)]
 
 
 def series_panel(title: str, description: str, targets: Sequence[InfluxQL], *, unit: str,
