@@ -41,9 +41,9 @@ class PlacementProfile:
     min_refractory_ms: float
     #: look-ahead that confirms a peak: ≤ 100 ms minus the low-pass lag
     lookahead_ms: float
-    #: adaptive refractory as a fraction of the recent median strike interval: on a leg it
-    #: blocks swing and other-leg peaks (~0.5–0.65 of a stride); the sacrum has no such peaks,
-    #: and a lower value lets it recover the true step rate after a missed step
+    #: adaptive refractory as a fraction of the typical (lower-quartile) strike interval: on a
+    #: leg it blocks swing and other-leg peaks (~0.5–0.65 of a stride); the sacrum has no such
+    #: peaks, and a lower value lets it recover the true step rate after a missed step
     refractory_fraction: float
 
 
