@@ -170,7 +170,7 @@ def resolve_sensor(profile: str, *, rate_hz: float | None = None,
     if rate_hz is None:
         rate = dev.default_rate_hz
     elif dev.rates_hz is None:
-        if rate_hz != int(rate_hz) or not 1 <= rate_hz <= 0xFFFF:
+        if not 1 <= rate_hz <= 0xFFFF or rate_hz != int(rate_hz):
             raise SettingError(f"{flag}: the open frame carries the sample rate as a whole number "
                                f"of Hz (1-65535), not {rate_hz:g}")
         rate = int(rate_hz)
@@ -192,7 +192,7 @@ def resolve_sensor(profile: str, *, rate_hz: float | None = None,
             "do on the device)")
     if dev.profile == "polar-pmd" and rng <= 8:
         notes.append(f"Polar H10: ±{rng} g, so tibial and foot impacts above {rng} g clip "
-                     "(the gateway flags them)")
+                     "(the processor flags clipped steps)")
     if dev.profile == "witmotion":
         notes.append("WitMotion: one 20-byte notification per sample; whether a real WT901BLE "
                      f"delivers {rate} notifications/s over BLE is unconfirmed")
@@ -537,18 +537,24 @@ async def _play(plan: GatewayPlan, feeds: list[_Feed], sessions: list[DeviceSess
         else:
             stats.notifications += feed.link.notify(notifications)
         stats.duration_s = due_s
-        if speed is None:
-            await _backpressure(sessions[i])
+        await _let_gateway_run(sessions[i], wait_for_broker=speed is None)
         now = time.monotonic()
         if progress is not None and now - last_report > 0.1:
             last_report = now
             progress(min(1.0, due_s / total_s) if total_s else 1.0, stats)
 
 
-async def _backpressure(session: DeviceSession) -> None:
-    """Fast mode: let the gateway's parser and publisher keep up (as a real device would)."""
+async def _let_gateway_run(session: DeviceSession, *, wait_for_broker: bool) -> None:
+    """Yield to the gateway's tasks after a delivery.
+
+    Live, the BLE stack and the gateway run concurrently; here they share one event loop, so
+    a player that falls behind its schedule must still let the parser run (or the gateway's
+    queue would overflow, which no real radio causes). In fast mode it also waits for the
+    spool to drain to the broker, so "as fast as possible" is the broker's pace.
+    """
     await asyncio.sleep(0)
     if session.queue.qsize() > QUEUE_HIGH_WATER:
         await session.queue.join()
-    while session.publisher.connected and session.publisher.spool.pending > SPOOL_HIGH_WATER:
+    while (wait_for_broker and session.publisher.connected
+           and session.publisher.spool.pending > SPOOL_HIGH_WATER):
         await asyncio.sleep(0.002)

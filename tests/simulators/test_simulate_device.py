@@ -256,3 +256,16 @@ async def test_notifications_lost_on_air_become_exactly_counted_gaps(
     assert session.stats.lost_samples + session.stats.samples == device.run.n_samples
     assert session.stats.lost_samples == lost_samples
     assert 0 < session.stats.gaps <= stats.notifications_lost // parts
+
+
+@pytest.mark.servers
+async def test_paced_run_takes_its_time_and_reports_progress(broker_settings: Settings) -> None:
+    plan = plan_run("footfall", RunnerParams(), 3.0, sides=["left"], rate_hz=200)
+    seen: list[float] = []
+    started = time.monotonic()
+    stats = await run_through_gateway(broker_settings, plan, speed=10.0,
+                                      progress=lambda fraction, _stats: seen.append(fraction))
+    elapsed = time.monotonic() - started
+    assert elapsed >= 0.9 * 3.0 / 10.0  # a lower bound only: a slow machine must not fail it
+    assert stats.drained and stats.notifications == 3.0 * 200 / 5  # 25 ms = 5 samples each
+    assert seen == sorted(seen) and seen[-1] == 1.0
