@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--timeout", type=float, default=8.0, metavar="S",
                         help="seconds to listen (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument("--battery", action="store_true",
+                        help="connect to each device that does not advertise its battery level "
+                             "and read it (slower)")
     parser.set_defaults(func=run_command)
 
 
@@ -36,7 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
     from footfall.ingest.ble import BluetoothUnavailable, scan
 
     try:
-        found = asyncio.run(scan(args.timeout))
+        found = asyncio.run(scan(args.timeout, battery=args.battery))
     except BluetoothUnavailable as exc:
         raise CommandError(f"cannot scan: {exc}") from exc
     if args.json:

@@ -7,6 +7,8 @@ The gateway only sees a :class:`Connector`; :class:`BleakConnector` is the real 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +36,9 @@ BLE_ERRORS: tuple[type[BaseException], ...] = (BleakError, TimeoutError, OSError
 
 _NO_BLUEZ = ("org.freedesktop.DBus.Error.ServiceUnknown",
              "org.freedesktop.DBus.Error.NameHasNoOwner")
+
+
+_BATTERY_ERRORS: tuple[type[BaseException], ...] = (*BLE_ERRORS, IndexError)
 
 
 class BluetoothUnavailable(Exception):
@@ -142,8 +147,31 @@ async def check_bluetooth() -> None:
         raise
 
 
-async def scan(timeout_s: float = 5.0) -> list[ScanResult]:
-    """Devices advertising a supported profile; raises :class:`BluetoothUnavailable`."""
+async def read_battery(device: BLEDevice, *, client_class: type[Any] | None = None,
+                       timeout_s: float = 10.0) -> int | None:
+    """Connect briefly and read the Battery Level (0x2A19); None if absent or unreachable."""
+    from bleak import BleakClient
+
+    client = (client_class or BleakClient)(device)
+    try:
+        await asyncio.wait_for(client.connect(), timeout_s)
+        raw = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+        return int(raw[0]) if raw and raw[0] <= 100 else None
+    except _BATTERY_ERRORS as exc:
+        log.info("%s: no battery level (%s)", device.address, exc)
+        return None
+    finally:
+        with contextlib.suppress(*BLE_ERRORS):
+            await client.disconnect()
+
+
+async def scan(timeout_s: float = 5.0, *, battery: bool = False,
+               client_class: type[Any] | None = None) -> list[ScanResult]:
+    """Devices advertising a supported profile; raises :class:`BluetoothUnavailable`.
+
+    Few devices advertise their battery level; ``battery=True`` connects to each one found
+    without it and reads the Battery Service (slower: one connection per device).
+    """
     try:
         seen = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
     except Exception as exc:
@@ -154,9 +182,11 @@ async def scan(timeout_s: float = 5.0) -> list[ScanResult]:
     out: list[ScanResult] = []
     for device, adv in seen.values():
         name = adv.local_name or device.name or ""
-        for profile in profiles_in(list(adv.service_uuids), name):
-            out.append(ScanResult(name, device.address, adv.rssi, profile,
-                                  battery_from_service_data(dict(adv.service_data))))
+        profiles = profiles_in(list(adv.service_uuids), name)
+        level = battery_from_service_data(dict(adv.service_data))
+        if profiles and level is None and battery:
+            level = await read_battery(device, client_class=client_class)
+        out += [ScanResult(name, device.address, adv.rssi, p, level) for p in profiles]
     return sorted(out, key=lambda r: -r.rssi)
 
 

@@ -198,3 +198,53 @@ def test_replay_needs_a_recording(capsys: pytest.CaptureFixture[str], tmp_path: 
     empty.write_text("")
     code, _, err = run(capsys, "ingest", "--replay", str(empty), "--state-dir", str(tmp_path))
     assert code == 2 and "holds no device" in err
+
+
+def test_scan_lists_supported_devices_with_battery(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
+
+    from footfall.ingest import ble
+    from footfall.ingest.profiles import footfall_open, rsc
+    from footfall.simulators.devices.ble import EmulatorHub
+    from footfall.simulators.devices.footfall_open import OpenImu
+    from footfall.simulators.devices.rsc import RscPod
+
+    def adv(name: str, uuids: list[str], rssi: int,
+            service_data: dict[str, bytes] | None = None) -> AdvertisementData:
+        return AdvertisementData(name, {}, service_data or {}, uuids, None, rssi, ())
+
+    seen = {
+        "AA:00:00:00:00:01": (BLEDevice("AA:00:00:00:00:01", "footfall-imu-0001", None),
+                              adv("footfall-imu-0001", [footfall_open.SERVICE_UUID], -60)),
+        "AA:00:00:00:00:02": (BLEDevice("AA:00:00:00:00:02", "Stryd", None),
+                              adv("Stryd", [rsc.SERVICE_UUID], -70,
+                                  {ble.BATTERY_SERVICE_UUID: bytes([55])})),
+        "AA:00:00:00:00:03": (BLEDevice("AA:00:00:00:00:03", "Polar H10 1234", None),
+                              adv("Polar H10 1234", [], -50)),
+        "AA:00:00:00:00:04": (BLEDevice("AA:00:00:00:00:04", "kettle", None),
+                              adv("kettle", ["0000180a-0000-1000-8000-00805f9b34fb"], -40)),
+    }
+
+    async def discover(*_a: Any, **_k: Any) -> Any:
+        return seen
+
+    monkeypatch.setattr(BleakScanner, "discover", discover)
+    hub = EmulatorHub()
+    hub.add("AA:00:00:00:00:01", OpenImu()).battery_pct = 64
+    hub.add("AA:00:00:00:00:02", RscPod())
+    hub.add("AA:00:00:00:00:03", RscPod()).battery_pct = None  # no Battery Service
+    import asyncio
+
+    found = asyncio.run(ble.scan(0.1, battery=True, client_class=hub.client_class()))
+    assert [r.to_dict() for r in found] == [
+        {"name": "Polar H10 1234", "address": "AA:00:00:00:00:03", "rssi": -50,
+         "profile": "polar-pmd", "battery_pct": None},
+        {"name": "footfall-imu-0001", "address": "AA:00:00:00:00:01", "rssi": -60,
+         "profile": "footfall", "battery_pct": 64},
+        {"name": "Stryd", "address": "AA:00:00:00:00:02", "rssi": -70, "profile": "rsc",
+         "battery_pct": 55},  # advertised: no connection needed
+    ]
+    code, out, _ = run(capsys, "scan", "--timeout", "0.1", "--json")
+    assert code == 0 and len(out.splitlines()) == 3 and '"battery_pct": null' in out

@@ -25,6 +25,8 @@ from bleak.exc import BleakError
 
 from footfall.simulators.devices.base import EmulatedDevice, Notification
 
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+
 
 @dataclass(frozen=True, slots=True)
 class FakeCharacteristic:
@@ -45,6 +47,7 @@ class EmulatorLink:
     lost: int = 0  # notifications sent while the link was down
     connects: int = 0
     writes: list[tuple[str, bytes]] = field(default_factory=list)
+    battery_pct: int | None = 87  # Battery Level (0x2A19) when read; None = no Battery Service
 
     def notify(self, notifications: Iterable[Notification]) -> int:
         """Deliver notifications now (in order); returns how many got through."""
@@ -135,7 +138,12 @@ class FakeBleakClient:
         await asyncio.sleep(0)
 
     async def read_gatt_char(self, char_specifier: str, **_kwargs: Any) -> bytearray:
-        return bytearray(self._check().device.on_read(char_specifier))
+        link = self._check()
+        if char_specifier == BATTERY_LEVEL_UUID:
+            if link.battery_pct is None:
+                raise BleakError(f"Characteristic {char_specifier} was not found!")
+            return bytearray([link.battery_pct])
+        return bytearray(link.device.on_read(char_specifier))
 
 
 @dataclass
