@@ -33,7 +33,8 @@ byte-exact emulator of that device (at a rate and range it really offers), its B
 notifications go through the `footfall ingest` gateway (connect, start commands, parser,
 clock mapping, gap detection, disk spool) and the gateway publishes, meta and status included.
 Profiles: footfall (open IMU frame, any --rate), polar-pmd (H10: 25-200 Hz, ±2/4/8 g),
-witmotion (200 Hz, ±16 g), movesense (13-1666 Hz), rsc (foot pod: speed and cadence, 1 Hz).
+witmotion (up to 200 Hz, ±16 g), movesense (13-1666 Hz), rsc (foot pod: speed and cadence,
+1 Hz).
 
   footfall simulate --device polar-pmd --duration 60          # two H10s at 200 Hz, ±8 g
   footfall simulate --device movesense --rate 833 --fast
@@ -72,7 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sensor.add_argument("--packet-loss", type=float, default=0.0, metavar="PCT",
                         help="share of BLE frames (with --device: notifications) lost on the way "
                              "(default 0)")
-    device = parser.add_argument_group("through the BLE gateway")
+    device = parser.add_argument_group("emulated device")
     device.add_argument("--device", choices=DEVICE_CHOICES, default=None, metavar="PROFILE",
                         help="emulate this device and publish through the ingest gateway: "
                              f"{', '.join(DEVICE_CHOICES)} (default: publish decoded frames)")

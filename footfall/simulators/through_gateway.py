@@ -423,11 +423,6 @@ class GatewayRunStats:
         return sum(s.publisher.stats.published for s in self.sessions)
 
     @property
-    def frames_sent(self) -> int:
-        """Frames and RSC samples the gateway parsed (what the progress bar counts)."""
-        return sum(s.stats.frames + s.stats.rsc_samples for s in self.sessions)
-
-    @property
     def still_spooled(self) -> int:
         return sum(s.publisher.spool.pending for s in self.sessions)
 
