@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="also save every raw notification as JSON lines, for replay")
     dev.add_argument("--duration", type=float, default=None, metavar="S",
                      help="stop after S seconds (default: until Ctrl-C)")
+    dev.add_argument("--stats-every", type=float, default=30.0, metavar="S",
+                     help="print each device's counters every S seconds, 0 = only at the end "
+                          "(default %(default)s)")
     emu = parser.add_argument_group("no hardware")
     emu.add_argument("--emulate", action="store_true",
                      help="the devices are byte-exact emulators worn by a synthetic runner: "
@@ -125,6 +128,8 @@ def run_command(args: argparse.Namespace) -> int:
         task = asyncio.create_task(gateway.run(ble=not args.replay))
         print(f"ingesting {len(specs)} device(s) as {settings.athlete}/{settings.session} "
               f"to {settings.mqtt_url}; Ctrl-C to stop")
+        if args.stats_every > 0:
+            players.append(asyncio.create_task(_report(gateway, args.stats_every)))
         if args.replay:
             players.append(asyncio.create_task(gateway.replay(args.replay,
                                                               speed=args.replay_speed)))
@@ -138,12 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
         if recorder is not None:
             recorder.close()
         for s in gateway.sessions:
-            st = s.stats
-            print(f"{s.spec.id}: {st.frames} frames / {st.samples} samples"
-                  f"{f' / {st.rsc_samples} rsc' if st.rsc_samples else ''}, "
-                  f"{st.gaps} gaps ({st.lost_samples} samples lost), {st.rejected} rejected, "
-                  f"{st.duplicates} duplicates, {st.disconnects} disconnects, "
-                  f"{s.publisher.spool.pending} still spooled")
+            print(_summary(s))
         return drained
 
     drained = asyncio.run(main())
@@ -176,3 +176,23 @@ def _emulated(specs: list[Any], args: argparse.Namespace) -> tuple[Any, list[Any
         players.append(asyncio.create_task(play_into(hub.links[spec.address], run, spec.profile,
                                                      speed=args.emulate_speed)))
     return BleakConnector(client_class=hub.client_class(), find_device=hub.find_device), players
+
+
+def _summary(session: Any) -> str:
+    st = session.stats
+    return (f"{session.spec.id}: {st.frames} frames / {st.samples} samples"
+            f"{f' / {st.rsc_samples} rsc' if st.rsc_samples else ''}, "
+            f"{st.gaps} gaps ({st.lost_samples} samples lost), {st.rejected} rejected, "
+            f"{st.duplicates} duplicates, {st.disconnects} disconnects, "
+            f"{session.publisher.spool.pending} still spooled")
+
+
+async def _report(gateway: Any, every_s: float) -> int:
+    import asyncio
+
+    while True:
+        await asyncio.sleep(every_s)
+        for s in gateway.sessions:
+            state = "streaming" if s.streaming.is_set() else "not streaming"
+            print(f"  {_summary(s)} [{state}, mqtt "
+                  f"{'up' if s.publisher.connected else 'DOWN'}]")

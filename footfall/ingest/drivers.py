@@ -403,7 +403,8 @@ class WitMotionDriver(Driver):
         self.stream = witmotion.WitStream()
         for cmd in (witmotion.CMD_UNLOCK, witmotion.build_rate_command(self.rate_hz),
                     witmotion.CMD_SAVE):
-            await client.write_gatt_char(witmotion.WRITE_UUID, cmd, response=True)
+            # response=None: bleak picks what the ffe9 characteristic allows
+            await client.write_gatt_char(witmotion.WRITE_UUID, cmd, response=None)
             await self.sleep(self.command_spacing_s)
 
     def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
