@@ -105,15 +105,19 @@ def series_panel(title: str, description: str, targets: Sequence[InfluxQL], *, u
         timeseries.Panel().title(title).description(description).datasource(DATASOURCE)
         .unit(unit).span(span).height(height).interval(min_interval)
         .targets(with_ref_ids(targets))
-        .legend(cb.VizLegendOptions().show_legend(True)
-                .display_mode(common.LegendDisplayMode.LIST)
-                .placement(common.LegendPlacement.BOTTOM))
+        .legend(legend())
         .span_nulls(True)
     )
     if points:
         panel = (panel.draw_style(common.GraphDrawStyle.POINTS).point_size(5)
                  .show_points(common.VisibilityMode.ALWAYS))
     return panel
+
+
+def legend() -> cb.VizLegendOptions:
+    """A visible legend under the panel: per-leg series must say which leg they are."""
+    return (cb.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM))
 
 
 def stat_panel(title: str, description: str, targets: Sequence[InfluxQL], *, unit: str,

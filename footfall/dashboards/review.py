@@ -17,6 +17,8 @@ from footfall.dashboards.common import (
     UNIT_G,
     UNIT_SPM,
     athlete_variable,
+    legend,
+    prop,
     series_panel,
     session_variable,
     stat_panel,
@@ -121,16 +123,20 @@ def build() -> db.Dashboard:
         .series_mapping(SeriesMapping.AUTO)
         .dims(xychart.XYDimensionConfig().frame(0).x("cadence_spm"))
         .show(ScatterShow.POINTS)
-        .unit(UNIT_G))
+        .override_by_name("cadence_spm", [prop("unit", UNIT_SPM),
+                                          prop("displayName", "cadence")])
+        .override_by_name("impact_g", [prop("unit", UNIT_G),
+                                       prop("displayName", "impact (PTA marker)")]))
     dash = dash.with_panel(
         histogram.Panel().title("Impact distribution (PTA marker)").datasource(DATASOURCE)
-        .span(8).height(9).description(PTA_NOTE).unit(UNIT_G).bucket_size(1)
+        .span(8).height(9).description(PTA_NOTE).unit(UNIT_G).bucket_size(1).legend(legend())
         .targets(with_ref_ids([InfluxQL(
             f'SELECT "impact_g" FROM "step" WHERE {UNCLIPPED} GROUP BY {BY_LEG}',
             alias=LEG_ALIAS)])))
     dash = dash.with_panel(
         histogram.Panel().title("Cadence distribution").datasource(DATASOURCE)
         .span(8).height(9).description(CADENCE_NOTE).unit(UNIT_SPM).bucket_size(2)
+        .legend(legend())
         .targets(with_ref_ids([InfluxQL(
             f'SELECT "cadence_spm" FROM "step" WHERE {OWN_STEPS} GROUP BY {BY_LEG}',
             alias=LEG_ALIAS)])))

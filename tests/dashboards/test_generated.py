@@ -74,7 +74,11 @@ def test_panels_query_footfall_influxdb_with_raw_influxql(name: str) -> None:
 def test_units_placement_and_the_pta_label(name: str) -> None:
     for panel in _panels(DASHBOARDS[name]):
         unit = panel["fieldConfig"]["defaults"].get("unit")
-        if panel["type"] not in ("table", "state-timeline"):
+        if panel["type"] == "xychart":  # one unit per axis, set on its field
+            units = {o["matcher"]["options"]: {p["id"]: p["value"] for p in o["properties"]}
+                     .get("unit") for o in panel["fieldConfig"]["overrides"]}
+            assert units == {"cadence_spm": "suffix: spm", "impact_g": "accG"}, units
+        elif panel["type"] not in ("table", "state-timeline"):
             assert unit, f"{panel['title']}: no unit"
         queries = " ".join(t["query"] for t in panel["targets"])
         if '"impact_g"' in queries or "impact_baseline_g" in queries:
