@@ -33,8 +33,8 @@ import json
 import logging
 import tomllib
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -105,8 +105,13 @@ class AlertEngineState:
 class AlertEngine:
     """The alert rules of one session. ``AlertEngine()`` uses the clinical defaults."""
 
-    def __init__(self, config: AlertConfig | None = None) -> None:
+    def __init__(self, config: AlertConfig | None = None,
+                 clock: Callable[[], int] | None = None) -> None:
         self.config = config or AlertConfig()
+        #: the live service's arrival clock (e.g. ``time.time_ns``): when set, ``observe``
+        #: stamps each event's arrival with it and ``tick()`` reads it; offline it stays None
+        #: and the events' own times stand in for arrival
+        self.clock = clock
         if not 0 < self.config.impact_min_steps <= self.config.impact_window_steps:
             raise ValueError("impact_min_steps must be in 1..impact_window_steps, got "
                              f"{self.config.impact_min_steps} of "
@@ -122,19 +127,13 @@ class AlertEngine:
         dev = self._device(device)
         out = self._resumed(device, dev, event.time_ns)
         dev.last_event_ns = max(event.time_ns, dev.last_event_ns or event.time_ns)
-        dev.last_arrival_ns = arrival_ns if arrival_ns is not None else event.time_ns
+        if arrival_ns is None:
+            arrival_ns = self.clock() if self.clock is not None else event.time_ns
+        dev.last_arrival_ns = arrival_ns
         if isinstance(event, StepEvent):
             out += self._step(device, dev, event)
         else:
             out += self._metrics(device, dev, event)
-        return out
-
-    def observe_all(self, outputs: Iterable[tuple[str, Any]]) -> list[Alert]:
-        """Every step and metrics event of a processor's outputs (alerts are skipped)."""
-        out: list[Alert] = []
-        for device, event in outputs:
-            if isinstance(event, StepEvent | MetricsEvent):
-                out += self.observe(device, event)
         return out
 
     def device_status(self, device: str, online: bool, at_ns: int | None = None,
@@ -147,11 +146,14 @@ class AlertEngine:
         return self._update("sensor_offline", device, t, start=not online, clear=online,
                             hold_s=0.0, value=None, message=what)
 
-    def tick(self, now_ns: int) -> list[Alert]:
-        """Live only: the arrival clock moved on; a device silent for ``no_data_s`` alerts.
-
-        The alert is timed on the device's own timebase: its last event + ``no_data_s``.
-        """
+    def tick(self, now_ns: int | None = None) -> list[Alert]:
+        """Live only: the arrival clock moved on (``now_ns``, default ``clock()``); a device
+        silent for ``no_data_s`` alerts. The alert is timed on the device's own timebase: its
+        last event + ``no_data_s``, so a replay of an old session is judged correctly."""
+        if now_ns is None:
+            if self.clock is None:
+                raise ValueError("tick() needs now_ns, or an engine built with a clock")
+            now_ns = self.clock()
         out: list[Alert] = []
         limit = round(self.config.no_data_s * NS)
         for device, dev in self.state.devices.items():
@@ -254,12 +256,6 @@ class AlertEngine:
             dev.drift.append((t, drift))
         while dev.drift and dev.drift[0][0] <= t - window:
             dev.drift.popleft()
-        if dev.steps_seen == 0:  # nothing per strike (foot pod, or steps not fed): use the
-            impact = _num(x.get("impact_g"))  # rolling impact once per second instead
-            if impact is not None and x.get("source") != "rsc":
-                out += self._step(device, dev, StepEvent(
-                    t, 0.0, impact, 0.0, 0.0, "", "", False, 1.0))
-                dev.steps_seen = 0
         # data quality, per device
         clip = _num(x.get("clipping_pct"))
         out += self._update(
@@ -390,44 +386,6 @@ def _num(value: Any) -> float | None:
 def _mean(values: Iterable[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) / len(known) if known else None
-
-
-# -- the processor's hook ----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class AlertState:
-    """Kept for :class:`~footfall.processing.session.SessionProcessor`'s per-stream field; the
-    engine keeps its own per-device state."""
-
-
-class AlertEvaluator(AlertEngine):
-    """The engine behind the processor's metrics hook (``evaluate``, once per metrics event).
-
-    Called only with metrics, the impact rule works on the rolling impact once per second;
-    once the processor also passes every step to :meth:`observe`, it works per strike.
-    """
-
-    def evaluate(self, state: AlertState, time_ns: int, metrics: dict[str, Any],
-                 context: dict[str, Any]) -> list[AlertEvent]:
-        device = str(context.get("device", "unknown"))
-        extra = dict(metrics)
-        change = _num(extra.get("cadence_change_pct"))
-        base = _num(extra.get("cadence_baseline_spm"))
-        cadence = _num(extra.pop("cadence_spm", None))
-        if cadence is None and change is not None and base is not None:
-            cadence = base * (1 + change / 100)
-        event = MetricsEvent(time_ns, cadence, 0, extra)
-        return [_with_context(a, context) for _, a in self.observe(device, event)]
-
-
-def _with_context(event: AlertEvent, context: dict[str, Any]) -> AlertEvent:
-    return replace(event, extra={**context, **event.extra})
-
-
-def alert_outputs(outputs: Sequence[tuple[str, Any]]) -> list[tuple[str, AlertEvent]]:
-    """The alert events among a processor's outputs."""
-    return [(d, e) for d, e in outputs if isinstance(e, AlertEvent)]
 
 
 # -- per-athlete thresholds from TOML ----------------------------------------------------------

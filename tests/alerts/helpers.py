@@ -1,4 +1,4 @@
-"""Drive the session processor offline and feed its events to the alert engine.
+"""Drive the session processor (and its alert engine) offline; the same rules on ground truth.
 
 ``reference_alerts`` runs the same rules on a synthetic run's *ground truth* (true strike times
 and impacts, through the same metrics tracker): the time at which the rules should fire for
@@ -10,7 +10,7 @@ cannot pin a 0.01 %/s drift to ±15 s (docs/alerts.md, "Timing").
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from footfall.processing.alerts import AlertEngine
 from footfall.processing.config import AlertConfig, AnalysisConfig
@@ -47,10 +47,13 @@ def run_offline(runs: Sequence[SyntheticRun], *, alerts: AlertConfig | None = No
                 analysis: AnalysisConfig | None = None,
                 drop_s: tuple[float, float] | None = None,
                 frame_samples: int = 25) -> Offline:
-    """Every run's frames through one SessionProcessor, interleaved in time as they would
-    arrive, each output through an AlertEngine; ``drop_s`` = (from, to) s: frames never sent."""
-    processor = SessionProcessor("ann", "s1", analysis)
-    result = Offline(engine=AlertEngine(alerts))
+    """Every run's frames through one SessionProcessor (its own alert engine), interleaved in
+    time as they would arrive; ``drop_s`` = (from, to) s: frames never sent."""
+    config = analysis or AnalysisConfig()
+    if alerts is not None:
+        config = replace(config, alerts=alerts)
+    processor = SessionProcessor("ann", "s1", config)
+    result = Offline(engine=processor.alerts)
     streams = []
     for run in runs:
         name = device_name(run)
@@ -63,12 +66,9 @@ def run_offline(runs: Sequence[SyntheticRun], *, alerts: AlertConfig | None = No
             frames = [f for f in frames if not lo <= f.utc_ns < hi]
         streams += [(f.utc_ns, i, name, f) for i, f in enumerate(frames)]
     for _, _, name, frame in sorted(streams, key=lambda x: (x[0], x[2])):
-        out = processor.feed_frame(name, frame)
-        result.outputs += out
-        result.alerts += result.engine.observe_all(out)
-    out = processor.finish()
-    result.outputs += out
-    result.alerts += result.engine.observe_all(out)
+        result.outputs += processor.feed_frame(name, frame)
+    result.outputs += processor.finish()
+    result.alerts = [(d, e) for d, e in result.outputs if isinstance(e, AlertEvent)]
     return result
 
 

@@ -7,6 +7,7 @@ asks for it: ~1 s each.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -105,6 +106,20 @@ def test_live_silence_is_noticed_by_the_arrival_clock_and_clears_on_data() -> No
                           arrival_ns=wall + 9 * NS)
     assert [(e.rule, e.state) for _, e in back] == [("no_data", "clear")]
     assert engine.active_payload() == b"[]"
+
+
+def test_the_processor_engine_with_the_services_clock_judges_silence_by_arrival() -> None:
+    wall = [9_000 * NS]  # the service's wall clock; the data is an old session's replay
+    engine = AlertEngine(clock=lambda: wall[0])
+    engine.observe("tibia-left", MetricsEvent(UTC0, 170.0, 1, {}))
+    assert engine.tick() == []  # its UTC is hours behind the wall clock: not silence
+    wall[0] += 6 * NS
+    assert [(e.rule, e.time_ns) for _, e in engine.tick()] == [("no_data", UTC0 + 5 * NS)]
+    active = json.loads(engine.active_payload())
+    assert [(a["rule"], a["device"], a["state"]) for a in active] == [
+        ("no_data", "tibia-left", "start")]
+    with pytest.raises(ValueError, match="clock"):
+        AlertEngine().tick()
 
 
 def test_cadence_below_target_starts_once_and_clears_when_the_runner_reaches_it() -> None:
