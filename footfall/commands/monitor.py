@@ -31,7 +31,7 @@ session of the athlete that reports.
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("monitor", help="terminal live view of a session",
                             description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
-    parser.add_argument("--fps", type=float, default=30.0,
+    parser.add_argument("--fps", type=float, default=60.0,
                         help="most redraws per second (default %(default)s)")
     parser.add_argument("--no-keys", action="store_true", help="ignore the keyboard")
     parser.add_argument("--no-screen", action="store_true",
@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--impact-tone", action="store_true",
                         help="start with the high-impact tone on (key i)")
     parser.add_argument("--latency-log", type=Path, metavar="CSV", default=None,
-                        help="append device,step_utc_ns,render_utc_ns,latency_ms per step")
+                        help="append one line per step: device, impact peak, receive and render "
+                             "times (UTC ns), latency_ms (peak to screen), monitor_ms")
     add_settings_options(parser)
     parser.set_defaults(func=run)
 

@@ -44,7 +44,7 @@ class Monitor:
     """One session's live view. ``run(stop)`` until ``stop`` is set (or ``q``)."""
 
     def __init__(self, settings: Settings, *, athlete: str, session: str | None,
-                 console: Console | None = None, keys: bool = True, fps: float = 30.0,
+                 console: Console | None = None, keys: bool = True, fps: float = 60.0,
                  screen: bool | None = None, alerts: AlertConfig | None = None,
                  latency_log: Path | None = None, metronome: bool = False,
                  impact_tone: bool = False,
@@ -82,7 +82,8 @@ class Monitor:
         if self.latency_log is not None:
             self._log_file = self.latency_log.open("a", encoding="utf-8")
             if self._log_file.tell() == 0:
-                self._log_file.write("device,step_utc_ns,render_utc_ns,latency_ms\n")
+                self._log_file.write("device,step_utc_ns,received_utc_ns,render_utc_ns,"
+                                     "latency_ms,monitor_ms\n")
         live = Live(console=self.console, auto_refresh=False, screen=self.screen,
                     transient=False, redirect_stdout=False, redirect_stderr=False,
                     vertical_overflow="crop")
@@ -178,10 +179,11 @@ class Monitor:
         latencies = rendered(self.state, at)
         self.last_frame, self.frames = frame, self.frames + 1
         if self._log_file is not None and latencies:
-            for (device, step_ns) in new_steps:
+            for device, step_ns, received_ns in new_steps:
                 ms = (at - step_ns) / 1e6
                 if 0 <= ms <= 10_000:
-                    self._log_file.write(f"{device},{step_ns},{at},{ms:.1f}\n")
+                    self._log_file.write(f"{device},{step_ns},{received_ns},{at},{ms:.1f},"
+                                         f"{(at - received_ns) / 1e6:.1f}\n")
             self._log_file.flush()
         if new_steps and self.state.impact_tone:
             self._impact_tone(new_steps)
@@ -273,11 +275,11 @@ class Monitor:
             self._bell()
             await asyncio.sleep(60.0 / target)
 
-    def _impact_tone(self, steps: list[tuple[str, int]]) -> None:
+    def _impact_tone(self, steps: list[tuple[str, int, int]]) -> None:
         now = time.monotonic()
         if now - self._last_tone < TONE_MIN_INTERVAL_S:
             return
-        for device, _ in steps:
+        for device, _, _ in steps:
             dev = self.state.devices.get(device)
             step = dev.last_step if dev else None
             base = dev.metric("impact_baseline_g") if dev else None

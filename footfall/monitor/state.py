@@ -71,8 +71,8 @@ class MonitorState:
     cadence_history: deque[tuple[int, float]] = field(default_factory=deque)
     target_cadence_spm: float | None = None
     target_increase_pct: float | None = None
-    #: steps received but not yet on screen: (device, impact peak UTC ns)
-    unrendered: list[tuple[str, int]] = field(default_factory=list)
+    #: steps received but not yet on screen: (device, impact peak UTC ns, received ns)
+    unrendered: list[tuple[str, int, int]] = field(default_factory=list)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     messages: int = 0
     malformed: int = 0
@@ -149,7 +149,7 @@ def _apply(state: MonitorState, device: str, stream: str, payload: bytes,
         dev.impacts_g.append(step.impact_g)
         dev.clipped.append(step.clipped)
         dev.last_received_ns = received_ns
-        state.unrendered.append((device, step.time_ns))
+        state.unrendered.append((device, step.time_ns, received_ns))
         return True
     if stream == Stream.METRICS.value:
         metrics = MetricsEvent.from_json(payload)
@@ -218,7 +218,7 @@ def rendered(state: MonitorState, at_ns: int) -> list[float]:
     """The steps waiting for the screen are on it at ``at_ns`` (UTC): their latencies, ms,
     from the impact peak. Only plausible ones (0–10 s) count: a replay of an old session
     carries its old times."""
-    out = [(at_ns - t) / 1e6 for _, t in state.unrendered]
+    out = [(at_ns - t) / 1e6 for _, t, _ in state.unrendered]
     state.unrendered.clear()
     plausible = [ms for ms in out if 0 <= ms <= 10_000]
     state.latencies_ms.extend(plausible)

@@ -148,3 +148,48 @@ async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
         assert header.split()[:2] == ["ALERTS", str(len(active))], (where, header)
         for device, rule in active:
             assert any(f"{rule} {device}" in line for line in lines), (where, rule, text)
+
+
+async def test_keys_publish_control_commands_the_processor_can_act_on(settings: Settings) -> None:
+    import aiomqtt
+
+    from footfall.monitor.control import ControlCommand, control_topic
+
+    athlete, session = settings.athlete, settings.session
+    monitor = Monitor(settings, athlete=athlete, session=session,
+                      console=Console(file=open(os.devnull, "w")),  # noqa: SIM115
+                      keys=False, screen=False, clock=lambda: 1_795_540_800_000_000_000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(monitor.run(stop))
+    received: list[tuple[ControlCommand, bool]] = []
+    try:
+        await asyncio.wait_for(monitor.connected.wait(), 30)
+        async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port) as client:
+            await client.subscribe(control_topic(athlete, session), qos=1)
+            for key in ("b", "t", "1", "7", "8", "\r", "x"):
+                monitor.handle_key(key)
+
+            async def collect() -> None:
+                async for message in client.messages:
+                    assert isinstance(message.payload, bytes)
+                    received.append((ControlCommand.from_json(message.payload),
+                                     message.retain))
+                    if len(received) == 4:
+                        return
+
+            await asyncio.wait_for(collect(), 30)
+        # a processor (or monitor) that connects later gets the last target, retained
+        async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port) as late:
+            await late.subscribe(control_topic(athlete, session), qos=1)
+            message = await asyncio.wait_for(anext(aiter(late.messages)), 10)
+            assert isinstance(message.payload, bytes)
+            retained = ControlCommand.from_json(message.payload)
+    finally:
+        stop.set()
+        await task
+    actions = [(c.action, c.cadence_spm, c.increase_pct, retain) for c, retain in received]
+    assert actions == [("mark_baseline", None, None, False), ("set_target", None, 7.5, False),
+                       ("set_target", 178.0, None, False), ("set_target", None, None, False)]
+    assert (retained.action, retained.cadence_spm, retained.increase_pct) == (
+        "set_target", None, None)  # "x": no target, and that is what a late joiner learns
+    assert monitor.state.target_cadence_spm is None and monitor.state.notice == "target removed"
