@@ -91,9 +91,11 @@ class DeviceStats:
 Reject = Callable[[str, bytes], None]
 
 
+Output = ImuFrame | RscSample
+
+
 def _log_only(reason: str, data: bytes) -> None:
     log.warning("dropped a malformed packet: %s (%d bytes)", reason, len(data))
-Output = ImuFrame | RscSample
 
 
 class Driver:
@@ -118,6 +120,10 @@ class Driver:
         self.gyro_dps = 0
         self.seq = 0
         self._gap_pending = False
+        #: set when the rate/range in the published meta no longer hold (the caller republishes)
+        self.meta_dirty = False
+        self._published: tuple[float, int, int] | None = None  # in the latest frame
+        self._announced: tuple[float, int, int] | None = None  # in the latest meta()
 
     # -- lifecycle
     async def start(self, client: GattClient) -> None:
@@ -128,10 +134,15 @@ class Driver:
         self._gap_pending = True
 
     def meta(self) -> DeviceMeta:
+        rate, range_g, gyro = self._published or (float(self.rate_hz), self.range_g,
+                                                   self.gyro_dps)
+        self._announced = (rate, range_g, gyro)
+        extra: dict[str, Any] = {"address": self.spec.address}
+        if gyro:
+            extra["gyro_range_dps"] = gyro
         return DeviceMeta(profile=self.profile, placement=self.spec.placement,
-                          side=self.spec.side, sample_rate_hz=float(self.rate_hz),
-                          accel_range_g=self.range_g, model=self.spec.name,
-                          extra={"address": self.spec.address})
+                          side=self.spec.side, sample_rate_hz=rate, accel_range_g=range_g,
+                          model=self.spec.name, extra=extra)
 
     # -- data
     def reject(self, reason: str, data: bytes) -> None:
@@ -153,6 +164,9 @@ class Driver:
         published sensor time (WitMotion)."""
         map_first, map_newest = clock_us or (first_us, newest_us)
         self.mapper.observe(map_newest, recv_utc_ns)
+        self._published = (float(rate_hz), self.range_g, self.gyro_dps)
+        if self._published != self._announced:
+            self.meta_dirty = True
         flags = 0
         if gap or self._gap_pending:
             flags |= FLAG_GAP_BEFORE

@@ -237,6 +237,9 @@ class DeviceSession:
             self.driver.reject(exc.reason, data)
             return
         self._spool(outputs)
+        if self.driver.meta_dirty:
+            self.driver.meta_dirty = False
+            self.publisher.set_state(self.topics[Stream.META], self.driver.meta().to_json())
 
     def _spool(self, outputs: list[ImuFrame | RscSample]) -> None:
         for out in outputs:

@@ -250,3 +250,16 @@ def test_witmotion_batches_and_flags_the_batch_after_a_reconnect() -> None:
     assert drv.stats.lost_samples == pytest.approx(400, abs=5)  # 2 s at 200 Hz
     assert out[2].sensor_time_us - out[1].sensor_time_us == pytest.approx(
         (5 + 400) * 5000, abs=5 * 5000)
+
+
+def test_meta_follows_what_the_frames_say() -> None:
+    drv = OpenFrameDriver(DeviceSpec("A", "footfall", "tibia", "left"))
+    assert (drv.meta().sample_rate_hz, drv.meta().accel_range_g) == (200.0, 16)
+    drv.handle("", ffo_emu.encode(0, 0, 200, 16, [(1, 2, 3)] * 10), T0)
+    assert not drv.meta_dirty  # the board says what the meta already said
+    drv.handle("", ffo_emu.encode(1, 50_000, 400, 32, [(1, 2, 3, 4, 5, 6)] * 10, 2000),
+               T0 + 10**8)
+    assert drv.meta_dirty
+    meta = drv.meta()
+    assert (meta.sample_rate_hz, meta.accel_range_g, meta.extra["gyro_range_dps"]) == \
+        (400.0, 32, 2000)
