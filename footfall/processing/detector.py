@@ -35,7 +35,9 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: a peak this many times stronger than the last strike is taken even inside the refractory
 OVERRIDE_RATIO = 1.5
-#: across a data gap an interval counts only if it is below this × the median interval
+#: a rising edge spans at least this fraction of the peak's height above 1 g
+MIN_RISE_FRACTION = 0.5
+#: across a data gap an interval counts only if it is below this × the typical interval
 GAP_INTERVAL_RATIO = 1.4
 
 
@@ -276,7 +278,7 @@ class StepDetector:
         m = c + int(np.argmin(r[c:p + 1]))
         loading = (impact - float(r[m])) * self.sample_rate_hz / (p - m) if p > m else 0.0
         since = seg0 if h.last_candidate is None else max(seg0, h.last_candidate - state.base + 1)
-        k, frac = self._rise(state.filtered[s], t, max(t - self.rise_window, since))
+        k, frac, found = self._rise(state.filtered[s], t, max(t - self.rise_window, since))
         rise = (state.base + k) + frac  # global index first: exact whatever the chunking
         raw = rise - h.last_rise if h.last_rise is not None else None
         interval = raw
@@ -287,7 +289,8 @@ class StepDetector:
         # the history takes every interval: its median shrugs off the few that span a lost
         # strike, and it is what judges the intervals across the next gaps
         self._remember(h, impact, raw)
-        h.last_candidate, h.last_rise, h.after_gap = g, rise, False
+        # a strike cut by the start of the data has no rising edge to time the next interval
+        h.last_candidate, h.last_rise, h.after_gap = g, rise if found else None, False
         h.last_impact_g = impact
         confirm = min(g + self.lookahead, state.base + real_end - 1)
         return Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
@@ -312,17 +315,22 @@ class StepDetector:
             h.typical_interval = _quantile(sorted(h.intervals), 0.25)
 
     @staticmethod
-    def _rise(y: FloatArray, t: int, start: int) -> tuple[int, float]:
-        """(index, fraction) where ``y`` last rose through half-way from its minimum over
-        ``start … t`` to ``y[t]``."""
+    def _rise(y: FloatArray, t: int, start: int) -> tuple[int, float, bool]:
+        """(index, fraction, found) where ``y`` last rose through half-way from its minimum
+        over ``start … t`` to ``y[t]``; not found (index ``t``) when there is no real rise."""
         seg = y[start:t + 1]
-        half = 0.5 * (float(seg.min()) + float(y[t]))
+        lowest = float(seg.min())
+        # a real strike rises from well below its peak; a shallow "rise" means the trough
+        # lies before the data began (a strike cut by the start of the stream)
+        if float(y[t]) - lowest < MIN_RISE_FRACTION * (float(y[t]) - 1.0):
+            return t, 0.0, False
+        half = 0.5 * (lowest + float(y[t]))
         below = np.flatnonzero(seg < half)
         if below.size == 0:
-            return start, 0.0
+            return t, 0.0, False
         k = start + int(below[-1])
         step = float(y[k + 1] - y[k])
-        return k, ((half - float(y[k])) / step if step > 0 else 0.0)
+        return k, ((half - float(y[k])) / step if step > 0 else 0.0), True
 
     @staticmethod
     def _reference_height(h: PeakHistory) -> float | None:
