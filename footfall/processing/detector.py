@@ -35,6 +35,9 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: a peak this many times stronger than the last strike is taken even inside the refractory
 OVERRIDE_RATIO = 1.5
+#: a clipped peak was at least at the rail: the threshold's reference counts it this much
+#: higher, or a sensor clipping every impact would let swing peaks pass as strikes
+CLIPPED_HEADROOM = 1.25
 #: a rising edge spans at least this fraction of the peak's height above 1 g
 MIN_RISE_FRACTION = 0.5
 #: across a data gap an interval counts only if it is below this × the typical interval
@@ -288,7 +291,7 @@ class StepDetector:
         confidence = self._confidence(h, impact, interval)
         # the history takes every interval: its median shrugs off the few that span a lost
         # strike, and it is what judges the intervals across the next gaps
-        self._remember(h, impact, raw)
+        self._remember(h, impact * CLIPPED_HEADROOM if clipped else impact, raw)
         # a strike cut by the start of the data has no rising edge to time the next interval
         h.last_candidate, h.last_rise, h.after_gap = g, rise if found else None, False
         h.last_impact_g = impact
