@@ -14,6 +14,7 @@ import contextlib
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aiomqtt
 import numpy as np
@@ -21,6 +22,7 @@ import pytest
 
 from footfall.cli import main
 from footfall.config import Settings
+from footfall.ingest.drivers import RscDriver
 from footfall.ingest.errors import SettingError
 from footfall.processing.service import ProcessorService
 from footfall.simulators.devices import footfall_open, movesense, polar_pmd
@@ -40,6 +42,7 @@ from footfall.wire.events import DeviceMeta, DeviceStatus, MetricsEvent, StepEve
 from footfall.wire.topics import Stream, Topic, subscription
 
 CADENCE_SPM = 172.0
+E = TypeVar("E")
 
 
 # --- no broker needed -------------------------------------------------------------------------
@@ -104,7 +107,7 @@ class Result:
     service: ProcessorService
     events: list[tuple[str, object]]
 
-    def of(self, device: str, kind: type) -> list:  # type: ignore[type-arg]
+    def of(self, device: str, kind: type[E]) -> list[E]:
         return [e for d, e in self.events if d == device and isinstance(e, kind)]
 
 
@@ -175,7 +178,9 @@ async def test_foot_pod_cadence_reaches_the_processor_in_steps_per_minute(
 
     (session,) = result.stats.sessions
     assert session.stats.rsc_samples == len(plan.devices[0].rsc) > 30
-    assert session.driver.multiplier == (2 if convention == "per-leg" else 1)  # type: ignore[attr-defined]
+    # the gateway's auto mode worked out the pod's convention
+    assert isinstance(session.driver, RscDriver)
+    assert session.driver.multiplier == (2 if convention == "per-leg" else 1)
     cadence = np.array([m.cadence_spm for m in result.of("footpod", MetricsEvent)
                         if m.cadence_spm])
     assert cadence.size > 30
@@ -187,8 +192,9 @@ async def test_foot_pod_cadence_reaches_the_processor_in_steps_per_minute(
 
 @pytest.mark.servers
 async def test_cli_simulate_device_footfall_publishes_through_the_gateway(
-        settings: Settings) -> None:
+        broker_settings: Settings) -> None:
     """``footfall simulate --device footfall --fast --duration 5`` exits 0, frames arrive."""
+    settings = broker_settings
     athlete, session = settings.athlete, f"cli{uuid.uuid4().hex[:8]}"
     received: list[tuple[str, bytes]] = []
     subscribed = asyncio.Event()
