@@ -4,8 +4,8 @@ The pre-decoded path (:mod:`footfall.simulators.publish`) hands the broker finis
 frames. This one goes the long way, as a live session would:
 
 1. the runner's signal is rendered at a rate and range the device really offers
-   (:func:`resolve_sensor`: a Polar H10 at 25–200 Hz and ±2/4/8 g, a WitMotion at 200 Hz and
-   ±16 g, a Movesense at 13–1666 Hz, the open frame at any whole rate), or for a foot pod
+   (:func:`resolve_sensor`: a Polar H10 at 25–200 Hz and ±2/4/8 g, a WitMotion at up to 200 Hz
+   and ±16 g, a Movesense at 13–1666 Hz, the open frame at any whole rate), or for a foot pod
    (``rsc``) reduced to ~1 Hz speed and cadence (:func:`footfall.simulators.footpod.rsc_samples`);
 2. the byte-exact emulator of that device (:mod:`footfall.simulators.devices`) encodes it into
    the notifications the device sends (mG int16 PMD delta frames, ``55 61`` frames, GSP float32
@@ -527,6 +527,7 @@ async def _play(plan: GatewayPlan, feeds: list[_Feed], sessions: list[DeviceSess
         notifications = feed.encode(k)  # the device sends, whether or not it arrives
         clock.now_ns = t0_utc_ns + round(due_s * 1e9)
         if loss[i][k]:
+            log.debug("%s: simulated BLE loss of notification %d", feed.planned.spec.id, k)
             feed.link.lost += len(notifications)
             stats.notifications_lost += len(notifications)
         else:
