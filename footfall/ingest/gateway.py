@@ -129,7 +129,7 @@ class DeviceSession:
             client_id=f"footfall-ingest-{config.athlete}-{config.session}-{spec.id}",
             will_topic=self.topics[Stream.STATUS], will_payload=offline)
         self.queue: asyncio.Queue[Item] = asyncio.Queue(config.queue_size)
-        self.backoff = config.ble_backoff
+        self.backoff = dataclasses.replace(config.ble_backoff)  # one per device
         self.client: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self.streaming = asyncio.Event()
@@ -177,7 +177,7 @@ class DeviceSession:
         first = True
         while True:
             if not first:
-                self.queue.put_nowait(None)
+                await self.queue.put(None)
                 delay = self.backoff.next()
                 log.info("%s: reconnecting in %.1f s", self.spec.id, delay)
                 await asyncio.sleep(delay)
@@ -201,6 +201,9 @@ class DeviceSession:
             except _RETRY_ERRORS as exc:
                 log.warning("%s: cannot stream from %s: %s", self.spec.id, self.spec.address, exc)
                 self._status(False, f"ble-unreachable: {exc}"[:200])
+            except Exception as exc:  # a bug must not end the device's reconnect loop
+                log.exception("%s: unexpected error on the BLE side", self.spec.id)
+                self._status(False, f"error: {exc!r}"[:200])
             finally:
                 self.streaming.clear()
                 await self._disconnect()

@@ -82,6 +82,10 @@ class SpoolPublisher:
         self._state_version += 1
         self._state_dirty.set()
 
+    def state(self, topic: str) -> bytes | None:
+        """The latest retained value set for ``topic`` (published or about to be)."""
+        return self._state.get(topic)
+
     def enqueue(self, topic: str, payload: bytes, *, qos: int = 1) -> None:
         self.spool.append(Record(topic, payload, qos, False))
 

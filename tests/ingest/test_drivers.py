@@ -19,6 +19,7 @@ from footfall.ingest.drivers import (
     WitMotionDriver,
 )
 from footfall.ingest.gateway import Gateway, Recorder, SessionConfig, read_recording
+from footfall.ingest.profiles import footfall_open as ffo
 from footfall.ingest.profiles import movesense, rsc, witmotion
 from footfall.ingest.publisher import Backoff, BrokerConfig
 from footfall.simulators.devices import footfall_open as ffo_emu
@@ -29,6 +30,7 @@ from footfall.simulators.devices.rsc import RscPod
 from footfall.simulators.devices.witmotion import WitMotionImu
 from footfall.wire import frame as wire
 from footfall.wire.events import RscSample
+from footfall.wire.topics import Stream
 
 from .conftest import Broker
 from .test_gateway_e2e import Subscriber, until
@@ -263,3 +265,32 @@ def test_meta_follows_what_the_frames_say() -> None:
     meta = drv.meta()
     assert (meta.sample_rate_hz, meta.accel_range_g, meta.extra["gyro_range_dps"]) == \
         (400.0, 32, 2000)
+
+
+async def test_unreachable_device_and_failed_connects_are_retried(tmp_path: Path) -> None:
+    hub = EmulatorHub()
+    imu = ffo_emu.OpenImu()
+    link = hub.add("EE:00:00:00:02:01", imu)
+    link.available = False  # out of range at first
+    link.fail_connects = 2  # then two link-layer failures, retried by establish_connection
+    config = SessionConfig("a", "s", BrokerConfig("127.0.0.1", 9), tmp_path,  # no broker
+                           ble_backoff=Backoff(initial_s=0.05, max_s=0.1))
+    gateway = Gateway([DeviceSpec("EE:00:00:00:02:01", "footfall", "tibia", "left")], config,
+                      BleakConnector(client_class=hub.client_class(), find_device=hub.find_device))
+    [session] = gateway.sessions
+    task = asyncio.create_task(gateway.run())
+    try:
+        await until(lambda: b"ble-unreachable" in (
+            session.publisher.state(session.topics[Stream.STATUS]) or b""),
+            "the device reported unreachable")
+        link.available = True
+        await until(lambda: imu.streaming, "streaming after retries")
+        assert link.connect_attempts >= 3 and link.connects == 1
+        link.notify([(ffo.DATA_UUID, imu.frame([(1, 2, 3)] * 10))])
+        await until(lambda: session.stats.frames == 1, "a frame")
+        assert session.publisher.spool.pending == 1  # no broker: it waits on disk
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        session.publisher.spool.close()

@@ -47,6 +47,8 @@ class EmulatorLink:
     lost: int = 0  # notifications sent while the link was down
     connects: int = 0
     writes: list[tuple[str, bytes]] = field(default_factory=list)
+    fail_connects: int = 0  # the next N connection attempts fail (link-layer trouble)
+    connect_attempts: int = 0
     battery_pct: int | None = 87  # Battery Level (0x2A19) when read; None = no Battery Service
 
     def notify(self, notifications: Iterable[Notification]) -> int:
@@ -101,8 +103,12 @@ class FakeBleakClient:
     async def connect(self, **_kwargs: Any) -> None:
         await asyncio.sleep(0)
         link = self.link
+        link.connect_attempts += 1
         if not link.available:
             raise BleakError(f"Device with address {self.address} was not found")
+        if link.fail_connects > 0:
+            link.fail_connects -= 1
+            raise BleakError("emulated connection failure")
         link.connected, link.client = True, self
         link.connects += 1
 
