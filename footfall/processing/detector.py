@@ -288,10 +288,11 @@ class StepDetector:
         if raw is not None and h.after_gap and (
                 h.typical_interval is None or raw > GAP_INTERVAL_RATIO * h.typical_interval):
             interval = None  # a strike was probably lost in the gap: not one interval
-        confidence = self._confidence(h, impact, interval)
+        effective = impact * CLIPPED_HEADROOM if clipped else impact
+        confidence = self._confidence(h, effective, interval)
         # the history takes every interval: its median shrugs off the few that span a lost
         # strike, and it is what judges the intervals across the next gaps
-        self._remember(h, impact * CLIPPED_HEADROOM if clipped else impact, raw)
+        self._remember(h, effective, raw)
         # a strike cut by the start of the data has no rising edge to time the next interval
         h.last_candidate, h.last_rise, h.after_gap = g, rise if found else None, False
         h.last_impact_g = impact
