@@ -294,3 +294,14 @@ async def test_unreachable_device_and_failed_connects_are_retried(tmp_path: Path
         with contextlib.suppress(asyncio.CancelledError):
             await task
         session.publisher.spool.close()
+
+
+def test_repeated_notification_is_dropped_with_a_log_line(
+        caplog: pytest.LogCaptureFixture) -> None:
+    drv = OpenFrameDriver(DeviceSpec("A", "footfall", "tibia", "left"))
+    frames = [drv.handle("", ffo_emu.encode(s, s * 50_000, 200, 16, [(1, 2, 3)] * 10),
+                         T0 + i * 50_000_000) for i, s in enumerate([5, 6, 6, 4, 7])]
+    assert [len(f) for f in frames] == [1, 1, 0, 0, 1]
+    assert drv.stats.duplicates == 2 and drv.stats.gaps == 0
+    assert "dropped late or repeated notification seq 6" in caplog.text
+    assert "dropped late or repeated notification seq 4" in caplog.text
