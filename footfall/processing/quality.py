@@ -49,6 +49,7 @@ class QualityState:
     last_seq: int | None = None
     last_sensor_us: int = 0
     last_n: int = 0
+    last_rate_hz: float = 0.0
     next_index: int = 0
     #: per frame: (index after its last sample, samples received, samples lost before it)
     recent: deque[tuple[int, int, int]] = field(default_factory=deque)
@@ -67,7 +68,8 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> Placement 
             log.warning("%s: dropped frame seq %d: duplicate or late (last seq %d)",
                         device, frame.seq, state.last_seq)
             return None
-        expected_us = state.last_sensor_us + state.last_n * 1e6 / fs
+        # the previous frame lasted last_n samples at *its* rate; the gap is counted in ours
+        expected_us = state.last_sensor_us + state.last_n * 1e6 / (state.last_rate_hz or fs)
         drift = (frame.sensor_time_us - expected_us) * fs / 1e6
         if drift >= -GAP_TOLERANCE_SAMPLES:
             gap = round(drift) if drift > GAP_TOLERANCE_SAMPLES else 0
@@ -83,6 +85,7 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> Placement 
     state.last_seq = frame.seq
     state.last_sensor_us = frame.sensor_time_us
     state.last_n = n
+    state.last_rate_hz = fs
     state.next_index = first.first_index + n
     state.frames_received += 1
     state.samples_received += n

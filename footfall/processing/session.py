@@ -51,6 +51,7 @@ class Anchor:
     index: int
     sensor_ns: int
     utc_ns: int
+    sample_rate_hz: float
 
 
 @dataclass(slots=True)
@@ -164,7 +165,7 @@ class SessionProcessor:
         if dstate is None:
             raise RuntimeError("detector state missing")  # unreachable: set above
         start = placed.first_index
-        stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns))
+        stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns, fs))
         stream.tracker.start(frame.utc_ns)
         while stream.next_boundary < start:  # boundaries inside a gap have no data
             self._advance_boundary(stream)
@@ -325,7 +326,7 @@ class SessionProcessor:
         """(UTC ns, sensor ns) of a sample, from the frame it arrived in."""
         i = bisect_right([a.index for a in stream.anchors], index) - 1
         a = stream.anchors[max(i, 0)]
-        offset = round((index - a.index) * NS / stream.sample_rate_hz)
+        offset = round((index - a.index) * NS / a.sample_rate_hz)
         return a.utc_ns + offset, a.sensor_ns + offset
 
     def _utc(self, stream: ImuStream, index: int) -> int:

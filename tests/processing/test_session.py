@@ -111,3 +111,23 @@ def test_rsc_foot_pod_cadence_and_steps() -> None:
     assert metrics[-1].cadence_spm == 170.0
     assert metrics[-1].steps_total == pytest.approx(170 * 119 / 60, abs=1)
     assert metrics[-1].extra["speed_mps"] == 3.0
+
+
+def test_sample_rate_change_mid_stream_keeps_times_right() -> None:
+    run = leg_run(duration_s=24, cadence_spm=170)
+    half = 12_000
+    first = _frames(run.accel_g[:half], 1000)
+    counts = g_to_counts(run.accel_g[half::2], 32)  # the gateway switches the sensor to 500 Hz
+    second = [ImuFrame(seq=len(first) + k, sensor_time_us=(half + 50 * k * 2) * 1000,
+                       utc_ns=UTC0 + (half + 100 * k) * 1_000_000, sample_rate_hz=500.0,
+                       accel_range_g=32, counts=counts[50 * k:50 * (k + 1)])
+              for k in range(counts.shape[0] // 50)]
+    proc = SessionProcessor("ann", "s1")
+    events = _feed(proc, "x", first + second)
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    found = np.array([s.sensor_time_s for s in steps])
+    nearest = np.abs(found[:, None] - run.strike_times_s[None, :]).min(axis=1)
+    assert len(steps) >= len(run.strike_times_s) - 2 and np.all(nearest < 0.006)
+    assert all(s.time_ns == UTC0 + round(s.sensor_time_s * 1e9) for s in steps)
+    late = [s.cadence_spm for s in steps if s.sensor_time_s > 14 and s.cadence_spm]
+    assert np.median(late) == pytest.approx(170, abs=1)
