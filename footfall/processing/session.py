@@ -142,6 +142,8 @@ class SessionProcessor:
     # -- IMU frames --------------------------------------------------------------------------
 
     def feed_frame(self, device: str, frame: ImuFrame) -> list[Output]:
+        """One IMU frame of ``device``: the steps and per-second metrics (and alerts) it
+        completes, in sensor-time order. Late or duplicate frames are dropped and counted."""
         stream = self._imu_stream(device)
         if frame.n_samples == 0:
             return []
@@ -343,6 +345,8 @@ class SessionProcessor:
     # -- foot pods ---------------------------------------------------------------------------
 
     def feed_rsc(self, device: str, sample: RscSample) -> list[Output]:
+        """One foot-pod sample: a metrics event (and alerts) when a second of the pod's time
+        has passed; its speed also becomes the session's speed."""
         stream = self.rsc.get(device)
         if stream is None:
             stream = self.rsc[device] = RscStream(MetricsTracker(self.config))
