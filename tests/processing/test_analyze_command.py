@@ -72,11 +72,12 @@ def test_fit_file_cadence_in_steps_per_minute(capsys: pytest.CaptureFixture[str]
 
 def test_session_file_every_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from footfall.simulators.importers.synthetic import write_synthetic_session
-    from footfall.simulators.runner import RunnerParams, synthesize
+    from footfall.simulators.runner import RunnerParams, Side, synthesize
 
+    sides: tuple[Side, ...] = ("left", "right")
     runs = {side: synthesize(RunnerParams(placement="tibia", side=side, accel_range_g=32,
                                           cadence_spm=176.0, seed=2), 30.0)
-            for side in ("left", "right")}
+            for side in sides}
     path = tmp_path / "s.mcap"
     write_synthetic_session(path, {f"tib-{k[0]}": r for k, r in runs.items()}, athlete="ann",
                             session="s1", start_utc_ns=UTC0)
@@ -86,3 +87,18 @@ def test_session_file_every_device(tmp_path: Path, capsys: pytest.CaptureFixture
         assert abs(len(mine) - len(run.truth.own())) <= 1
         assert all(s["side"] == side for s in mine)
         assert out["devices"][f"tib-{side[0]}"]["cadence_spm"] == pytest.approx(176, abs=1)
+
+
+def test_csv_time_gap_is_a_gap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = leg_run(duration_s=30, cadence_spm=170)
+    keep = np.ones(run.accel_g.shape[0], dtype=bool)
+    keep[10_000:12_000] = False  # 2 s missing from the file
+    time_s = np.arange(run.accel_g.shape[0]) / 1000.0
+    path = _write_csv(tmp_path / "gap.csv", time_s[keep], run.accel_g[keep])
+    out = _run(capsys, str(path))
+    found = np.array([s["time_s"] for s in out["steps"]])
+    assert not np.any((found > 10.0) & (found < 12.0))
+    nearest = np.abs(found[:, None] - run.strike_times_s[None, :]).min(axis=1)
+    assert np.all(nearest < 0.005)  # times after the gap are still right
+    assert out["summary"]["packet_loss_pct"] == pytest.approx(100 * 2 / 30, abs=0.5)
+    assert out["summary"]["cadence_spm"] == pytest.approx(170, abs=1)

@@ -58,7 +58,7 @@ def test_any_split_gives_identical_events(data: st.DataObject, placement: str) -
 def test_tiny_frames_give_identical_events() -> None:
     rng = np.random.default_rng(1)
     n = _runs()["tibia"][0].shape[0]
-    sizes = rng.integers(1, 4, size=n).tolist()
+    sizes = [int(k) for k in rng.integers(1, 4, size=(n,))]
     reference = _one_call("tibia")
     assert _events("tibia", sizes) == reference
     steps = [e for e in reference if e["type"] == "step"]

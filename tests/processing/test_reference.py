@@ -36,4 +36,4 @@ def test_matching_counts_each_contact_once_and_ignores_edge_contacts() -> None:
 
 
 def test_fitted_rate() -> None:
-    assert fitted_rate_spm(np.arange(10) * 0.3) == pytest.approx(200.0)
+    assert fitted_rate_spm(np.arange(10, dtype=np.float64) * 0.3) == pytest.approx(200.0)
