@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from footfall.config import Settings, load_settings
+from footfall.processing.config import AnalysisConfig
 from footfall.processing.service import ProcessorService
 from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.stack.servers import LocalStack, free_port
@@ -22,9 +23,17 @@ from footfall.wire.topics import Topic
 
 #: a 2-minute treadmill run, two tibia IMUs at 1 kHz (made by scripts/make_sample_session.py)
 SAMPLE_SESSION = "sample-session.mcap"
+#: the sample is 2 minutes: a short warm-up and baseline leave a minute of drift to show
+#: (the clinical default is 60 s + 60 s, see `footfall process --help`)
+DEMO_ANALYSIS = AnalysisConfig(warmup_s=20.0, baseline_s=30.0)
 STEP_QUERY = (
     'SELECT count("impact_g") AS steps, median("cadence_spm") AS cadence_spm, '
     'mean("impact_g") AS impact_g FROM "step" '
+    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\""
+)
+DRIFT_QUERY = (
+    'SELECT last("cadence_drift_pct") AS cadence_drift_pct, '
+    'last("impact_drift_pct") AS impact_drift_pct FROM "metrics" '
     "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\""
 )
 
@@ -47,7 +56,8 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
             SpooledWriter(influx, settings.spool_dir) as writer:
         service = ProcessorService(settings, writer=writer, athlete=settings.athlete,
                                    session=settings.session, on_event=show,
-                                   client_id=f"footfall-demo-{settings.session}")
+                                   client_id=f"footfall-demo-{settings.session}",
+                                   analysis=DEMO_ANALYSIS)
         stop = asyncio.Event()
         processor = asyncio.create_task(service.run(stop))
         await asyncio.wait_for(service.connected.wait(), 30)
@@ -76,25 +86,37 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
         if not await writer.flush(60):
             console.print("[red]InfluxDB did not accept every point within 60 s[/]")
             return 1
-        series = await influx.query(STEP_QUERY.format(athlete=settings.athlete,
-                                                      session=settings.session))
+        ids = {"athlete": settings.athlete, "session": settings.session}
+        series = await influx.query(STEP_QUERY.format(**ids))
+        drift = {row["device"]: row for row in rows(await influx.query(DRIFT_QUERY.format(**ids)))}
     table = Table(title=f"Read back from InfluxDB ({settings.influx_url}, database "
                         f"{settings.influx_database})")
-    for column in ("sensor", "steps", "median cadence (spm)", "mean impact (g)"):
+    table.caption = ("cadence: median of steps; impact: mean peak tibial acceleration, an impact "
+                     "marker (not bone load); drift: last value vs the baseline")
+    for column in ("sensor", "steps", "cadence spm", "impact g", "cadence drift",
+                   "impact drift"):
         table.add_column(column, justify="right")
     found = rows(series)
     for row in found:
+        end = drift.get(row["device"], {})
         table.add_row(row["device"], str(row["steps"]), f"{row['cadence_spm']:.1f}",
-                      f"{row['impact_g']:.1f}")
+                      f"{row['impact_g']:.1f}", _pct(end.get("cadence_drift_pct")),
+                      _pct(end.get("impact_drift_pct")))
     console.print(table)
     if not found:
         console.print("[red]no steps were found in InfluxDB[/]")
         return 1
+    console.print(f"Baseline: {DEMO_ANALYSIS.warmup_s:.0f} s warm-up, then "
+                  f"{DEMO_ANALYSIS.baseline_s:.0f} s; drift is against it.")
     console.print(f"{stats.frames_sent} frames replayed, {service.stats.published['step']} "
                   f"steps and {service.stats.published['metrics']} metric records published, "
                   f"{writer.stats.lines_written} points written, "
                   f"{service.stats.malformed} malformed messages set aside.")
     return 0
+
+
+def _pct(value: object) -> str:
+    return f"{value:+.1f} %" if isinstance(value, int | float) else "—"
 
 
 def run_demo(demo_dir: Path, *, speed: float | None, quiet: bool, keep: bool) -> int:

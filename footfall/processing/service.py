@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import aiomqtt
 
 from footfall.config import Settings
+from footfall.processing.config import AnalysisConfig
 from footfall.processing.session import SessionProcessor
 from footfall.quarantine import Quarantine
 from footfall.storage.influx import SpooledWriter
@@ -54,6 +55,7 @@ class ProcessorService:
         client_id: str = "footfall-processor",
         on_event: EventCallback | None = None,
         reconnect_s: float = 1.0,
+        analysis: AnalysisConfig | None = None,
     ) -> None:
         self.settings = settings
         self.writer = writer
@@ -62,6 +64,7 @@ class ProcessorService:
         self.client_id = client_id
         self.on_event = on_event
         self.reconnect_s = reconnect_s
+        self.analysis = analysis
         self.stats = ServiceStats()
         self.quarantine = Quarantine(settings.state_dir / "quarantine")
         self.connected = asyncio.Event()
@@ -188,7 +191,7 @@ class ProcessorService:
     def _session(self, athlete: str, session: str) -> SessionProcessor:
         processor = self._sessions.get((athlete, session))
         if processor is None:
-            processor = SessionProcessor(athlete, session)
+            processor = SessionProcessor(athlete, session, self.analysis)
             self._sessions[(athlete, session)] = processor
             log.info("new session %s/%s", athlete, session)
         return processor

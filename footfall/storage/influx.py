@@ -277,7 +277,15 @@ class SpooledWriter:
         body = path.read_bytes()
         n_lines = body.count(b"\n")
         if not self._database_ready:
-            await self.client.create_database()
+            try:
+                await self.client.create_database()
+            except InfluxError as exc:
+                # a write-only user may not create databases; the write below says whether
+                # the database exists
+                if exc.status not in (401, 403):
+                    raise
+                log.info("cannot create database %r (%s); assuming it exists",
+                         self.client.target.database, exc)
             self._database_ready = True
         try:
             await self.client.write(body)

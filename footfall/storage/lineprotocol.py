@@ -45,7 +45,8 @@ def to_line(event: Event, tags: Mapping[str, str]) -> str | None:
             all_tags[name] = body[name]
     fields = []
     for key in sorted(body):
-        if key in _NOT_FIELDS:
+        # a field named like a tag would come back as "<name>_1" from SELECT *: tags win
+        if key in _NOT_FIELDS or key in all_tags:
             continue
         text = _field(body[key])
         if text is not None:

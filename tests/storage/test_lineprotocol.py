@@ -33,3 +33,11 @@ def test_alert_line_escapes_strings_and_tags_rule() -> None:
     assert line.startswith("alert,athlete=a,device=session,rule=cadence_low,session=s,"
                            "severity=warning ")
     assert 'message="cadence \\"low\\", 160 spm"' in line
+
+
+def test_fields_never_shadow_tags() -> None:
+    alert = AlertEvent(time_ns=1_000_000, rule="no_data", state="start", severity="warning",
+                       message="no data", extra={"device": "tibia-left", "athlete": "x"})
+    line = to_line(alert, {"athlete": "a", "session": "s", "device": "tibia-left"})
+    assert line is not None
+    assert "device=" not in line.split(" ")[1] and "athlete=" not in line.split(" ")[1]
