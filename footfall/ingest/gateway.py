@@ -39,6 +39,8 @@ from footfall.wire.topics import Stream, Topic
 log = logging.getLogger(__name__)
 
 _RETRY_ERRORS: tuple[type[BaseException], ...] = (*BLE_ERRORS, DeviceError)
+#: how often (in frames) the next seq is saved, with as much headroom (see _resume_seq)
+SEQ_SAVE_EVERY = 1000
 
 #: a queued notification: (characteristic UUID, bytes, receive time in UTC ns); ``None`` marks
 #: a reconnect (everything after it came over a new connection)
@@ -128,6 +130,8 @@ class DeviceSession:
             broker=config.broker, spool=Spool(spool_dir),
             client_id=f"footfall-ingest-{config.athlete}-{config.session}-{spec.id}",
             will_topic=self.topics[Stream.STATUS], will_payload=offline)
+        self._seq_file = spool_dir / "next_seq"
+        self.driver.seq = self._resume_seq()
         self.queue: asyncio.Queue[Item] = asyncio.Queue(config.queue_size)
         self.backoff = dataclasses.replace(config.ble_backoff)  # one per device
         self.client: Any = None
@@ -149,6 +153,33 @@ class DeviceSession:
         """Queue a notification as if it had just arrived (replays; waits when the queue is
         full instead of dropping)."""
         await self.queue.put((char_uuid, data, recv_utc_ns))
+
+    def _resume_seq(self) -> int:
+        """Continue the frame numbering of an earlier run of this athlete/session/device.
+
+        Consumers drop frames whose ``seq`` is not ahead of the last one, so a restarted gateway
+        must not start again at 0. The newest record in the spool gives the exact last seq; the
+        ``next_seq`` file (written at stop, and every ``SEQ_SAVE_EVERY`` frames with that much
+        headroom) covers a spool whose tail was already deleted.
+        """
+        candidates = [0]
+        last = self.publisher.spool.last_record()
+        if last is not None:
+            with contextlib.suppress(ValueError):
+                if last.topic == self.topics[Stream.IMU]:
+                    candidates.append(wire_frame.decode(last.payload).seq + 1)
+                elif last.topic == self.topics[Stream.RSC]:
+                    candidates.append(RscSample.from_json(last.payload).seq + 1)
+        with contextlib.suppress(OSError, ValueError):
+            candidates.append(int(self._seq_file.read_text()))
+        if max(candidates):
+            log.info("%s: continuing an earlier run at seq %d", self.spec.id, max(candidates))
+        return max(candidates)
+
+    def _save_seq(self, value: int) -> None:
+        tmp = self._seq_file.with_suffix(".tmp")
+        tmp.write_text(str(value))
+        tmp.replace(self._seq_file)
 
     def _set_aside(self, reason: str, data: bytes) -> None:
         self.quarantine.put(f"{self.spec.id}/{self.spec.profile}", reason, data)
@@ -245,6 +276,9 @@ class DeviceSession:
             self.publisher.set_state(self.topics[Stream.META], self.driver.meta().to_json())
 
     def _spool(self, outputs: list[ImuFrame | RscSample]) -> None:
+        if outputs and self.driver.seq // SEQ_SAVE_EVERY != \
+                (self.driver.seq - len(outputs)) // SEQ_SAVE_EVERY:
+            self._save_seq(self.driver.seq + SEQ_SAVE_EVERY)
         for out in outputs:
             if isinstance(out, RscSample):
                 self.publisher.enqueue(self.topics[Stream.RSC], out.to_json())
@@ -261,6 +295,7 @@ class DeviceSession:
             await asyncio.wait_for(self.queue.join(), drain_timeout_s)
         self._spool(self.driver.flush())
         self._status(False, "stopped")
+        self._save_seq(self.driver.seq)
         drained = await self.publisher.drained(drain_timeout_s)
         for t in self._tasks:
             t.cancel()

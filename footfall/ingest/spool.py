@@ -220,5 +220,13 @@ class Spool:
             break
         return out
 
+    def last_record(self) -> Record | None:
+        """The most recently appended record still on disk (acknowledged or not), if any."""
+        for seg in reversed(self._segments()):
+            found = self._read((seg, 0), 1 << 62)
+            if found:
+                return found[-1][0]
+        return None
+
     def close(self) -> None:
         self._writer.close()

@@ -305,3 +305,20 @@ def test_repeated_notification_is_dropped_with_a_log_line(
     assert drv.stats.duplicates == 2 and drv.stats.gaps == 0
     assert "dropped late or repeated notification seq 6" in caplog.text
     assert "dropped late or repeated notification seq 4" in caplog.text
+
+
+def test_a_restarted_gateway_continues_the_frame_numbering(tmp_path: Path) -> None:
+    from footfall.ingest.gateway import DeviceSession
+
+    spec = DeviceSpec("EE:00:00:00:03:01", "footfall", "tibia", "left")
+    config = SessionConfig("a", "s", BrokerConfig("127.0.0.1", 9), tmp_path)
+    first = DeviceSession(spec, config, BleakConnector())
+    for s in range(5):
+        first.handle(ffo.DATA_UUID, ffo_emu.encode(s, s * 50_000, 200, 16, [(1, 2, 3)] * 10),
+                     T0 + s * 50_000_000)
+    first.publisher.spool.close()  # the process dies here: nothing saved but the spool
+    second = DeviceSession(spec, config, BleakConnector())
+    assert second.driver.seq == 5
+    second._save_seq(7)  # as stop() does
+    second.publisher.spool.close()
+    assert DeviceSession(spec, config, BleakConnector()).driver.seq == 7
