@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import aiomqtt
 
 from footfall.config import Settings
+from footfall.processing import health
 from footfall.processing.config import AnalysisConfig
 from footfall.processing.session import SessionProcessor
 from footfall.quarantine import Quarantine
@@ -75,6 +76,7 @@ class ProcessorService:
     async def run(self, stop: asyncio.Event) -> None:
         """Process until ``stop`` is set; then flush every stream's look-ahead."""
         stopper = asyncio.create_task(stop.wait())
+        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not stop.is_set():
                 try:
@@ -90,6 +92,7 @@ class ProcessorService:
                         await asyncio.wait_for(stop.wait(), self.reconnect_s)
         finally:
             stopper.cancel()
+            heartbeat.cancel()
             self.connected.clear()
         for (athlete, session), processor in self._sessions.items():
             self._emit(athlete, session, processor.finish())
@@ -109,6 +112,7 @@ class ProcessorService:
             for stream in INPUT_STREAMS:
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
             self.connected.set()
+            self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
             consumer = asyncio.create_task(self._consume(client))
             publisher = asyncio.create_task(self._publish(client))
@@ -124,6 +128,20 @@ class ProcessorService:
                       if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
             if errors and stopper not in done:
                 raise errors[0]  # the connection broke: reconnect
+
+    def _beat(self) -> None:
+        health.write(self.settings.state_dir, {
+            "connected": self.connected.is_set(),
+            "messages": self.stats.messages,
+            "malformed": self.stats.malformed,
+            "reconnects": self.stats.reconnects,
+            "spooled_batches": self.writer.stats.spooled_batches if self.writer else 0,
+        })
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self._beat()
+            await asyncio.sleep(health.INTERVAL_S)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
