@@ -35,6 +35,7 @@ from footfall.processing.validation import (  # noqa: E402
     TrialScore,
     load_sacral,
     pta_agreement,
+    quantised_axial,
     quantised_resultant,
     score_sacral,
 )
@@ -107,9 +108,10 @@ def match(result: AnalysisResult, run: SyntheticRun) -> tuple[int, int, int, np.
 
 
 def latency_section() -> tuple[list[str], dict[str, Any]]:
-    lines = ["| run | strikes | hits | false | missed | PTA = 375-ms PTA | compared |"
-             " delay median ms | delay max ms |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    equal = compared = 0
+    lines = ["| run | strikes | hits | false | missed | resultant PTA = 375-ms (equal / compared) |"
+             " axial PTA = 375-ms on axial | delay median ms | delay max ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    equal = compared = equal_ax = compared_ax = 0
     all_delays: list[float] = []
     runs: list[tuple[int, float, Side]] = [(1, 2.7, "left"), (2, 3.0, "right"),
                                            (3, 3.3, "left"), (4, 3.7, "right"), (5, 4.2, "left")]
@@ -121,13 +123,18 @@ def latency_section() -> tuple[list[str], dict[str, Any]]:
                                side=side)
         hits, false, missed, _ = match(result, run)
         eq, comp = pta_agreement(result, quantised_resultant(run.accel_g, 32), 1000.0)
+        eq_ax, comp_ax = pta_agreement(result, quantised_axial(run.accel_g, 32), 1000.0,
+                                       axial=True)
+        equal_ax, compared_ax = equal_ax + eq_ax, compared_ax + comp_ax
         delays = [s.extra["confirm_delay_ms"] for s in result.steps]
         equal, compared = equal + eq, compared + comp
         all_delays += delays
         lines.append(f"| tibia {side}, {speed} m/s, seed {seed}, 5 min | "
-                     f"{len(run.truth.own())} | {hits} | {false} | {missed} | {eq} | {comp} | "
+                     f"{len(run.truth.own())} | {hits} | {false} | {missed} | {eq} / {comp} | "
+                     f"{eq_ax} / {comp_ax} | "
                      f"{np.median(delays):.0f} | {max(delays):.0f} |")
     stats = {"pta_equal_pct": 100.0 * equal / compared, "compared": compared,
+             "axial_equal_pct": 100.0 * equal_ax / compared_ax, "axial_compared": compared_ax,
              "delay_median_ms": float(np.median(all_delays)),
              "delay_max_ms": float(max(all_delays)),
              "lookahead_ms": PROFILES["tibia"].lookahead_ms}
@@ -261,8 +268,10 @@ def render(sacral: tuple[list[str], dict[str, Any]], latency: tuple[list[str], d
          f"(synthetic 1 kHz tibia); sacral max {st['max_delay_ms']:.0f} ms, median "
          f"{st['median_delay_ms']:.0f} ms — vs ≥ 375 ms for the published method"),
         ("PTA equal to the 375-ms method's on ≥ 99 % of steps",
-         f"**{lat['pta_equal_pct']:.2f} %** of {lat['compared']} steps (synthetic 1 kHz "
-         "tibia)"),
+         f"**{lat['pta_equal_pct']:.2f} %** of {lat['compared']} steps on the resultant "
+         f"(`impact_g`), **{lat['axial_equal_pct']:.2f} %** of {lat['axial_compared']} on the "
+         "axial channel (`impact_axial_g`, the published method's signal) — synthetic 1 kHz "
+         "tibia"),
         ("~143 Hz shank clipping at ±8 g: ≥ 97 % recall and precision, cadence within 2 spm, "
          "clipped peaks flagged",
          f"recall {100 * shank['recall']:.1f} %, precision {100 * shank['precision']:.1f} %, "
@@ -342,6 +351,9 @@ anterior-posterior acceleration only (mediolateral = 0 here).
   between the first and last matched step, for reference: {st['mean_within_1_spm']}/{st['trials']}
   trials within 1 spm (largest {st['max_abs_mean_err']:.2f} spm: in short trials one step
   whose rising edge sits ~20 ms later in its stance moves it by ~2 spm).
+- **Not an independent test set**: the sacrum's detector parameters (100-ms look-back,
+  147-ms refractory, rising-edge timing) were chosen while looking at these 31 trials, so
+  these figures are in-sample. The tibia/foot parameters were developed on synthetic data.
 - **Median per-step spm** is what a live dashboard shows (median of per-step cadences over
   the trial); with 12–19 steps it is noisier than the fit.
 
@@ -355,8 +367,10 @@ footfall confirms a peak when no higher *low-passed* value follows within the pl
 look-ahead ({lat['lookahead_ms']:.0f} ms for tibia/foot, 60 ms for sacrum), then reads the
 impact from the raw samples around it. **Delay** = sensor time from the raw impact peak to
 the sample whose arrival confirmed it (frame transport adds to this; the processor does not).
-**PTA agreement**: the 375-ms method run on the same (int16-quantised) resultant signal; a
-step agrees when both pick the same sample, hence the identical value. No public 1 kHz tibia
+**PTA agreement**: the 375-ms method run on the same (int16-quantised) signals the processor
+saw — the resultant (a step agrees when both pick the same sample, hence the identical value)
+and the axial channel, the published method's own signal (a step agrees when its
+`impact_axial_g` is exactly the method's peak value). No public 1 kHz tibia
 recording is available, so these runs are **synthetic** (`footfall.simulators.runner`,
 ±32 g, noise, the other leg's weak strike, swing and soft-tissue rebound modelled).
 

@@ -85,13 +85,16 @@ def step_indices(result: AnalysisResult, sample_rate_hz: float) -> npt.NDArray[n
                       dtype=np.intp)
 
 
-def pta_agreement(result: AnalysisResult, resultant_g: npt.NDArray[np.float64],
-                  sample_rate_hz: float, threshold_g: float = 3.0) -> tuple[int, int]:
-    """(equal, compared): steps whose impact is the 375-ms method's peak on the same signal.
+def pta_agreement(result: AnalysisResult, signal_g: npt.NDArray[np.float64],
+                  sample_rate_hz: float, threshold_g: float = 3.0,
+                  axial: bool = False) -> tuple[int, int]:
+    """(equal, compared): steps whose impact equals the 375-ms method's peak on ``signal_g``
+    (the resultant the processor saw, or with ``axial`` its axial channel — the published
+    method's own signal — against ``impact_axial_g``).
 
     A step is compared when the published method found a peak within ±375 ms of it (below its
     3 g threshold it finds nothing: no comparison is possible there)."""
-    ref = peaks_375ms(resultant_g, sample_rate_hz, threshold_g=threshold_g)
+    ref = peaks_375ms(signal_g, sample_rate_hz, threshold_g=threshold_g)
     if ref.size == 0:
         return 0, 0
     w = round(0.375 * sample_rate_hz)
@@ -101,8 +104,18 @@ def pta_agreement(result: AnalysisResult, resultant_g: npt.NDArray[np.float64],
         if abs(int(ref[k]) - i) > w:
             continue
         compared += 1
-        equal += int(int(ref[k]) == i and step.impact_g == float(resultant_g[ref[k]]))
+        ours = step.extra["impact_axial_g"] if axial else step.impact_g
+        equal += int(ours == float(signal_g[ref[k]]) and (axial or int(ref[k]) == i))
     return equal, compared
+
+
+def quantised_axial(accel_g: npt.NDArray[np.float64], accel_range_g: int) -> npt.NDArray[
+        np.float64]:
+    """The axial channel as the processor saw it (int16 counts at ``accel_range_g``)."""
+    from footfall.wire.frame import INT16_FULL_SCALE, g_to_counts
+
+    counts = g_to_counts(accel_g[:, 0], accel_range_g).astype(np.float64)
+    return np.asarray(counts * (accel_range_g / INT16_FULL_SCALE), dtype=np.float64)
 
 
 def score_sacral(trial: SacralTrial) -> TrialScore:
