@@ -133,6 +133,10 @@ class Driver:
         """The link dropped and came back: the next frame may not follow the last one."""
         self._gap_pending = True
 
+    def mark_discontinuity(self) -> None:
+        """The next frame gets ``FLAG_GAP_BEFORE`` whatever the counters say."""
+        self._gap_pending = True
+
     def meta(self) -> DeviceMeta:
         rate, range_g, gyro = self._published or (float(self.rate_hz), self.range_g,
                                                    self.gyro_dps)

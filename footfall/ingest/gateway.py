@@ -132,6 +132,8 @@ class DeviceSession:
             will_topic=self.topics[Stream.STATUS], will_payload=offline)
         self._seq_file = spool_dir / "next_seq"
         self.driver.seq = self._resume_seq()
+        if self.driver.seq:
+            self.driver.mark_discontinuity()  # continuity with the earlier run is unknown
         self.queue: asyncio.Queue[Item] = asyncio.Queue(config.queue_size)
         self.backoff = dataclasses.replace(config.ble_backoff)  # one per device
         self.client: Any = None

@@ -319,6 +319,11 @@ def test_a_restarted_gateway_continues_the_frame_numbering(tmp_path: Path) -> No
     first.publisher.spool.close()  # the process dies here: nothing saved but the spool
     second = DeviceSession(spec, config, BleakConnector())
     assert second.driver.seq == 5
+    [frame] = _imu(second.driver.handle(ffo.DATA_UUID, ffo_emu.encode(9, 450_000, 200, 16,
+                                                                     [(1, 2, 3)] * 10), T0))
+    assert frame.seq == 5 and frame.flags & wire.FLAG_GAP_BEFORE
     second._save_seq(7)  # as stop() does
     second.publisher.spool.close()
     assert DeviceSession(spec, config, BleakConnector()).driver.seq == 7
+    assert DeviceSession(DeviceSpec("EE:9", "footfall", "tibia", "right"), config,
+                         BleakConnector()).driver.seq == 0  # another device starts at 0
