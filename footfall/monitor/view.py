@@ -24,13 +24,21 @@ STALE_S = 3.0
 
 
 def sparkline(values: list[float], width: int) -> str:
+    """The last ``width`` values as bars, scaled to their 5th–95th percentile (one wild
+    value, e.g. a cadence before the detector settled, does not flatten the rest)."""
     values = values[-width:]
     if not values:
         return ""
-    lo, hi = min(values), max(values)
+    lo, hi = robust_range(values)
     span = hi - lo or 1.0
-    return "".join(SPARK[min(len(SPARK) - 1, int((v - lo) / span * len(SPARK)))]
+    return "".join(SPARK[max(0, min(len(SPARK) - 1, int((v - lo) / span * len(SPARK))))]
                    for v in values)
+
+
+def robust_range(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    n = len(ordered) - 1
+    return ordered[round(0.05 * n)], ordered[round(0.95 * n)]
 
 
 def _fmt(value: float | None, spec: str = ".1f", unit: str = "") -> str:
@@ -87,8 +95,8 @@ def _cadence(state: MonitorState, now_ns: int, width: int) -> Table:
     trend_line = Text("  last 2 min ")
     trend_line.append(sparkline(history, spark_width), style="cyan")
     if history:
-        shown = history[-spark_width:]
-        trend_line.append(f" {min(shown):.1f}–{max(shown):.1f} spm")
+        lo, hi = robust_range(history[-spark_width:])
+        trend_line.append(f" {lo:.1f}–{hi:.1f} spm")
     grid.add_row(trend_line)
     return grid
 

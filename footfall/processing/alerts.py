@@ -19,7 +19,7 @@ rule                      scope     starts when (for its hold time, without inte
 ``clipping``              device    X % of the last 20 strikes hit the sensor's range
 ``packet_loss``           device    X % of the samples of the last 10 s lost
 ``sensor_offline``        device    the device's ``status`` says offline (until it is online)
-``no_data``               device    nothing from the device for S seconds (until data returns)
+``no_data``               device    nothing for S seconds (until data returns), unless offline
 ========================  ========  ==========================================================
 
 Session-scope alerts are reported for the pseudo-device ``session``
@@ -138,9 +138,11 @@ class AlertEngine:
 
     def device_status(self, device: str, online: bool, at_ns: int | None = None,
                       reason: str = "") -> list[Alert]:
-        """The device's retained ``status`` changed; ``at_ns`` defaults to its latest event."""
+        """The device's retained ``status`` changed. ``at_ns`` defaults to its latest event,
+        else the session's latest, else the clock (a device that never sent data)."""
         dev = self._device(device)
-        t = at_ns if at_ns is not None else (dev.last_event_ns or 0)
+        t = at_ns if at_ns is not None else dev.last_event_ns or self._latest_ns() or (
+            self.clock() if self.clock is not None else 0)
         what = f"{device} is offline" + (f" ({reason})" if reason else "") + \
             ": no steps or impact from it until it reconnects"
         return self._update("sensor_offline", device, t, start=not online, clear=online,
@@ -328,6 +330,9 @@ class AlertEngine:
         return out
 
     def _no_data_start(self, device: str, at_ns: int) -> list[Alert]:
+        offline = self.state.rules.get(("sensor_offline", device))
+        if offline is not None and offline.active:  # already said: it is offline
+            return []
         s = self.config.no_data_s
         return self._update("no_data", device, at_ns, start=True, clear=False, hold_s=0.0,
                             value=s, message=f"no data from {device} for {s:g} s")

@@ -87,6 +87,7 @@ def test_offline_status_raises_and_online_clears_once() -> None:
     assert "link lost" in started[0][1].message and started[0][1].time_ns == t
     assert engine.device_status("tibia-left", online=False) == []  # the LWT again: nothing
     assert len(engine.active()) == 1
+    assert engine.tick(t + 20 * NS) == []  # silent, but offline already says so
     cleared = engine.device_status("tibia-left", online=True, at_ns=t + 30 * NS)
     assert [(e.rule, e.state) for _, e in cleared] == [("sensor_offline", "clear")]
     assert engine.device_status("tibia-left", online=True) == []
