@@ -122,6 +122,8 @@ class Driver:
         self._gap_pending = False
         #: set when the rate/range in the published meta no longer hold (the caller republishes)
         self.meta_dirty = False
+        self._offset_us = 0.0  # added to sensor time after sensor clock resets
+        self._end_us: float | None = None  # published sensor time just after the last frame
         self._published: tuple[float, int, int] | None = None  # in the latest frame
         self._announced: tuple[float, int, int] | None = None  # in the latest meta()
 
@@ -168,6 +170,14 @@ class Driver:
         published sensor time (WitMotion)."""
         map_first, map_newest = clock_us or (first_us, newest_us)
         self.mapper.observe(map_newest, recv_utc_ns)
+        # published sensor time never runs backwards: after a sensor clock reset it continues
+        # from where the previous frame ended (the frame is flagged by the caller)
+        period_us = 1e6 / rate_hz
+        if self._end_us is not None and first_us + self._offset_us < self._end_us - period_us:
+            self._offset_us = self._end_us - first_us
+            gap = True
+        first_us += self._offset_us
+        self._end_us = first_us + counts.shape[0] * period_us
         self._published = (float(rate_hz), self.range_g, self.gyro_dps)
         if self._published != self._announced:
             self.meta_dirty = True

@@ -327,3 +327,19 @@ def test_a_restarted_gateway_continues_the_frame_numbering(tmp_path: Path) -> No
     assert DeviceSession(spec, config, BleakConnector()).driver.seq == 7
     assert DeviceSession(DeviceSpec("EE:9", "footfall", "tibia", "right"), config,
                          BleakConnector()).driver.seq == 0  # another device starts at 0
+
+
+def test_polar_clock_reset_keeps_sensor_time_increasing() -> None:
+    from footfall.ingest.drivers import PolarPmdDriver
+    from footfall.ingest.profiles import polar_pmd
+    from footfall.simulators.devices import polar_pmd as pmd_emu
+
+    drv = PolarPmdDriver(DeviceSpec("A", "polar-pmd", "chest", "none"))
+    frames = []
+    for k, last_ns in enumerate([10**15 + 45_000_000, 10**15 + 95_000_000, 95_000_000]):
+        frames += _imu(drv.handle(polar_pmd.DATA_UUID,
+                                  pmd_emu.encode_raw(last_ns, [(0, 0, 1000)] * 10),
+                                  T0 + k * 50_000_000))
+    times = [f.sensor_time_us for f in frames]
+    assert times == sorted(times) and times[2] >= times[1] + 10 * 5000
+    assert frames[2].flags & wire.FLAG_GAP_BEFORE and drv.stats.clock_resets == 1
