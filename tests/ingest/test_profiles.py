@@ -284,3 +284,12 @@ def test_open_emulator_counters_wrap() -> None:
 def test_open_frame_malformed(data: bytes, reason: str) -> None:
     with pytest.raises(ParseError, match=reason):
         footfall_open.parse(data)
+
+
+@given(flags=st.integers(0, 7), speed=st.integers(0, 0xFFFF), cadence=st.integers(0, 255),
+       stride=st.integers(0, 0xFFFF), distance=st.integers(0, 0xFFFFFFFF))
+def test_rsc_round_trip(flags: int, speed: int, cadence: int, stride: int, distance: int) -> None:
+    m = rsc.RscMeasurement(flags, speed, cadence,
+                           stride if flags & rsc.FLAG_STRIDE else None,
+                           distance if flags & rsc.FLAG_DISTANCE else None)
+    assert rsc.parse(rsc_emu.encode(m)) == m
