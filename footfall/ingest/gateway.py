@@ -255,10 +255,13 @@ class DeviceSession:
                     self.driver.on_reconnect()
                 else:
                     self.handle(*item)
-            except Exception as exc:  # a driver bug must not stop the device: count and log
+            except Exception as exc:  # a driver bug (or a full disk) must not stop the device
                 log.exception("%s: internal error while handling a notification", self.spec.id)
                 if item is not None:
-                    self.driver.reject(f"internal error: {exc!r}", item[1])
+                    try:
+                        self.driver.reject(f"internal error: {exc!r}", item[1])
+                    except OSError:
+                        log.exception("%s: cannot even quarantine it", self.spec.id)
             finally:
                 self.queue.task_done()
 
