@@ -265,18 +265,20 @@ class StepDetector:
         r = state.resultant[s]
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
+        clipped = bool(state.rail[s, a:b].any())
+        # a clipped peak was at least at the rail: judge it as somewhat higher
+        effective = impact * CLIPPED_HEADROOM if clipped else impact
         # a much stronger peak inside the refractory means the last "strike" was not one (a
         # swing peak taken before any real strike was seen): re-anchor instead of locking on
         if refractory and (h.last_impact_g is None
-                           or impact < OVERRIDE_RATIO * h.last_impact_g):
+                           or effective < OVERRIDE_RATIO * h.last_impact_g):
             return None
         reference = h.reference_g
         if impact < self.profile.min_impact_g or (
                 reference is not None
-                and impact < 1.0 + self.config.threshold_fraction * (reference - 1.0)):
+                and effective < 1.0 + self.config.threshold_fraction * (reference - 1.0)):
             return None
         axial = float(np.max(np.abs(state.axial[s, a:b])))
-        clipped = bool(state.rail[s, a:b].any())
         c = max(p - self.loading, seg0)
         m = c + int(np.argmin(r[c:p + 1]))
         loading = (impact - float(r[m])) * self.sample_rate_hz / (p - m) if p > m else 0.0
@@ -288,14 +290,13 @@ class StepDetector:
         if raw is not None and h.after_gap and (
                 h.typical_interval is None or raw > GAP_INTERVAL_RATIO * h.typical_interval):
             interval = None  # a strike was probably lost in the gap: not one interval
-        effective = impact * CLIPPED_HEADROOM if clipped else impact
         confidence = self._confidence(h, effective, interval)
         # the history takes every interval: its median shrugs off the few that span a lost
         # strike, and it is what judges the intervals across the next gaps
         self._remember(h, effective, raw)
         # a strike cut by the start of the data has no rising edge to time the next interval
         h.last_candidate, h.last_rise, h.after_gap = g, rise if found else None, False
-        h.last_impact_g = impact
+        h.last_impact_g = effective
         confirm = min(g + self.lookahead, state.base + real_end - 1)
         return Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
                     impact_axial_g=axial, loading_rate_gps=loading, clipped=clipped,
