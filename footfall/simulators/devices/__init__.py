@@ -5,5 +5,7 @@ golden vectors in ble-protocols.md round-trip through both.
 - :mod:`.rsc` foot pod (per-leg or steps/min cadence), :mod:`.polar_pmd` (raw and delta frames,
   control point), :mod:`.witmotion`, :mod:`.movesense` (GSP), :mod:`.footfall_open`.
 - :mod:`.ble` a fake bleak client that plays an emulator into the gateway's notification
-  callbacks (the seam the gateway tests and ``footfall simulate --device`` use).
+  callbacks (the seam the gateway tests and ``footfall ingest --emulate`` use).
+- :mod:`.play` a synthetic run (:mod:`footfall.simulators.runner`) as any device's exact
+  notifications, in one call or paced in real time into a fake link.
 """
