@@ -19,8 +19,8 @@ type 178 then Enter for an exact target · x no target · m metronome (terminal 
 target cadence) · i tone on a high-impact step · q quit. Sounds are off by default.
 
 The baseline and target keys publish a command on footfall/v1/<athlete>/<session>/session/control
-that the processor acts on (docs/monitor.md). Without --session the monitor follows the first
-session of the athlete that reports.
+that the processor acts on (docs/monitor.md). Without a session (--session, FOOTFALL_SESSION or
+the config file) the monitor follows the first session of the athlete that reports.
 
   footfall monitor --athlete ann --session 20261124T170000Z
   footfall monitor --athlete demo                       # the next session that shows up
@@ -73,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        monitor = Monitor(settings, athlete=settings.athlete, session=args.session,
+        # a session given by flag, FOOTFALL_SESSION or the config file; else follow the next
+        session = settings.session if "session" in settings.model_fields_set else None
+        monitor = Monitor(settings, athlete=settings.athlete, session=session,
                           console=console, keys=not args.no_keys, fps=args.fps,
                           screen=False if args.no_screen else None, alerts=alerts,
                           latency_log=args.latency_log, metronome=args.metronome,

@@ -198,3 +198,31 @@ async def test_keys_publish_control_commands_the_processor_can_act_on(settings: 
     assert (retained.action, retained.cadence_spm, retained.increase_pct) == (
         "set_target", None, None)  # "x": no target, and that is what a late joiner learns
     assert monitor.state.target_cadence_spm is None and monitor.state.notice == "target removed"
+
+
+async def test_without_a_session_the_monitor_follows_the_next_one_that_reports(
+        settings: Settings) -> None:
+    import aiomqtt
+
+    from footfall.wire.events import MetricsEvent
+
+    athlete = settings.athlete
+    monitor = Monitor(settings, athlete=athlete, session=None,
+                      console=Console(file=open(os.devnull, "w")),  # noqa: SIM115
+                      keys=False, screen=False)
+    stop = asyncio.Event()
+    task = asyncio.create_task(monitor.run(stop))
+    topic = f"footfall/v1/{athlete}/run-2/tibia-left/metrics"
+    try:
+        async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port) as client:
+            deadline = time.monotonic() + 30
+            while "tibia-left" not in monitor.state.devices:
+                assert time.monotonic() < deadline, "the monitor never picked the session up"
+                await client.publish(topic, MetricsEvent(1, 171.0, 3, {}).to_json(), qos=1)
+                await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await task
+    assert monitor.state.session == "run-2"
+    metrics = monitor.state.devices["tibia-left"].metrics
+    assert metrics is not None and metrics.cadence_spm == 171.0
