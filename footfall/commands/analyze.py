@@ -81,9 +81,11 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CommandError(f"{path} does not exist or is not a file")
     kind = args.kind if args.kind != "auto" else detect_kind(path)
-    results, time_label = _analyze(kind, path, args)
+    notes: list[str] = []
+    results, time_label = _analyze(kind, path, args, notes)
     report = build_report(results, include_metrics=args.metrics)
     report["file"], report["kind"], report["timebase"] = str(path), kind, time_label
+    report["notes"] = notes
     if args.json:
         print(json.dumps(report, allow_nan=False))
     else:
@@ -125,9 +127,9 @@ def _config(args: argparse.Namespace, duration_s: float) -> AnalysisConfig:
     )
 
 
-def _analyze(kind: str, path: Path,
-             args: argparse.Namespace) -> tuple[dict[str, AnalysisResult], str]:
-    from footfall.processing.offline import DEVICE, analyze_accel, analyze_rsc
+def _analyze(kind: str, path: Path, args: argparse.Namespace,
+             notes: list[str]) -> tuple[dict[str, AnalysisResult], str]:
+    from footfall.processing.offline import DEVICE, analyze_accel, analyze_rsc, choose_range_g
 
     if kind == "csv":
         from footfall.recordings.csv import CsvFormatError, read_csv
@@ -137,7 +139,11 @@ def _analyze(kind: str, path: Path,
         except (CsvFormatError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         config = _config(args, float(rec.time_s[-1] - rec.time_s[0]))
-        result = analyze_accel(rec.accel_g, rec.sample_rate_hz, accel_range_g=args.range_g,
+        range_g = args.range_g or choose_range_g(rec.accel_g)
+        notes.append(f"sensor range ±{range_g} g" + (
+            " assumed (the smallest standard range covering the data; pass --range-g): "
+            "samples at it count as clipped" if args.range_g is None else ""))
+        result = analyze_accel(rec.accel_g, rec.sample_rate_hz, accel_range_g=range_g,
                                placement=config.default_placement,
                                side=config.default_side, config=config,
                                time_s=rec.time_s, gyro_dps=rec.gyro_dps)
@@ -158,12 +164,13 @@ def _analyze(kind: str, path: Path,
                              config=_config(args, span))
         return {DEVICE: result}, "s from the first running record (UTC in time_utc)"
     if kind == "session":
-        return _analyze_session(path, args), "s from the session's first message (UTC in " \
-            "time_utc)"
+        return _analyze_session(path, args, notes), "s from the session's first message " \
+            "(UTC in time_utc)"
     raise CommandError(f"unknown kind {kind!r}")
 
 
-def _analyze_session(path: Path, args: argparse.Namespace) -> dict[str, AnalysisResult]:
+def _analyze_session(path: Path, args: argparse.Namespace,
+                     notes: list[str]) -> dict[str, AnalysisResult]:
     from footfall.processing.offline import collect
     from footfall.processing.session import SessionProcessor
     from footfall.recordings.session import RAW_STREAMS, SessionFileError, iter_messages, read_info
@@ -188,7 +195,7 @@ def _analyze_session(path: Path, args: argparse.Namespace) -> dict[str, Analysis
                     collect(processor.feed_rsc(device, RscSample.from_json(msg.payload)),
                             results)
             except (EventError, wire_frame.FrameError) as exc:
-                print(f"footfall: skipping a malformed {stream} message of {device}: {exc}")
+                notes.append(f"skipped a malformed {stream} message of {device}: {exc}")
         collect(processor.finish(), results)
     except SessionFileError as exc:
         raise CommandError(str(exc)) from exc
@@ -255,6 +262,8 @@ def _print_report(report: dict[str, Any]) -> None:
     console = Console()
     console.print(f"[bold]{report['file']}[/] ({report['kind']}; times in "
                   f"{report['timebase']})")
+    for note in report.get("notes", []):
+        console.print(f"[dim]note: {note}[/]")
     for device, s in report["devices"].items():
         table = Table(title=f"{device}: {s.get('placement') or '?'} "
                             f"{s.get('side') or ''}".strip(), show_header=False)
