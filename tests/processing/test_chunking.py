@@ -64,3 +64,30 @@ def test_tiny_frames_give_identical_events() -> None:
     steps = [e for e in reference if e["type"] == "step"]
     assert len(steps) > 12 and any(e["clipped"] for e in steps)
     assert any(e["type"] == "metrics" and e["cadence_drift_pct"] is not None for e in reference)
+
+
+@cache
+def _gappy() -> tuple[np.ndarray, np.ndarray]:
+    """A tibia run with two holes in its timeline (samples never sent)."""
+    accel, _, _ = _runs()["tibia"]
+    time_s = np.arange(accel.shape[0]) / 1000.0
+    keep = np.ones(accel.shape[0], dtype=bool)
+    keep[3000:3400] = keep[7000:7050] = False
+    return accel[keep], time_s[keep]
+
+
+def _gappy_steps(sizes: list[int] | None) -> list[dict[str, Any]]:
+    accel, time_s = _gappy()
+    result = analyze_accel(accel, 1000.0, accel_range_g=8, time_s=time_s, config=CONFIG,
+                           frame_sizes=sizes)
+    return [e.to_dict() for e in result.steps]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_split_around_gaps_gives_identical_steps(data: st.DataObject) -> None:
+    n = _gappy()[0].shape[0]
+    sizes = data.draw(splits(n))
+    reference = _gappy_steps([n])
+    assert len(reference) > 10
+    assert _gappy_steps(sizes) == reference
