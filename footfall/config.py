@@ -55,11 +55,27 @@ class Settings(BaseSettings):
     athlete: str = Field("demo", description="athlete id used in topics and tags")
     session: str = Field(default_factory=default_session_id, description="session id")
     state_dir: Path = Field(default_factory=default_state_dir, description="spool, stack data")
+    #: the ``[alerts]`` table (and ``[alerts.athletes.<id>]``), docs/alerts.md; checked by
+    #: :func:`footfall.processing.alerts.alert_config`
+    alerts: dict[str, Any] = Field(default_factory=dict, description="alert thresholds")
 
     @field_validator("athlete", "session")
     @classmethod
     def _valid_id(cls, value: str, info: Any) -> str:
         return check_id(info.field_name, value)
+
+    @field_validator("alerts")
+    @classmethod
+    def _valid_alerts(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from footfall.processing.alerts import AlertConfigError, alert_config
+
+        try:
+            alert_config(value)
+            for athlete in (value.get("athletes") or {}):
+                alert_config(value, athlete)
+        except AlertConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
 
     @field_validator("mqtt_url")
     @classmethod
@@ -133,9 +149,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         lines = [f"invalid settings{f' (file {path})' if path else ''}:"]
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"
-            env = f"FOOTFALL_{name.upper()}"
-            lines.append(f"  - {name}: {err['msg']} (set it with --{name.replace('_', '-')}, "
-                         f"{env}, or '{name} = ...' in the config file)")
+            if name.startswith("alerts"):
+                fix = "the [alerts] table of the config file, see docs/alerts.md"
+            else:
+                fix = (f"set it with --{name.replace('_', '-')}, FOOTFALL_{name.upper()}, or "
+                       f"'{name} = ...' in the config file")
+            lines.append(f"  - {name}: {err['msg']} ({fix})")
         raise ConfigError("\n".join(lines)) from exc
     finally:
         _CONFIG_FILE["path"] = None

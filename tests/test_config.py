@@ -51,3 +51,17 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_session_defaults_to_utc_start_time() -> None:
     session = load_settings().session
     assert len(session) == 16 and session.endswith("Z") and session[8] == "T"
+
+
+def test_alert_thresholds_come_from_the_config_file(tmp_path: Path) -> None:
+    from footfall.processing.alerts import alert_config
+
+    config = tmp_path / "footfall.toml"
+    config.write_text("[alerts]\nimpact_rise_pct = 12\n"
+                      "[alerts.athletes.ann]\ntarget_increase_pct = 7.5\n")
+    settings = load_settings(config)
+    assert alert_config(settings.alerts, "ann").target_increase_pct == 7.5
+    assert alert_config(settings.alerts, "bob").impact_rise_pct == 12
+    config.write_text("[alerts]\nimpact_rise_pctx = 12\n")
+    with pytest.raises(ConfigError, match=r"impact_rise_pctx.*docs/alerts\.md"):
+        load_settings(config)

@@ -8,6 +8,7 @@ COMMANDS = [
     "demo",
     "stack",
     "process",
+    "monitor",
     "simulate",
     "scan",
     "ingest",

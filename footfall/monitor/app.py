@@ -4,7 +4,7 @@ One connection owns everything: messages arrive through its async iterator and a
 into the state (:func:`footfall.monitor.state.apply`); a render task redraws as soon as a
 message changed something (at most ``fps`` times a second, and once a second for the clock),
 so a step is on screen one render after it arrives. Keys become
-:class:`~footfall.monitor.control.ControlCommand` messages on the session's control topic.
+:class:`~footfall.wire.control.ControlCommand` messages on the session's control topic.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 
 from footfall.config import Settings
-from footfall.monitor.control import ControlCommand, control_topic
 from footfall.monitor.state import MonitorState, apply, latency_summary, rendered, topic_filters
 from footfall.monitor.view import render
 from footfall.processing.config import AlertConfig
+from footfall.wire.control import ControlCommand, control_topic
 from footfall.wire.topics import ROOT
 
 log = logging.getLogger(__name__)

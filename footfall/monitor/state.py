@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from footfall.monitor.control import CONTROL_STREAM, ControlCommand
+from footfall.wire.control import CONTROL_STREAM, ControlCommand
 from footfall.wire.events import (
     AlertEvent,
     DeviceMeta,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +20,22 @@ import aiomqtt
 
 from footfall.config import Settings
 from footfall.processing import health
+from footfall.processing.alerts import alert_config
 from footfall.processing.config import AnalysisConfig
 from footfall.processing.session import SessionProcessor
 from footfall.quarantine import Quarantine
 from footfall.storage.influx import SpooledWriter
 from footfall.storage.lineprotocol import Event, to_line
 from footfall.wire import frame as wire_frame
-from footfall.wire.events import DeviceMeta, DeviceStatus, EventError, RscSample
-from footfall.wire.topics import Stream, Topic, TopicError, subscription
+from footfall.wire.control import ControlCommand
+from footfall.wire.events import AlertEvent, DeviceMeta, DeviceStatus, EventError, RscSample
+from footfall.wire.topics import SESSION_DEVICE, Stream, Topic, TopicError, subscription
 
 log = logging.getLogger(__name__)
 
 INPUT_STREAMS = (Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS)
+#: how often silent devices are checked (the alert engine's ``tick``)
+TICK_S = 1.0
 EventCallback = Callable[[Topic, Event], None]
 
 
@@ -71,7 +77,8 @@ class ProcessorService:
         self.connected = asyncio.Event()
         self._sessions: dict[tuple[str, str], SessionProcessor] = {}
         self._meta: dict[tuple[str, str, str], DeviceMeta] = {}
-        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._finished = False
+        self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process until ``stop`` is set; then flush every stream's look-ahead."""
@@ -94,8 +101,8 @@ class ProcessorService:
             stopper.cancel()
             heartbeat.cancel()
             self.connected.clear()
-        for (athlete, session), processor in self._sessions.items():
-            self._emit(athlete, session, processor.finish())
+        # stopped while the broker was away: the last events still reach InfluxDB
+        self._finish_all()
 
     async def _connected_session(self, stopper: asyncio.Task[bool]) -> None:
         client = aiomqtt.Client(
@@ -111,19 +118,23 @@ class ProcessorService:
         async with client:
             for stream in INPUT_STREAMS:
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
+            await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
+                                                Stream.CONTROL), qos=1)
             self.connected.set()
             self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
             consumer = asyncio.create_task(self._consume(client))
             publisher = asyncio.create_task(self._publish(client))
+            ticker = asyncio.create_task(self._tick())
             done, _ = await asyncio.wait({consumer, publisher, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
-                # drain what is already in our queue, then let the publisher catch up
+                # the streams' last look-ahead, then everything queued, while still connected
+                self._finish_all()
                 await self._drain_outbox(client)
-            for task in (consumer, publisher):
+            for task in (consumer, publisher, ticker):
                 task.cancel()
-            results = await asyncio.gather(consumer, publisher, return_exceptions=True)
+            results = await asyncio.gather(consumer, publisher, ticker, return_exceptions=True)
             errors = [r for r in results
                       if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
             if errors and stopper not in done:
@@ -143,21 +154,35 @@ class ProcessorService:
             self._beat()
             await asyncio.sleep(health.INTERVAL_S)
 
+    def _finish_all(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        for (athlete, session), processor in self._sessions.items():
+            self._emit(athlete, session, processor.finish())
+
     async def _consume(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             payload = message.payload
             body = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
             self.handle(str(message.topic), bytes(body))
 
+    async def _tick(self) -> None:
+        """Once a second: devices that went silent (no_data alerts, judged on arrival)."""
+        while True:
+            await asyncio.sleep(TICK_S)
+            for (athlete, session), processor in list(self._sessions.items()):
+                self._emit(athlete, session, processor.alerts.tick())
+
     async def _publish(self, client: aiomqtt.Client) -> None:
         while True:
-            topic, payload = await self._outbox.get()
+            topic, payload, retain = await self._outbox.get()
             try:
-                await client.publish(topic, payload, qos=1)
+                await client.publish(topic, payload, qos=1, retain=retain)
             except aiomqtt.MqttError:
                 # keep it for the next connection; order within the queue is kept by re-queueing
                 # everything behind it
-                rest = [(topic, payload)]
+                rest = [(topic, payload, retain)]
                 while not self._outbox.empty():
                     rest.append(self._outbox.get_nowait())
                 for item in rest:
@@ -166,8 +191,8 @@ class ProcessorService:
 
     async def _drain_outbox(self, client: aiomqtt.Client) -> None:
         while not self._outbox.empty():
-            topic, payload = self._outbox.get_nowait()
-            await client.publish(topic, payload, qos=1)
+            topic, payload, retain = self._outbox.get_nowait()
+            await client.publish(topic, payload, qos=1, retain=retain)
 
     def handle(self, topic_text: str, payload: bytes) -> None:
         """Process one MQTT message (public so tests and replays can feed messages directly)."""
@@ -176,6 +201,9 @@ class ProcessorService:
             topic = Topic.parse(topic_text)
         except TopicError as exc:
             self._reject(topic_text, str(exc), payload)
+            return
+        if topic.stream is Stream.CONTROL:
+            self._control(topic.athlete, topic.session, topic_text, payload)
             return
         processor = self._session(topic.athlete, topic.session)
         key = (topic.athlete, topic.session, topic.device)
@@ -195,21 +223,43 @@ class ProcessorService:
                 self._meta[key] = meta
                 processor.set_meta(topic.device, meta)
                 return
-            else:  # status: informational here; the alert rules watch for silence themselves
-                if payload:
-                    status = DeviceStatus.from_json(payload)
-                    log.info("device %s is %s", topic.device,
-                             "online" if status.online else f"offline ({status.reason})")
-                return
+            else:  # status: the sensor_offline alert
+                if not payload:  # retained status cleared
+                    return
+                status = DeviceStatus.from_json(payload)
+                log.info("device %s is %s", topic.device,
+                         "online" if status.online else f"offline ({status.reason})")
+                outputs = [*processor.alerts.device_status(topic.device, status.online,
+                                                           reason=status.reason)]
         except (wire_frame.FrameError, EventError) as exc:
             self._reject(topic_text, exc.reason, payload)
             return
         self._emit(topic.athlete, topic.session, outputs)
 
+    def _control(self, athlete: str, session: str, topic_text: str, payload: bytes) -> None:
+        """A command from footfall monitor (docs/monitor.md): baseline now, or the target."""
+        if not payload:  # the retained target was cleared
+            return
+        try:
+            command = ControlCommand.from_json(payload)
+        except EventError as exc:
+            self._reject(topic_text, exc.reason, payload)
+            return
+        processor = self._session(athlete, session)
+        log.info("control %s/%s: %s", athlete, session, command.to_dict())
+        if command.action == "mark_baseline":
+            processor.mark_baseline()  # from each device's latest sample, for baseline_s
+            return
+        self._emit(athlete, session, processor.alerts.set_target(
+            cadence_spm=command.cadence_spm, increase_pct=command.increase_pct))
+
     def _session(self, athlete: str, session: str) -> SessionProcessor:
         processor = self._sessions.get((athlete, session))
         if processor is None:
-            processor = SessionProcessor(athlete, session, self.analysis)
+            analysis = dataclasses.replace(self.analysis or AnalysisConfig(),
+                                           alerts=alert_config(self.settings.alerts, athlete))
+            processor = SessionProcessor(athlete, session, analysis)
+            processor.alerts.clock = time.time_ns  # silence is judged on arrival
             self._sessions[(athlete, session)] = processor
             log.info("new session %s/%s", athlete, session)
         return processor
@@ -223,10 +273,12 @@ class ProcessorService:
 
     def _emit(self, athlete: str, session: str, outputs: Sequence[tuple[str, Event]]) -> None:
         lines = []
+        alerts_changed = False
         for device, event in outputs:
             stream = Stream(event.TYPE)
             topic = Topic(athlete, session, device, stream)
-            self._outbox.put_nowait((str(topic), event.to_json()))
+            self._outbox.put_nowait((str(topic), event.to_json(), False))
+            alerts_changed = alerts_changed or isinstance(event, AlertEvent)
             self.stats.published[event.TYPE] += 1
             meta = self._meta.get((athlete, session, device))
             tags = {"athlete": athlete, "session": session, "device": device}
@@ -237,5 +289,9 @@ class ProcessorService:
                 lines.append(line)
             if self.on_event is not None:
                 self.on_event(topic, event)
+        if alerts_changed:  # the retained set of active alerts, for late joiners
+            active = Topic(athlete, session, SESSION_DEVICE, Stream.ALERTS_ACTIVE)
+            payload = self._session(athlete, session).alerts.active_payload()
+            self._outbox.put_nowait((str(active), payload, True))
         if lines and self.writer is not None:
             self.writer.add(lines)

@@ -26,6 +26,7 @@ class Stream(StrEnum):
     METRICS = "metrics"  # JSON MetricsEvent, once per second of sensor time
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
+    CONTROL = "control"  # JSON ControlCommand to the processor (baseline now, cadence target)
 
 
 class TopicError(ValueError):

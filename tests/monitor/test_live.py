@@ -158,7 +158,7 @@ async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
 async def test_keys_publish_control_commands_the_processor_can_act_on(settings: Settings) -> None:
     import aiomqtt
 
-    from footfall.monitor.control import ControlCommand, control_topic
+    from footfall.wire.control import ControlCommand, control_topic
 
     athlete, session = settings.athlete, settings.session
     monitor = Monitor(settings, athlete=athlete, session=session,

@@ -6,9 +6,9 @@ import json
 
 from rich.console import Console
 
-from footfall.monitor.control import ControlCommand, control_topic
 from footfall.monitor.state import MonitorState, apply, rendered
 from footfall.monitor.view import render
+from footfall.wire.control import ControlCommand, control_topic
 from footfall.wire.events import AlertEvent, DeviceMeta, DeviceStatus, MetricsEvent, StepEvent
 
 NS = 1_000_000_000

@@ -1,4 +1,5 @@
-"""The monitor's commands to the processor, on ``footfall/v1/<athlete>/<session>/session/control``.
+"""Commands to the processor, e.g. from footfall monitor: the ``control`` stream of device
+``session`` (``footfall/v1/<athlete>/<session>/session/control``).
 
 JSON, like every event (``"v": 1``, ``"type": "control"``)::
 
@@ -18,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from footfall.wire.events import SCHEMA_VERSION, EventError, load, utc_iso
-from footfall.wire.topics import ROOT, SESSION_DEVICE, check_id
+from footfall.wire.topics import ROOT, SESSION_DEVICE, Stream, check_id
 
-CONTROL_STREAM = "control"
+CONTROL_STREAM = Stream.CONTROL.value
 ACTIONS = ("mark_baseline", "set_target")
 
 
