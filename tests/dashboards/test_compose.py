@@ -287,9 +287,11 @@ def test_compose_broker_acl_lets_each_user_do_its_job_only(compose_broker: int) 
     assert got == [derived, derived2]
     # every stream the processor subscribes to and publishes is allowed
     for stream in Stream:
-        topic = f"footfall/v1/ana/s1/dev/{stream.value}"
+        device = "session" if stream is Stream.CONTROL else "dev"
+        topic = f"footfall/v1/ana/s1/{device}/{stream.value}"
+        # device data and the monitor's control commands come from ingest laptops
         publisher = "ingest" if stream in (Stream.IMU, Stream.RSC, Stream.META,
-                                           Stream.STATUS) else "processor"
+                                           Stream.STATUS, Stream.CONTROL) else "processor"
         reader = "processor" if publisher == "ingest" else "ingest"
         got = asyncio.run(_received(compose_broker, reader, topic, [(topic, "x")], publisher))
         assert got == [topic], stream
@@ -299,4 +301,9 @@ def test_compose_broker_acl_lets_each_user_do_its_job_only(compose_broker: int) 
     assert got == ["$SYS/broker/version"]
     got = asyncio.run(_nothing_within(compose_broker, "healthcheck", "footfall/v1/#",
                                       [(raw, "x")], "ingest"))
+    assert got == []
+    # the processor cannot issue control commands (only people at a monitor do)
+    control = "footfall/v1/ana/s1/session/control"
+    got = asyncio.run(_nothing_within(compose_broker, "processor", control,
+                                      [(control, "{}")], "processor"))
     assert got == []
