@@ -477,9 +477,11 @@ for the sacrum one detection per step, within 40 % of a step) and median cadence
 
 {chr(10).join(grid[0])}
 
-Below 200 Hz (gait.md: 200 Hz is enough for PTA, research uses 500–2000 Hz) the ~10-ms impact
-transient is barely sampled. A foot sensor at ±8 g clips both the impact and the push-off at
-speed, and then cannot tell them apart: use ≥ ±16 g on the foot.
+The tibia passes everywhere, down to 100 Hz (the rate of some consumer IMUs). A foot sensor is
+harder: its push-off and swing peaks are strong, and below 200 Hz (gait.md: 200 Hz is enough
+for PTA) the ~10-ms impact is sampled at a random phase, so its sampled height varies as much
+as those peaks — use ≥ 200 Hz on the foot. A foot sensor at ±8 g clips both the impact and the
+push-off at speed and then cannot tell them apart: use ≥ ±16 g on the foot.
 """
 
 

@@ -41,6 +41,8 @@ class PlacementProfile:
     min_refractory_ms: float
     #: look-ahead that confirms a peak: ≤ 100 ms minus the low-pass lag
     lookahead_ms: float
+    #: adaptive threshold: this fraction of the recent impacts (upper quartile) above 1 g
+    threshold_fraction: float
     #: adaptive refractory as a fraction of the typical (lower-quartile) strike interval: on a
     #: leg it blocks swing and other-leg peaks (~0.5–0.65 of a stride); the sacrum has no such
     #: peaks, and a lower value lets it recover the true step rate after a missed step
@@ -58,23 +60,26 @@ LEG_LOOKBACK_MS = 1000.0 / MAX_STEP_RATE_HZ
 SACRUM_REFRACTORY_MS = 0.7 * 1000.0 / MAX_STEP_RATE_HZ
 
 PROFILES: dict[str, PlacementProfile] = {
-    # tibial impact transients are ~10 ms wide: 30 Hz keeps the stride peak, drops the ringing
+    # tibial impact transients are ~10 ms wide: 30 Hz keeps the stride peak, drops the ringing.
+    # At ~100 Hz (Movesense, Polar) their *sampled* height varies by up to half with the
+    # sampling phase, hence a 40 % threshold; the other leg's strike (~12 %) and swing (~3 g)
+    # stay below it. A foot sensor's push-off/swing peaks are stronger: 50 %.
     "tibia": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
                               min_impact_g=PUBLISHED_MIN_IMPACT_G,
                               peak_search_ms=25.0, refractory_fraction=0.7,
                               lookback_ms=LEG_LOOKBACK_MS, min_refractory_ms=LEG_REFRACTORY_MS,
-                              lookahead_ms=75.0),
+                              lookahead_ms=75.0, threshold_fraction=0.4),
     "foot": PlacementProfile(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
                              min_impact_g=PUBLISHED_MIN_IMPACT_G,
                              peak_search_ms=25.0, refractory_fraction=0.7,
                              lookback_ms=LEG_LOOKBACK_MS, min_refractory_ms=LEG_REFRACTORY_MS,
-                             lookahead_ms=75.0),
+                             lookahead_ms=75.0, threshold_fraction=0.5),
     # the sacrum sees a broad (~100 ms) loading peak per step, 1.5–6 g with gravity
     "sacrum": PlacementProfile(strikes_per_stride=2, lowpass_hz=15.0, min_peak_g=1.4,
                                min_impact_g=1.4,
                                peak_search_ms=40.0, refractory_fraction=0.45,
                                lookback_ms=100.0, min_refractory_ms=SACRUM_REFRACTORY_MS,
-                               lookahead_ms=60.0),
+                               lookahead_ms=60.0, threshold_fraction=0.5),
 }
 
 
@@ -86,8 +91,8 @@ class DetectorConfig:
     #: (None: the placement's default, 60–75 ms); the published live detector waits 375 ms
     #: (Van den Berghe 2021)
     lookahead_ms: float | None = None
-    #: adaptive threshold: this fraction of the recent impacts (upper quartile) above 1 g
-    threshold_fraction: float = 0.5
+    #: adaptive threshold as a fraction of the recent impacts above 1 g (None: placement's)
+    threshold_fraction: float | None = None
     history_peaks: int = 8
     loading_window_ms: float = 50.0
     filter_order: int = 2  # Butterworth low-pass of the detection signal (lfilter: keep ≤ 4)

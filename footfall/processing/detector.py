@@ -33,8 +33,11 @@ from footfall.processing.config import (
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
-#: a peak this many times stronger than the last strike is taken even inside the refractory
+#: a peak this many times stronger than the last strike is taken even inside the refractory,
+#: and restarts the strike history
 OVERRIDE_RATIO = 1.5
+#: gait.md (Mitschke 2017): 200 Hz is enough to sample the impact peak itself
+MIN_PTA_RATE_HZ = 200.0
 #: a clipped peak was at least at the rail: the threshold's reference counts it this much
 #: higher, or a sensor clipping every impact would let swing peaks pass as strikes
 CLIPPED_HEADROOM = 1.25
@@ -124,6 +127,8 @@ class StepDetector:
         cfg = self.config
         lookahead_ms = self.profile.lookahead_ms if cfg.lookahead_ms is None else cfg.lookahead_ms
         self.lookahead = max(1, round(lookahead_ms * fs / 1000.0))
+        self.threshold_fraction = (self.profile.threshold_fraction
+                                   if cfg.threshold_fraction is None else cfg.threshold_fraction)
         self.lookback = max(1, round(self.profile.lookback_ms * fs / 1000.0))
         # the raw peak region must lie inside the look-ahead that confirmed it
         self.search = min(self.lookahead, max(1, round(self.profile.peak_search_ms * fs / 1e3)))
@@ -276,7 +281,7 @@ class StepDetector:
         reference = h.reference_g
         if impact < self.profile.min_impact_g or (
                 reference is not None
-                and effective < 1.0 + self.config.threshold_fraction * (reference - 1.0)):
+                and effective < 1.0 + self.threshold_fraction * (reference - 1.0)):
             return None
         axial = float(np.max(np.abs(state.axial[s, a:b])))
         c = max(p - self.loading, seg0)
@@ -290,9 +295,19 @@ class StepDetector:
         if raw is not None and h.after_gap and (
                 h.typical_interval is None or raw > GAP_INTERVAL_RATIO * h.typical_interval):
             interval = None  # a strike was probably lost in the gap: not one interval
+        if (self.sample_rate_hz >= MIN_PTA_RATE_HZ and h.last_impact_g is not None
+                and effective >= OVERRIDE_RATIO * h.last_impact_g):
+            # a much stronger strike than the last: what came before were not strikes of
+            # this kind (swing peaks before the first impact, walking before running).
+            # Start the history afresh so they no longer lower the threshold. (Below
+            # 200 Hz a ~10-ms impact's sampled height itself varies that much.)
+            h.heights_g.clear()
+            h.intervals.clear()
+            h.reference_g = h.typical_interval = None
+            raw = interval = None
         confidence = self._confidence(h, effective, interval)
-        # the history takes every interval: its median shrugs off the few that span a lost
-        # strike, and it is what judges the intervals across the next gaps
+        # the history takes every interval: its lower quartile shrugs off the ones that span
+        # a lost strike, and it is what judges the intervals across the next gaps
         self._remember(h, effective, raw)
         # a strike cut by the start of the data has no rising edge to time the next interval
         h.last_candidate, h.last_rise, h.after_gap = g, rise if found else None, False
