@@ -18,6 +18,7 @@ from footfall.processing.config import AnalysisConfig
 from footfall.processing.session import Output, SessionProcessor
 from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, RscSample, StepEvent
 from footfall.wire.frame import MAX_SAMPLES, ImuFrame, g_to_counts
+from footfall.wire.topics import SESSION_DEVICE
 
 NS = 1_000_000_000
 DEVICE = "recording"
@@ -147,6 +148,16 @@ def collect(outputs: Sequence[Output], into: dict[str, AnalysisResult]) -> None:
         into.setdefault(device, AnalysisResult()).add(event)
 
 
+def _of_device(results: dict[str, AnalysisResult]) -> AnalysisResult:
+    """The file's one device, with the session-wide alerts (cadence target and drift,
+    asymmetry: published under device ``session``) merged into its alert list."""
+    result = results.get(DEVICE, AnalysisResult())
+    session = results.get(SESSION_DEVICE)
+    if session is not None and session.alerts:
+        result.alerts = sorted(result.alerts + session.alerts, key=lambda a: a.time_ns)
+    return result
+
+
 def analyze_frames(frames: Iterable[ImuFrame], *, placement: str = "tibia", side: str = "none",
                    config: AnalysisConfig | None = None) -> AnalysisResult:
     processor = SessionProcessor("offline", "offline", config)
@@ -155,7 +166,7 @@ def analyze_frames(frames: Iterable[ImuFrame], *, placement: str = "tibia", side
     for frame in frames:
         collect(processor.feed_frame(DEVICE, frame), results)
     collect(processor.finish(), results)
-    return results.get(DEVICE, AnalysisResult())
+    return _of_device(results)
 
 
 def analyze_accel(accel_g: npt.NDArray[np.float64], sample_rate_hz: float, *,
@@ -192,6 +203,6 @@ def analyze_rsc(samples: Iterable[RscSample], *, side: str = "none",
         utc0 = sample.time_ns if utc0 is None else utc0
         collect(processor.feed_rsc(DEVICE, sample), results)
     collect(processor.finish(), results)
-    result = results.get(DEVICE, AnalysisResult())
+    result = _of_device(results)
     result.utc0_ns = utc0 or 0
     return result
