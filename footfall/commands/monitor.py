@@ -54,17 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from footfall.config import DEFAULT_CONFIG_FILE
-    from footfall.errors import CommandError
     from footfall.monitor.app import Monitor
-    from footfall.processing.alerts import AlertConfigError, load_alert_config
+    from footfall.processing.alerts import alert_config
 
-    settings = settings_from_args(args)
-    config_file = args.config or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
-    try:
-        alerts = load_alert_config(config_file, settings.athlete)
-    except AlertConfigError as exc:
-        raise CommandError(exc.reason) from exc
+    settings = settings_from_args(args)  # checks the [alerts] table too
+    alerts = alert_config(settings.alerts, settings.athlete)
     console = Console()
 
     async def main() -> Monitor:

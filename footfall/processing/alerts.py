@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import json
 import logging
-import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeAlias
 
 from footfall.processing.config import AlertConfig, AnalysisConfig
@@ -431,18 +429,3 @@ def alert_config(table: dict[str, Any] | None, athlete: str | None = None) -> Al
             raise AlertConfigError(f"alert setting {key!r} must be a number, got {value!r}")
         clean[key] = value if is_int or value is None else float(value)
     return AlertConfig(**clean)
-
-
-def load_alert_config(path: Path | None, athlete: str | None = None) -> AlertConfig:
-    """The ``[alerts]`` table of a footfall.toml (defaults when there is no file)."""
-    if path is None or not path.is_file():
-        return AlertConfig()
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise AlertConfigError(f"{path}: {exc}") from exc
-    try:
-        return alert_config(data.get("alerts"), athlete)
-    except AlertConfigError as exc:
-        raise AlertConfigError(f"{path}: {exc.reason}") from exc

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from footfall.config import load_settings
 from footfall.processing.alerts import (
     AlertConfigError,
     AlertEngine,
     alert_config,
-    load_alert_config,
 )
 from footfall.processing.config import AlertConfig
 from footfall.simulators.runner import RunnerParams, SyntheticRun, synthesize
@@ -182,11 +182,12 @@ def test_thresholds_per_athlete_from_toml(tmp_path: Path) -> None:
     path = tmp_path / "footfall.toml"
     path.write_text('athlete = "ann"\n[alerts]\nimpact_rise_pct = 12\n'
                     '[alerts.athletes.ann]\ntarget_increase_pct = 7.5\nimpact_limit_g = 14\n')
-    ann = load_alert_config(path, "ann")
+    table = load_settings(path).alerts  # as every command reads it
+    ann = alert_config(table, "ann")
     assert (ann.impact_rise_pct, ann.target_increase_pct, ann.impact_limit_g) == (12.0, 7.5, 14.0)
-    bob = load_alert_config(path, "bob")
+    bob = alert_config(table, "bob")
     assert (bob.impact_rise_pct, bob.target_increase_pct) == (12.0, None)
-    assert load_alert_config(tmp_path / "missing.toml") == AlertConfig()
+    assert alert_config(load_settings().alerts) == AlertConfig()  # no [alerts]: the defaults
     with pytest.raises(AlertConfigError, match="unknown alert setting 'impact_rise'"):
         alert_config({"impact_rise": 3})
     with pytest.raises(AlertConfigError, match="impact_min_steps"):
