@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich_argparse import RawDescriptionRichHelpFormatter
 
 from footfall.commands._common import add_settings_options, settings_from_args
+
+if TYPE_CHECKING:
+    from footfall.simulators.through_gateway import EmulatedRadios
+
+#: with --emulate: signal per notification (10 samples at 200 Hz; WitMotion: one per sample)
+EMULATE_CHUNK_MS = 50.0
+#: with --emulate and no --duration: seconds of running the emulated devices have to send
+EMULATE_RUN_S = 600.0
 
 HELP = """\
 Connect to one or more BLE devices at once and stream them to the broker (topics
@@ -49,7 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="the devices are byte-exact emulators worn by a synthetic runner: "
                           "the whole BLE path (parsers, clocks, spool) without Bluetooth")
     emu.add_argument("--emulate-speed", type=float, default=1.0, metavar="X",
-                     help="with --emulate: time factor (default 1 = real time)")
+                     help="with --emulate: time factor (default 1 = real time); the gateway's "
+                          "clock is simulated, so it sees a real-time session at any speed")
     emu.add_argument("--cadence", type=float, default=None, metavar="SPM",
                      help="with --emulate: the runner's cadence (default from speed, ≈170)")
     emu.add_argument("--replay", type=Path, metavar="FILE",
@@ -95,8 +104,14 @@ def run_command(args: argparse.Namespace) -> int:
     if not specs:
         raise CommandError("no device given: use --device ADDRESS:PROFILE:PLACEMENT:SIDE or "
                            "--devices FILE (find addresses with `footfall scan`)")
-    if args.emulate and args.emulate_speed <= 0:
-        raise CommandError("--emulate-speed must be positive")
+    radios = None
+    if args.emulate:
+        if args.emulate_speed <= 0:
+            raise CommandError("--emulate-speed must be positive")
+        try:
+            radios = _emulated(specs, args)
+        except (SettingError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
     broker = BrokerConfig(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
                           settings.mqtt_password.get_secret_value()
                           if settings.mqtt_password else None, settings.mqtt_tls)
@@ -105,9 +120,9 @@ def run_command(args: argparse.Namespace) -> int:
     async def main() -> bool:
         import signal
 
-        players: list[asyncio.Task[int]] = []
-        if args.emulate:
-            connector, players = _emulated(specs, args)
+        players: list[asyncio.Task[Any]] = []
+        if radios is not None:
+            connector = radios.connector()
         elif args.replay:
             connector = BleakConnector()  # never used: nothing connects in a replay
         else:
@@ -118,7 +133,8 @@ def run_command(args: argparse.Namespace) -> int:
             connector = BleakConnector()
         recorder = Recorder(args.record) if args.record else None
         try:
-            gateway = Gateway(specs, config, connector, recorder=recorder)
+            gateway = Gateway(specs, config, connector, recorder=recorder,
+                              clock=radios.clock if radios is not None else None)
         except (DeviceError, SettingError) as exc:
             raise CommandError(str(exc)) from exc
         stop = asyncio.Event()
@@ -128,6 +144,8 @@ def run_command(args: argparse.Namespace) -> int:
         task = asyncio.create_task(gateway.run(ble=not args.replay))
         print(f"ingesting {len(specs)} device(s) as {settings.athlete}/{settings.session} "
               f"to {settings.mqtt_url}; Ctrl-C to stop")
+        if radios is not None:
+            players.append(asyncio.create_task(radios.play(gateway, speed=args.emulate_speed)))
         if args.stats_every > 0:
             players.append(asyncio.create_task(_report(gateway, args.stats_every)))
         if args.replay:
@@ -154,28 +172,17 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _emulated(specs: list[Any], args: argparse.Namespace) -> tuple[Any, list[Any]]:
-    """A fake BLE hub with one emulator per device, each played a synthetic run."""
-    import asyncio
+def _emulated(specs: list[Any], args: argparse.Namespace) -> EmulatedRadios:
+    """The devices as byte-exact emulators worn by one synthetic runner, on a fake BLE stack."""
+    from footfall.simulators.runner import RunnerParams
+    from footfall.simulators.through_gateway import EmulatedRadios, plan_devices
 
-    from footfall.ingest.ble import BleakConnector
-    from footfall.ingest.drivers import DRIVERS
-    from footfall.simulators.devices.ble import EmulatorHub
-    from footfall.simulators.devices.play import emulator_for, play_into, runner_for
-
-    hub = EmulatorHub()
-    players = []
-    duration = args.duration or 600.0
-    for i, spec in enumerate(specs):
-        rate = spec.sample_rate_hz or DRIVERS[spec.profile].default_rate_hz or 100
-        hub.add(spec.address, emulator_for(spec.profile, sample_rate_hz=rate,
-                                           accel_range_g=spec.accel_range_g or 16))
-        run = runner_for(spec.placement, spec.side, sample_rate_hz=rate,
-                         duration_s=duration * args.emulate_speed + 5, seed=i,
-                         cadence_spm=args.cadence)
-        players.append(asyncio.create_task(play_into(hub.links[spec.address], run, spec.profile,
-                                                     speed=args.emulate_speed)))
-    return BleakConnector(client_class=hub.client_class(), find_device=hub.find_device), players
+    run_s = (args.duration or EMULATE_RUN_S) * args.emulate_speed + 5
+    plan = plan_devices(specs, RunnerParams(cadence_spm=args.cadence), run_s,
+                        chunk_ms=EMULATE_CHUNK_MS)
+    for note in plan.notes:
+        print(f"note: {note}")
+    return EmulatedRadios(plan)
 
 
 def _summary(session: Any) -> str:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 DEFAULT_RATE_HZ = 1000.0
 DEFAULT_RANGE_G = 16
-#: footfall.simulators.through_gateway.DEVICE_PROFILES (not imported here: keeps --help fast)
+#: footfall.simulators.devices.play.DEVICE_PROFILES (not imported here: keeps --help fast)
 DEVICE_CHOICES = ["footfall", "polar-pmd", "witmotion", "movesense", "rsc"]
 
 HELP = """\
@@ -163,7 +163,7 @@ def _through_gateway(args: argparse.Namespace, settings: Settings, params: Runne
                         rsc_convention=args.rsc_cadence_convention)
     except (SettingError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
-    for note in plan.sensor.notes:
+    for note in plan.notes:
         print(f"note: {note}")
     with Progress(TextColumn(f"[bold]simulating {args.device}[/]"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%  {task.fields[info]}"),

@@ -34,7 +34,7 @@ def test_cadence_survives_the_ble_path(profile: str, rate: int, per_notification
     rng = random.Random(5)
     frames: list[ImuFrame] = []
     for due_s, batch in notifications(run, profile, samples_per_notification=per_notification,
-                                      polar_range_g=range_g):
+                                      range_g=range_g):
         recv_ns = T0 + round((due_s + rng.uniform(0.005, 0.04)) * 1e9)  # BLE latency
         for uuid, data in batch:
             frames += [o for o in driver.handle(uuid, data, recv_ns) if isinstance(o, ImuFrame)]

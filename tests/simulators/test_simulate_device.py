@@ -26,14 +26,16 @@ from footfall.ingest.drivers import RscDriver
 from footfall.ingest.errors import SettingError
 from footfall.processing.service import ProcessorService
 from footfall.simulators.devices import footfall_open, movesense, polar_pmd
-from footfall.simulators.runner import RunnerParams
-from footfall.simulators.through_gateway import (
+from footfall.simulators.devices.play import (
     DEVICE_MODELS,
     MAX_NOTIFICATION_BYTES,
+    resolve_sensor,
+)
+from footfall.simulators.runner import RunnerParams
+from footfall.simulators.through_gateway import (
     GatewayPlan,
     GatewayRunStats,
     plan_run,
-    resolve_sensor,
     run_through_gateway,
 )
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows

@@ -1,170 +1,523 @@
-"""Play a synthetic run as the exact notifications a given BLE device would send.
+"""A synthetic run as the exact notifications of a real BLE device, and the player that paces
+them into fake links.
 
-:func:`notifications` turns one sensor's :class:`~footfall.simulators.runner.SyntheticRun` into
-``(delivery time offset in s, [(characteristic, bytes), …])`` for a profile, through that
-profile's emulator, so the gateway's whole BLE path (parser, clocks, gap rules, spool) can be
-driven by realistic motion with known ground truth. The run must be rendered at a rate the
-device supports (Polar 25/50/100/200 Hz, Movesense 13…1666 Hz, WitMotion its rate codes);
-values beyond the device's range saturate as on the device.
+The one place that knows, per profile, what the real device offers and how it encodes motion;
+``footfall simulate --device``, ``footfall ingest --emulate``
+(both through :mod:`footfall.simulators.through_gateway`) and the tests all go through it:
+
+- :data:`DEVICE_MODELS` and :func:`resolve_sensor`: the rates and ranges each device really
+  has (a Polar H10 at 25–200 Hz and ±2/4/8 g, a WitMotion at up to 200 Hz and ±16 g, a
+  Movesense at 13–1666 Hz, the open frame at any whole rate); anything else is refused with
+  what the device does offer, never changed silently.
+- :func:`imu_feed` / :func:`pod_feed`: one sensor's share of the run through its byte-exact
+  emulator (:mod:`footfall.simulators.devices`): mG int16 PMD delta frames, ``55 61`` frames,
+  GSP float32 m/s², the open frame, RSC measurements in either cadence convention. Values
+  beyond the device's range saturate as on the device. A foot pod reports
+  :func:`pod_readings`: cadence measured over the last steps, speed with measurement noise.
+- :func:`notifications`: the pure form, a run → ``(time, [notification, …])`` in order.
+- :func:`play`: feeds into their :class:`~footfall.simulators.devices.ble.EmulatorLink` at
+  ``speed`` × real time or as fast as the receiver takes them, setting a simulated host clock
+  to each notification's receive time when given one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
+from footfall.ingest.clock import ManualClock
+from footfall.ingest.errors import SettingError
 from footfall.ingest.profiles import footfall_open, movesense, polar_pmd, rsc, witmotion
 from footfall.simulators.devices.base import EmulatedDevice, Notification
-from footfall.simulators.devices.ble import EmulatorLink
+from footfall.simulators.devices.ble import EmulatorHub, EmulatorLink
 from footfall.simulators.devices.footfall_open import OpenImu
 from footfall.simulators.devices.movesense import MovesenseImu
-from footfall.simulators.devices.polar_pmd import PolarAcc
-from footfall.simulators.devices.rsc import RscPod
+from footfall.simulators.devices.polar_pmd import H10_RANGES_G, H10_RATES_HZ, PolarAcc
+from footfall.simulators.devices.rsc import CadenceConvention, RscPod
 from footfall.simulators.devices.witmotion import WitMotionImu
-from footfall.simulators.runner import Placement, RunnerParams, Side, SyntheticRun, synthesize
+from footfall.simulators.footpod import rsc_samples
+from footfall.simulators.runner import Gait, SyntheticRun, simulate_gait
+from footfall.wire.events import RscSample
+from footfall.wire.frame import g_to_counts
 
-#: sensor clock at the start of a played run: Polar's ns since 2000, Movesense ms
-POLAR_T0_NS = 800_000_000 * 10**9  # 2025-05-09, a clock set by the phone app
-MOVESENSE_T0_MS = 123_456
+log = logging.getLogger(__name__)
 
+DeviceProfile: TypeAlias = Literal["footfall", "polar-pmd", "witmotion", "movesense", "rsc"]
+DEVICE_PROFILES: tuple[DeviceProfile, ...] = ("footfall", "polar-pmd", "witmotion", "movesense",
+                                              "rsc")
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+#: (time in s from the start of the run, the notifications sent then)
 Timed = tuple[float, list[Notification]]
 
+#: ATT payload of one notification once bleak/BlueZ negotiated the usual MTU of 247
+MAX_NOTIFICATION_BYTES = 244
+#: a foot pod reports about once a second (ble-protocols.md)
+RSC_INTERVAL_S = 1.0
+#: the range the open frame carries is a u8; the CLI offers these
+OPEN_RANGES_G = (2, 4, 8, 16, 32, 64, 200)
+MOVESENSE_RANGES_G = (2, 4, 8, 16)  # /Meas/Acc/Config GRange values
+#: UTC of the first sample in :func:`notifications` (sets the Polar strap's clock)
+DEFAULT_START_UTC_NS = 1_795_000_000 * 10**9
 
-def ready_device(profile: str, run: SyntheticRun, *, polar_range_g: int = 8) -> object:
-    """An emulator for ``profile`` already started (as the gateway's start command would)."""
-    rate = round(run.sample_rate_hz)
-    if profile == "footfall":
-        return OpenImu(sample_rate_hz=rate, accel_range_g=run.accel_range_g, started=True,
-                       notifying=True)
-    if profile == "polar-pmd":
-        dev = PolarAcc(streaming_acc=True, sample_rate_hz=rate, range_g=polar_range_g)
-        dev.notifying.add(polar_pmd.DATA_UUID)
-        return dev
-    if profile == "movesense":
-        return MovesenseImu(subscriptions={1: movesense.acc_path(rate)}, notifying=True)
-    if profile == "witmotion":
-        imu = WitMotionImu(rate_hz=rate)
-        imu.on_notify_enabled(witmotion.NOTIFY_UUID)
-        return imu
-    if profile == "rsc":
-        pod = RscPod()
-        pod.on_notify_enabled(rsc.MEASUREMENT_UUID)
-        return pod
-    raise KeyError(profile)
+
+@dataclass(frozen=True, slots=True)
+class DeviceModel:
+    """What one profile's device offers: rates, ranges, how many samples fit a notification."""
+
+    profile: DeviceProfile
+    model: str
+    rates_hz: tuple[int, ...] | None  # None: any whole number of Hz (the open frame's u16)
+    ranges_g: tuple[int, ...]
+    default_rate_hz: int
+    default_range_g: int
+    max_samples_per_notification: int
+
+
+DEVICE_MODELS: dict[str, DeviceModel] = {
+    # 14-byte header + 6 bytes per sample in 244 bytes
+    "footfall": DeviceModel("footfall", "footfall open-frame IMU", None, OPEN_RANGES_G,
+                            1000, 16, (MAX_NOTIFICATION_BYTES - footfall_open.HEADER_SIZE) // 6),
+    # worst case of a delta frame: 10-byte header, 6-byte reference, 2-byte block header,
+    # 17-bit deltas (the difference of two int16 needs 17 bits): 36 samples fit
+    "polar-pmd": DeviceModel("polar-pmd", "Polar H10", H10_RATES_HZ, H10_RANGES_G, 200, 8, 36),
+    # one 20-byte 55 61 frame per notification, as the WT901BLE sends them
+    "witmotion": DeviceModel("witmotion", "WitMotion WT901BLE",
+                             tuple(int(r) for r in witmotion.RATE_CODES if r >= 1),
+                             (witmotion.ACC_RANGE_G,), 200, witmotion.ACC_RANGE_G, 1),
+    # DATA + DATA_PART2: 2 × 242 bytes of payload = u32 timestamp + 40 × 12 bytes
+    "movesense": DeviceModel("movesense", "Movesense", movesense.ACC_RATES_HZ,
+                             MOVESENSE_RANGES_G, 208, 16,
+                             (2 * (MAX_NOTIFICATION_BYTES - 2) - 4) // 12),
+    "rsc": DeviceModel("rsc", "RSC foot pod", None, (), 0, 0, 1),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SensorSetup:
+    """The rate and range a profile will run at, and what the user should know about them."""
+
+    rate_hz: int
+    range_g: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SettingNames:
+    """How the user set a device's rate and range, so that a refusal says what to change:
+    ``device`` names the device; ``rate``/``range`` are templates for a value."""
+
+    device: str
+    rate: str = "--rate {}"
+    range: str = "--range-g {}"
+
+    def option(self, template: str) -> str:
+        return template.format("").strip(" =")
+
+
+def device_model(profile: str) -> DeviceModel:
+    try:
+        return DEVICE_MODELS[profile]
+    except KeyError:
+        raise SettingError(f"unknown device profile {profile!r}; choose from "
+                           f"{', '.join(DEVICE_PROFILES)}") from None
+
+
+def _listing(values: Sequence[int], unit: str, prefix: str = "") -> str:
+    items = [f"{prefix}{v}" for v in values]
+    text = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+    return f"{text} {unit}"
+
+
+def _nearest(values: Sequence[int], x: float) -> int:
+    return min(values, key=lambda v: (abs(v - x), -v))
+
+
+def resolve_sensor(profile: str, *, rate_hz: float | None = None, range_g: int | None = None,
+                   defaults: tuple[int, int] | None = None,
+                   names: SettingNames | None = None) -> SensorSetup:
+    """The device's rate/range for what the user asked (``None``: ``defaults``, else the
+    device's usual setting).
+
+    Raises :class:`SettingError` naming what the device supports when it cannot do what was
+    asked (rates and ranges are never changed silently).
+    """
+    dev = device_model(profile)
+    said = names or SettingNames(f"--device {profile}")
+    rate_opt, range_opt = said.option(said.rate), said.option(said.range)
+    if dev.profile == "rsc":
+        if rate_hz is not None or range_g is not None:
+            raise SettingError(f"{said.device}: a foot pod reports speed and cadence about once "
+                               f"a second; {rate_opt} and {range_opt} do not apply to it")
+        return SensorSetup(0, 0, ("foot pod: one RSC measurement per second, speed and cadence "
+                                  "from the runner",))
+    default_rate, default_range = defaults or (dev.default_rate_hz, dev.default_range_g)
+    notes: list[str] = []
+    if rate_hz is None:
+        rate = default_rate
+    elif dev.rates_hz is None:
+        if not 1 <= rate_hz <= 0xFFFF or rate_hz != int(rate_hz):
+            raise SettingError(f"{said.device}: the open frame carries the sample rate as a whole "
+                               f"number of Hz (1-65535), not {rate_hz:g}")
+        rate = int(rate_hz)
+    elif rate_hz in dev.rates_hz:
+        rate = int(rate_hz)
+    else:
+        raise SettingError(
+            f"{said.device}: the {dev.model} samples its accelerometer at "
+            f"{_listing(dev.rates_hz, 'Hz')}, not {rate_hz:g} Hz: use "
+            f"{said.rate.format(_nearest(dev.rates_hz, rate_hz))} (or leave {rate_opt} out for "
+            f"{default_rate} Hz)")
+    if range_g is None:
+        rng = default_range
+    elif range_g in dev.ranges_g:
+        rng = range_g
+    else:
+        raise SettingError(
+            f"{said.device}: the {dev.model} measures {_listing(dev.ranges_g, 'g', '±')}, not "
+            f"±{range_g} g: use {said.range.format(_nearest(dev.ranges_g, range_g))} (peaks "
+            "beyond it clip, as they do on the device)")
+    if dev.profile == "polar-pmd" and rng <= 8:
+        notes.append(f"Polar H10: ±{rng} g, so tibial and foot impacts above {rng} g clip "
+                     "(the processor flags clipped steps)")
+    if dev.profile == "witmotion":
+        notes.append("WitMotion: one 20-byte notification per sample; whether a real WT901BLE "
+                     f"delivers {rate} notifications/s over BLE is unconfirmed")
+    if dev.profile == "movesense":
+        notes.append("Movesense: the gateway does not set /Meas/Acc/Config; the emulated sensor "
+                     f"clips at ±{rng} g")
+    if rate < 100:
+        notes.append(f"{rate} Hz is coarse for impact peaks (~10 ms wide): expect low PTA")
+    return SensorSetup(rate, rng, tuple(notes))
+
+
+def samples_per_notification(profile: str, rate_hz: float, chunk_ms: float) -> int:
+    """``chunk_ms`` of signal per notification, capped by what fits in one (WitMotion: 1)."""
+    if chunk_ms <= 0:
+        raise SettingError(f"--chunk-ms must be positive, got {chunk_ms:g}")
+    cap = device_model(profile).max_samples_per_notification
+    return max(1, min(round(rate_hz * chunk_ms / 1000), cap))
+
+
+def pod_readings(gait: Gait, *, interval_s: float = RSC_INTERVAL_S,
+                 seed: int = 0) -> tuple[RscSample, ...]:
+    """What a foot pod on this runner reports every ``interval_s`` (``time_ns`` from t = 0).
+
+    Once it has seen enough steps, :func:`footfall.simulators.footpod.rsc_samples`: cadence
+    over the last 6 steps, speed ± 0.03 m/s; before that "not running", speed and cadence 0.
+    """
+    measured = {s.time_ns: s for s in rsc_samples(gait, start_utc_ns=0, interval_s=interval_s,
+                                                  seed=seed)}
+    out: list[RscSample] = []
+    t = interval_s
+    while t <= gait.duration_s:  # the same ticks as rsc_samples
+        ns = round(t * 1e9)
+        reading = measured.get(ns) or RscSample(time_ns=ns, speed_mps=0.0, cadence_spm=0.0,
+                                                running=False)
+        out.append(replace(reading, seq=len(out)))
+        t += interval_s
+    return tuple(out)
+
+
+# --- feeds: one emulated device and what it sends when ---------------------------------------
+
+
+class Feed(ABC):
+    """One emulated device sending one sensor's share of a run.
+
+    Notification batch ``k`` holds the data that exists at ``ends_s[k]`` (run time); the player
+    delivers it at ``due_s[k]`` (plus link latency, see :meth:`over_the_air`) unless
+    ``lost[k]``.
+    """
+
+    def __init__(self, device: EmulatedDevice, ends_s: FloatArray) -> None:
+        self.device = device
+        self.ends_s = ends_s
+        self.due_s = ends_s
+        self.lost: BoolArray = np.zeros(ends_s.size, dtype=bool)
+        self.link: EmulatorLink | None = None
+        self.t0_utc_ns = 0
+
+    def attach(self, hub: EmulatorHub, address: str) -> EmulatorLink:
+        """Put the device "in range" of the fake Bluetooth stack at ``address``."""
+        self.link = hub.add(address, self.device)
+        return self.link
+
+    def over_the_air(self, *, latency_ms: float, jitter_ms: float = 0.0, loss_pct: float = 0.0,
+                     seed: int = 0, index: int = 0) -> None:
+        """Delivery: data time + latency + exponential jitter, never reordered (BLE delivers in
+        order); ``loss_pct`` of the batches lost on air (the device still counted them)."""
+        n = self.ends_s.size
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(5, index)))
+        jitter = rng.exponential(jitter_ms, n) if jitter_ms > 0 else np.zeros(n)
+        self.due_s = np.maximum.accumulate(self.ends_s + (latency_ms + jitter) / 1000.0) \
+            if n else self.ends_s
+        self.lost = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6, index))) \
+            .random(n) < loss_pct / 100
+
+    def ready(self) -> bool:
+        """The device streams as the run needs it (the gateway started it)."""
+        return self.device.streaming
+
+    def start(self, t0_utc_ns: int) -> None:
+        """Streaming begins: the run's t = 0 is at ``t0_utc_ns`` (sets clocks set from UTC)."""
+        self.t0_utc_ns = t0_utc_ns
+
+    @abstractmethod
+    def encode(self, k: int) -> list[Notification]:
+        """Batch ``k`` as the device sends it (whether or not it arrives)."""
+
+
+class _ImuFeed(Feed):
+    def __init__(self, device: EmulatedDevice, run: SyntheticRun, range_g: int, per: int,
+                 tail: bool) -> None:
+        last_start = run.n_samples if tail else run.n_samples - per + 1
+        self.starts = np.arange(0, max(last_start, 0), per)
+        self.stops = np.minimum(self.starts + per, run.n_samples)
+        super().__init__(device, self.stops / run.sample_rate_hz)
+        self.run, self.range_g = run, range_g
+        self.accel_g = np.clip(run.accel_g, -range_g, range_g)
+
+    def chunk(self, k: int) -> tuple[int, int]:
+        return int(self.starts[k]), int(self.stops[k])
+
+
+class _OpenFeed(_ImuFeed):
+    def __init__(self, run: SyntheticRun, range_g: int, per: int, tail: bool,
+                 started: bool) -> None:
+        self.imu = OpenImu(sample_rate_hz=round(run.sample_rate_hz), accel_range_g=range_g,
+                           started=started, notifying=started)
+        super().__init__(self.imu, run, range_g, per, tail)
+        self.counts = run.counts if range_g == run.accel_range_g else \
+            g_to_counts(run.accel_g, range_g)
+
+    def encode(self, k: int) -> list[Notification]:
+        i0, i1 = self.chunk(k)
+        return [(footfall_open.DATA_UUID, self.imu.frame(self.counts[i0:i1].tolist()))]
+
+
+class _PolarFeed(_ImuFeed):
+    def __init__(self, run: SyntheticRun, range_g: int, per: int, tail: bool,
+                 started: bool) -> None:
+        # delta-compressed ACC frames (0x81); which frame type a given H10 firmware sends is
+        # not confirmed here, and the gateway reads both
+        self.strap = PolarAcc(compressed=True)
+        if started:
+            self.strap.streaming_acc = True
+            self.strap.sample_rate_hz, self.strap.range_g = round(run.sample_rate_hz), range_g
+            self.strap.on_notify_enabled(polar_pmd.DATA_UUID)
+        super().__init__(self.strap, run, range_g, per, tail)
+
+    def ready(self) -> bool:
+        return self.strap.streaming and self.strap.sample_rate_hz == self.run.sample_rate_hz
+
+    def encode(self, k: int) -> list[Notification]:
+        i0, i1 = self.chunk(k)
+        limit = self.strap.range_g * 1000  # the range the gateway started it at
+        mg = np.clip(np.rint(self.accel_g[i0:i1] * 1000), -limit, limit - 1).astype(int)
+        # the strap's clock (set from the phone): ns since 2000-01-01, of the LAST sample
+        last_ns = (self.t0_utc_ns - polar_pmd.EPOCH_2000_NS
+                   + round((i1 - 1) * 1e9 / self.run.sample_rate_hz))
+        return self.strap.frame([(int(a), int(b), int(c)) for a, b, c in mg], last_ns)
+
+
+class _WitFeed(_ImuFeed):
+    def __init__(self, run: SyntheticRun, range_g: int, per: int, tail: bool,
+                 started: bool) -> None:
+        self.wit = WitMotionImu(rate_hz=run.sample_rate_hz) if started else WitMotionImu()
+        if started:
+            self.wit.on_notify_enabled(witmotion.NOTIFY_UUID)
+        super().__init__(self.wit, run, range_g, per, tail)
+        # the WT901's raw values: acc = raw / 32768 · 16 g, whatever else it was asked
+        self.raw = g_to_counts(run.accel_g, witmotion.ACC_RANGE_G)
+
+    def ready(self) -> bool:
+        # it streams at 10 Hz as soon as notifications are on: wait for the gateway's rate
+        return self.wit.streaming and self.wit.rate_hz == self.run.sample_rate_hz
+
+    def encode(self, k: int) -> list[Notification]:
+        i0, i1 = self.chunk(k)
+        return self.wit.frames([(int(a), int(b), int(c)) for a, b, c in self.raw[i0:i1]])
+
+
+class _MovesenseFeed(_ImuFeed):
+    #: the sensor's ms clock at the first sample (it counts from power-on)
+    BOOT_MS = 73_000
+
+    def __init__(self, run: SyntheticRun, range_g: int, per: int, tail: bool,
+                 started: bool) -> None:
+        self.imu = MovesenseImu()
+        if started:
+            self.imu.subscriptions[1] = movesense.acc_path(round(run.sample_rate_hz))
+            self.imu.notifying = True
+        super().__init__(self.imu, run, range_g, per, tail)
+
+    def encode(self, k: int) -> list[Notification]:
+        i0, i1 = self.chunk(k)
+        mps2 = (self.accel_g[i0:i1] * movesense.STANDARD_GRAVITY).astype(np.float32)
+        t_ms = self.BOOT_MS + round(i0 * 1000 / self.run.sample_rate_hz)
+        return self.imu.acc(t_ms, [(float(a), float(b), float(c)) for a, b, c in mps2])
+
+
+class _PodFeed(Feed):
+    def __init__(self, readings: Sequence[RscSample], convention: CadenceConvention,
+                 started: bool) -> None:
+        self.pod = RscPod(convention=convention)
+        if started:
+            self.pod.on_notify_enabled(rsc.MEASUREMENT_UUID)
+        self.readings = tuple(readings)
+        super().__init__(self.pod, np.asarray([s.time_ns / 1e9 for s in self.readings],
+                                              dtype=np.float64))
+
+    def encode(self, k: int) -> list[Notification]:
+        s = self.readings[k]
+        return [(rsc.MEASUREMENT_UUID, self.pod.measurement(
+            speed_mps=s.speed_mps, cadence_spm=s.cadence_spm, running=s.running,
+            interval_s=RSC_INTERVAL_S))]
+
+
+_IMU_FEEDS: dict[str, type[_OpenFeed | _PolarFeed | _WitFeed | _MovesenseFeed]] = {
+    "footfall": _OpenFeed, "polar-pmd": _PolarFeed, "witmotion": _WitFeed,
+    "movesense": _MovesenseFeed}
+
+
+def imu_feed(profile: str, run: SyntheticRun, *, samples_per_notification: int,
+             range_g: int | None = None, started: bool = False, tail: bool = False,
+             name: str = "") -> Feed:
+    """``run`` as ``profile``'s device sends it, ``samples_per_notification`` per batch.
+
+    ``range_g``: the device's range (default the run's); values beyond it saturate.
+    ``started``: the device is already streaming (else the gateway's start command starts it).
+    ``tail``: the samples left after the last full batch go out as a shorter one (the end of a
+    session), else they are not sent (the run is a window of an endless stream). Raises
+    :class:`SettingError` when the device cannot sample at the run's rate or ``range_g``.
+    """
+    rng = run.accel_range_g if range_g is None else range_g
+    resolve_sensor(profile, rate_hz=run.sample_rate_hz, range_g=rng)
+    cap = device_model(profile).max_samples_per_notification
+    if not 1 <= samples_per_notification <= cap:
+        raise SettingError(f"a {profile} notification holds 1 to {cap} samples, not "
+                           f"{samples_per_notification}")
+    feed = _IMU_FEEDS[profile](run, rng, samples_per_notification, tail, started)
+    if name:
+        feed.device.name = name
+    return feed
+
+
+def check_convention(convention: str) -> None:
+    if convention not in ("per-leg", "steps"):
+        raise SettingError(f"RSC cadence convention must be per-leg or steps, "
+                           f"not {convention!r}")
+
+
+def pod_feed(readings: Sequence[RscSample], *, convention: CadenceConvention = "per-leg",
+             started: bool = False, name: str = "") -> Feed:
+    """A foot pod sending ``readings`` (see :func:`pod_readings`) in its cadence convention."""
+    check_convention(convention)
+    feed = _PodFeed(readings, convention, started)
+    if name:
+        feed.device.name = name
+    return feed
 
 
 def notifications(run: SyntheticRun, profile: str, *, samples_per_notification: int = 10,
-                  device: object | None = None, polar_range_g: int = 8,
-                  rsc_interval_s: float = 1.0) -> Iterator[Timed]:
-    """The notifications in delivery order, each batch when its last sample exists."""
-    dev = device or ready_device(profile, run, polar_range_g=polar_range_g)
-    fs = run.sample_rate_hz
-    if profile == "rsc":
-        if not isinstance(dev, RscPod):
-            raise TypeError("an RSC profile needs an RscPod")
-        t = rsc_interval_s
-        while t <= run.duration_s:
-            cadence = float(np.interp(t, run.profile.time_s, run.profile.cadence_spm))
-            speed = float(np.interp(t, run.profile.time_s, run.profile.speed_mps))
-            data = dev.measurement(speed_mps=speed, cadence_spm=cadence, interval_s=rsc_interval_s)
-            yield t, [(rsc.MEASUREMENT_UUID, data)]
-            t += rsc_interval_s
-        return
-    n = samples_per_notification
-    for start in range(0, run.n_samples - n + 1, n):
-        stop = start + n
-        due_s = stop / fs  # the last sample of the batch exists
-        yield due_s, _batch(profile, dev, run, start, stop)
+                  range_g: int | None = None, rsc_convention: CadenceConvention = "per-leg",
+                  start_utc_ns: int = DEFAULT_START_UTC_NS) -> Iterator[Timed]:
+    """The notifications of ``run`` as ``profile``'s device (already started) sends them, in
+    order, each batch with the time its last sample exists (no link latency, no loss).
 
-
-def _batch(profile: str, dev: object, run: SyntheticRun, start: int,
-           stop: int) -> list[Notification]:
-    fs = run.sample_rate_hz
-    if isinstance(dev, OpenImu):
-        return [(footfall_open.DATA_UUID, dev.frame(run.counts[start:stop].tolist()))]
-    if isinstance(dev, PolarAcc):
-        limit = dev.range_g * 1000
-        mg = np.clip(np.rint(run.accel_g[start:stop] * 1000), -limit, limit - 1).astype(int)
-        last_ns = POLAR_T0_NS + round((stop - 1) * 1e9 / fs)
-        return dev.frame([(int(x), int(y), int(z)) for x, y, z in mg], last_ns)
-    if isinstance(dev, MovesenseImu):
-        mps2 = run.accel_g[start:stop] * movesense.STANDARD_GRAVITY
-        ts_ms = MOVESENSE_T0_MS + round(start * 1000 / fs)
-        return dev.acc(ts_ms, [(float(x), float(y), float(z)) for x, y, z in mps2])
-    if isinstance(dev, WitMotionImu):
-        scale = 32768 / 16  # WitMotion counts are always ±16 g
-        raw = np.clip(np.rint(run.accel_g[start:stop] * scale), -32768, 32767).astype(int)
-        return dev.frames([(int(x), int(y), int(z)) for x, y, z in raw])
-    raise TypeError(f"no player for {type(dev).__name__}")
-
-
-async def play_into(link: EmulatorLink, run: SyntheticRun, profile: str, *, speed: float = 1.0,
-                    samples_per_notification: int = 10,
-                    clock: Callable[[], float] | None = None) -> int:
-    """Play ``run`` into a fake BLE link in real time (× ``speed``); returns batches played.
-
-    The link's own device is used, so it streams only once the gateway has started it (a
-    device not yet started drops its samples, like the real one).
+    For ``rsc`` the pod is worn on the runner of ``run`` (its gait is drawn again from
+    ``run.params``). Only whole batches are sent.
     """
+    if profile == "rsc":
+        gait = simulate_gait(run.params, run.duration_s)
+        feed = pod_feed(pod_readings(gait, seed=run.params.seed), convention=rsc_convention,
+                        started=True)
+    else:
+        feed = imu_feed(profile, run, samples_per_notification=samples_per_notification,
+                        range_g=range_g, started=True)
+    feed.start(start_utc_ns)
+    for k, end_s in enumerate(feed.ends_s):
+        yield float(end_s), feed.encode(k)
+
+
+# --- the player --------------------------------------------------------------------------------
+
+
+@dataclass
+class PlayStats:
+    """What went over the emulated air."""
+
+    notifications: int = 0  # delivered to the link's receiver
+    notifications_lost: int = 0  # dropped on the emulated link (``Feed.lost``)
+    duration_s: float = 0.0  # run time covered so far
+
+
+async def _yield(_index: int) -> None:
+    await asyncio.sleep(0)
+
+
+async def play(feeds: Sequence[Feed], *, t0_utc_ns: int, speed: float | None = 1.0,
+               clock: ManualClock | None = None, stats: PlayStats | None = None,
+               after_delivery: Callable[[int], Awaitable[None]] = _yield,
+               progress: Callable[[float], None] | None = None) -> PlayStats:
+    """Deliver every feed's batches into its link in the order they are due.
+
+    ``speed``: × real time (``None``: no waiting, the pace is whatever ``after_delivery`` —
+    called with the feed's index after each batch — lets through). ``clock``: set to each
+    batch's receive time, ``t0_utc_ns`` + ``due_s``, before it is delivered, so a receiver
+    stamping with it sees a real-time session at any pace. Feeds must be attached and started.
+    """
+    stats = stats if stats is not None else PlayStats()
+    links: list[EmulatorLink] = []
+    for i, feed in enumerate(feeds):
+        if feed.link is None:
+            raise LookupError(f"feed {i} ({feed.device.name}) is not attached to a link")
+        links.append(feed.link)
+    timeline = sorted((float(due), i, k) for i, f in enumerate(feeds)
+                      for k, due in enumerate(f.due_s))
+    total_s = timeline[-1][0] if timeline else 0.0
+    wall_start = time.monotonic()
+    last_report = wall_start
+    for due_s, i, k in timeline:
+        if speed is not None:
+            delay = wall_start + due_s / speed - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        batch = feeds[i].encode(k)  # the device sends, whether or not it arrives
+        if clock is not None:
+            clock.now_ns = t0_utc_ns + round(due_s * 1e9)
+        if feeds[i].lost[k]:
+            log.debug("%s: simulated BLE loss of notification batch %d", links[i].address, k)
+            links[i].lost += len(batch)
+            stats.notifications_lost += len(batch)
+        else:
+            stats.notifications += links[i].notify(batch)
+        stats.duration_s = due_s
+        await after_delivery(i)
+        now = time.monotonic()
+        if progress is not None and now - last_report > 0.1:
+            last_report = now
+            progress(min(1.0, due_s / total_s) if total_s else 1.0)
+    return stats
+
+
+async def until_streaming(feeds: Sequence[Feed], timeout_s: float | None,
+                          also: Callable[[], bool] = lambda: True) -> bool:
+    """Wait until every feed's device streams as its run needs (and ``also()``); False on
+    timeout (``None``: wait for ever)."""
     loop = asyncio.get_running_loop()
-    now = clock or loop.time
-    start = now()
-    played = 0
-    for due_s, _ in _schedule(run, profile, samples_per_notification):
-        wait = start + due_s / speed - now()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        link.notify(_batch_for(link.device, profile, run, due_s, samples_per_notification))
-        played += 1
-    return played
-
-
-def _schedule(run: SyntheticRun, profile: str, n: int) -> Iterator[tuple[float, None]]:
-    if profile == "rsc":
-        t = 1.0
-        while t <= run.duration_s:
-            yield t, None
-            t += 1.0
-        return
-    for start in range(0, run.n_samples - n + 1, n):
-        yield (start + n) / run.sample_rate_hz, None
-
-
-def _batch_for(device: object, profile: str, run: SyntheticRun, due_s: float,
-               n: int) -> list[Notification]:
-    if isinstance(device, RscPod):
-        cadence = float(np.interp(due_s, run.profile.time_s, run.profile.cadence_spm))
-        speed = float(np.interp(due_s, run.profile.time_s, run.profile.speed_mps))
-        if not device.streaming:
-            return []
-        return [(rsc.MEASUREMENT_UUID, device.measurement(speed_mps=speed, cadence_spm=cadence))]
-    stop = round(due_s * run.sample_rate_hz)
-    return _batch(profile, device, run, stop - n, stop)
-
-
-def emulator_for(profile: str, *, sample_rate_hz: int, accel_range_g: int = 16) -> EmulatedDevice:
-    """A fresh (not yet started) emulator of ``profile``, for the fake BLE hub."""
-    if profile == "footfall":
-        return OpenImu(sample_rate_hz=sample_rate_hz, accel_range_g=accel_range_g)
-    if profile == "polar-pmd":
-        return PolarAcc()
-    if profile == "movesense":
-        return MovesenseImu()
-    if profile == "witmotion":
-        return WitMotionImu()
-    if profile == "rsc":
-        return RscPod()
-    raise KeyError(profile)
-
-
-def runner_for(placement: str, side: str, *, sample_rate_hz: float, duration_s: float,
-               seed: int = 0, cadence_spm: float | None = None) -> SyntheticRun:
-    """A synthetic run for a sensor worn at ``placement``/``side`` (chest/wrist ≈ sacrum)."""
-    where: Placement = "tibia" if placement == "tibia" else "foot" if placement == "foot" \
-        else "sacrum"
-    leg: Side = "left" if side == "left" else "right" if side == "right" else (
-        "left" if where != "sacrum" else "none")
-    return synthesize(RunnerParams(sample_rate_hz=sample_rate_hz, placement=where, side=leg,
-                                   seed=seed, cadence_spm=cadence_spm), duration_s)
+    deadline = None if timeout_s is None else loop.time() + timeout_s
+    while not (all(f.ready() for f in feeds) and also()):
+        if deadline is not None and loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
