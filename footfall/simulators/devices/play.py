@@ -322,7 +322,7 @@ class _PolarFeed(_ImuFeed):
     def encode(self, k: int) -> list[Notification]:
         i0, i1 = self.chunk(k)
         limit = self.strap.range_g * 1000  # the range the gateway started it at
-        mg = np.clip(np.rint(self.accel_g[i0:i1] * 1000), -limit, limit - 1).astype(int)
+        mg = np.clip(np.rint(self.accel_g[i0:i1] * 1000), -limit, limit).astype(int)
         # the strap's clock (set from the phone): ns since 2000-01-01, of the LAST sample
         last_ns = (self.t0_utc_ns - polar_pmd.EPOCH_2000_NS
                    + round((i1 - 1) * 1e9 / self.run.sample_rate_hz))
