@@ -52,6 +52,7 @@ from footfall.simulators.devices.play import (
     PlayStats,
     SensorSetup,
     SettingNames,
+    check_chunk_ms,
     check_convention,
     device_model,
     imu_feed,
@@ -134,7 +135,7 @@ def _planned(spec: DeviceSpec, sensor: SensorSetup, gait: Gait, params: RunnerPa
 def _plan(params: RunnerParams, duration_s: float, chunk_ms: float,
           rsc_convention: CadenceConvention, latency_ms: float,
           devices: Sequence[tuple[DeviceSpec, SensorSetup, Placement, Side]]) -> GatewayPlan:
-    samples_per_notification("footfall", 1, chunk_ms)  # refuses a chunk_ms <= 0
+    check_chunk_ms(chunk_ms)
     check_convention(rsc_convention)
     gait = simulate_gait(params, duration_s)
     planned = tuple(_planned(spec, sensor, gait, params, placement, side, chunk_ms)

@@ -199,10 +199,14 @@ def resolve_sensor(profile: str, *, rate_hz: float | None = None, range_g: int |
     return SensorSetup(rate, rng, tuple(notes))
 
 
-def samples_per_notification(profile: str, rate_hz: float, chunk_ms: float) -> int:
-    """``chunk_ms`` of signal per notification, capped by what fits in one (WitMotion: 1)."""
+def check_chunk_ms(chunk_ms: float) -> None:
     if chunk_ms <= 0:
         raise SettingError(f"--chunk-ms must be positive, got {chunk_ms:g}")
+
+
+def samples_per_notification(profile: str, rate_hz: float, chunk_ms: float) -> int:
+    """``chunk_ms`` of signal per notification, capped by what fits in one (WitMotion: 1)."""
+    check_chunk_ms(chunk_ms)
     cap = device_model(profile).max_samples_per_notification
     return max(1, min(round(rate_hz * chunk_ms / 1000), cap))
 
@@ -234,8 +238,8 @@ class Feed(ABC):
     """One emulated device sending one sensor's share of a run.
 
     Notification batch ``k`` holds the data that exists at ``ends_s[k]`` (run time); the player
-    delivers it at ``due_s[k]`` (plus link latency, see :meth:`over_the_air`) unless
-    ``lost[k]``.
+    delivers it at ``due_s[k]`` unless ``lost[k]`` (``ends_s`` and nothing lost until
+    :meth:`over_the_air` adds the link's latency and losses).
     """
 
     def __init__(self, device: EmulatedDevice, ends_s: FloatArray) -> None:
@@ -268,7 +272,8 @@ class Feed(ABC):
         return self.device.streaming
 
     def start(self, t0_utc_ns: int) -> None:
-        """Streaming begins: the run's t = 0 is at ``t0_utc_ns`` (sets clocks set from UTC)."""
+        """Streaming begins: the run's t = 0 is at ``t0_utc_ns`` (where a device clock set from
+        UTC, like the Polar strap's, starts)."""
         self.t0_utc_ns = t0_utc_ns
 
     @abstractmethod
@@ -284,7 +289,6 @@ class _ImuFeed(Feed):
         self.stops = np.minimum(self.starts + per, run.n_samples)
         super().__init__(device, self.stops / run.sample_rate_hz)
         self.run, self.range_g = run, range_g
-        self.accel_g = np.clip(run.accel_g, -range_g, range_g)
 
     def chunk(self, k: int) -> tuple[int, int]:
         return int(self.starts[k]), int(self.stops[k])
@@ -322,7 +326,7 @@ class _PolarFeed(_ImuFeed):
     def encode(self, k: int) -> list[Notification]:
         i0, i1 = self.chunk(k)
         limit = self.strap.range_g * 1000  # the range the gateway started it at
-        mg = np.clip(np.rint(self.accel_g[i0:i1] * 1000), -limit, limit).astype(int)
+        mg = np.clip(np.rint(self.run.accel_g[i0:i1] * 1000), -limit, limit).astype(int)
         # the strap's clock (set from the phone): ns since 2000-01-01, of the LAST sample
         last_ns = (self.t0_utc_ns - polar_pmd.EPOCH_2000_NS
                    + round((i1 - 1) * 1e9 / self.run.sample_rate_hz))
@@ -362,7 +366,8 @@ class _MovesenseFeed(_ImuFeed):
 
     def encode(self, k: int) -> list[Notification]:
         i0, i1 = self.chunk(k)
-        mps2 = (self.accel_g[i0:i1] * movesense.STANDARD_GRAVITY).astype(np.float32)
+        g = np.clip(self.run.accel_g[i0:i1], -self.range_g, self.range_g)
+        mps2 = (g * movesense.STANDARD_GRAVITY).astype(np.float32)
         t_ms = self.BOOT_MS + round(i0 * 1000 / self.run.sample_rate_hz)
         return self.imu.acc(t_ms, [(float(a), float(b), float(c)) for a, b, c in mps2])
 
