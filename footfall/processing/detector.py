@@ -1,12 +1,14 @@
 """Streaming impact-peak detector, vectorised over many streams of one sample rate.
 
-Per sample: the resultant acceleration is low-passed (stateful ``sosfilt``, for detection only).
-A filtered sample ``t`` is a *candidate* when it is the highest of the preceding minimum step
-interval (``lookback_ms``) and nothing higher follows within ``lookahead_ms``; it is *accepted*
-as a strike when it clears an adaptive threshold (a fraction of the recent peak heights) and a
-refractory period (a fraction of the recent strike interval, never shorter than the
-physiological minimum). The impact value, its time, the clipping flag and the loading rate are
-then read from the *raw* samples within ``peak_search_ms`` of ``t``.
+Per sample: the resultant acceleration is low-passed (a Butterworth biquad run by ``lfilter``
+with its state carried from chunk to chunk; for detection only). A filtered sample ``t`` is a
+*candidate* when it is the highest of the preceding ``lookback_ms`` and nothing higher follows
+within ``lookahead_ms``; it is *accepted* as a strike when it clears an adaptive threshold (a
+fraction of the recent impacts) and a refractory period (a fraction of the typical strike
+interval, never shorter than the physiological minimum) — unless it is much stronger than the
+last strike, which then was not one. The impact value, its time, the clipping flag and the
+loading rate are read from the *raw* samples within ``peak_search_ms`` of ``t``; the interval
+is timed on the rising edge. docs/metrics.md explains every rule and where it comes from.
 
 Every decision depends only on samples up to ``t + lookahead``, so the result is the same
 however the stream is cut into chunks; the sample-level work is a handful of NumPy calls per
