@@ -376,6 +376,18 @@ class StepDetector:
         return round(amp * timing, 3)
 
 
+def rescale_history(h: PeakHistory, ratio: float) -> PeakHistory:
+    """``h`` for the same stream at ``ratio`` × the sample rate (intervals are in samples;
+    the last strike's index is kept: a rate change is small, and the index space goes on)."""
+    return PeakHistory(
+        heights_g=deque(h.heights_g, maxlen=h.heights_g.maxlen),
+        intervals=deque((i * ratio for i in h.intervals), maxlen=h.intervals.maxlen),
+        last_candidate=h.last_candidate, last_rise=h.last_rise, after_gap=h.after_gap,
+        reference_g=h.reference_g,
+        typical_interval=None if h.typical_interval is None else h.typical_interval * ratio,
+        last_impact_g=h.last_impact_g)
+
+
 def _quantile(ordered: list[float], q: float) -> float:
     """Linear-interpolation quantile of a sorted list (NumPy's default), without NumPy's
     per-call overhead on these few values."""

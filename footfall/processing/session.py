@@ -20,7 +20,7 @@ import numpy as np
 
 from footfall.processing.alerts import AlertEngine
 from footfall.processing.config import AXIS_AXIAL, PROFILES, AnalysisConfig
-from footfall.processing.detector import DetectorState, Peak, StepDetector
+from footfall.processing.detector import DetectorState, Peak, StepDetector, rescale_history
 from footfall.processing.metrics import NS, MetricsTracker, TimeSeries
 from footfall.processing.quality import (
     QualityState,
@@ -154,8 +154,14 @@ class SessionProcessor:
         fs = frame.sample_rate_hz
         if stream.detector is None or stream.reconfigure or fs != stream.sample_rate_hz:
             out += self._flush(device, stream)
+            old = stream.detector_state
             stream.detector = StepDetector(fs, stream.placement, self.config.detector)
             stream.detector_state = stream.detector.new_state()
+            if old is not None and not stream.reconfigure:
+                # same sensor, new rate (the gateway switched to the measured one): keep
+                # what the detector learnt, or its first peak would again be unguarded
+                stream.detector_state.history = [
+                    rescale_history(h, fs / stream.sample_rate_hz) for h in old.history]
             if fs != stream.sample_rate_hz:
                 stream.sample_rate_hz = fs
                 stream.boundary_origin, stream.boundary_k = placed.first_index, 0
