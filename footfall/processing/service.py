@@ -49,6 +49,17 @@ class ServiceStats:
     reconnects: int = 0
 
 
+async def _cancel_all(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel and wait, cancelling again while a task is still running: on Python 3.11 a
+    cancel that races a completing ``wait_for`` (aiomqtt's publish) is swallowed, and the
+    task would go on waiting for its next message for ever."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+
+
 class ProcessorService:
     """Subscribe to device data of one athlete/session (or all) and process it live."""
 
@@ -132,11 +143,9 @@ class ProcessorService:
                 # the streams' last look-ahead, then everything queued, while still connected
                 self._finish_all()
                 await self._drain_outbox(client)
-            for task in (consumer, publisher, ticker):
-                task.cancel()
-            results = await asyncio.gather(consumer, publisher, ticker, return_exceptions=True)
-            errors = [r for r in results
-                      if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
+            tasks = (consumer, publisher, ticker)
+            await _cancel_all(tasks)
+            errors = [e for t in tasks if not t.cancelled() and (e := t.exception()) is not None]
             if errors and stopper not in done:
                 raise errors[0]  # the connection broke: reconnect
 
