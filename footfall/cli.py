@@ -42,10 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    from rich.console import Console
     from rich.logging import RichHandler
 
+    # logs go to stderr: stdout belongs to the command's output (`analyze --json`, `decode`)
     logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
-                        handlers=[RichHandler(show_path=False, rich_tracebacks=False)])
+                        handlers=[RichHandler(console=Console(stderr=True), show_path=False,
+                                              rich_tracebacks=False)])
     try:
         return int(args.func(args) or 0)
     except (ConfigError, CommandError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,19 @@ def test_stack_up_status_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert main(["stack", "down", *flags]) == 0
     assert main(["stack", "status", *flags]) == 1
     assert "not running" in capsys.readouterr().out
+
+
+def test_log_lines_go_to_stderr_not_into_json_output() -> None:
+    """A warning during a command must not corrupt its stdout (``analyze --json``)."""
+    import subprocess
+    import sys
+
+    script = ("import logging, sys\n"
+              "from footfall.cli import main\n"
+              "code = main(['-v', 'decode', 'rsc', '07 00 03 12 56 00 01 00 00 F0'])\n"
+              "logging.getLogger('footfall.test').warning('a warning while decoding')\n"
+              "sys.exit(code)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert json.loads(done.stdout)["cadence_raw"] == 18
+    assert "a warning while decoding" in done.stderr
