@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-Placement: TypeAlias = Literal["tibia", "foot", "sacrum"]
+Placement: TypeAlias = Literal["tibia", "foot", "sacrum", "chest"]
 PLACEMENTS: tuple[Placement, ...] = ("tibia", "foot", "sacrum")
 AXIS_AXIAL = 0
 
@@ -81,6 +81,9 @@ PROFILES: dict[str, PlacementProfile] = {
                                lookback_ms=100.0, min_refractory_ms=SACRUM_REFRACTORY_MS,
                                lookahead_ms=60.0, threshold_fraction=0.5),
 }
+#: a chest strap (Polar H10) is a trunk sensor like the sacrum: it sees every step as a broad
+#: loading peak. Not yet validated on chest recordings (docs/metrics.md).
+PROFILES["chest"] = PROFILES["sacrum"]
 
 
 @dataclass(frozen=True, slots=True)
