@@ -7,5 +7,7 @@ golden vectors in ble-protocols.md round-trip through both.
 - :mod:`.ble` a fake bleak client that plays an emulator into the gateway's notification
   callbacks (the seam the gateway tests and ``footfall ingest --emulate`` use).
 - :mod:`.play` a synthetic run (:mod:`footfall.simulators.runner`) as any device's exact
-  notifications, in one call or paced in real time into a fake link.
+  notifications, with the real devices' rate/range rules: in one call (``notifications``), or
+  paced at any speed into fake links (``play``), for ``footfall simulate --device`` and
+  ``footfall ingest --emulate`` (:mod:`footfall.simulators.through_gateway`).
 """
