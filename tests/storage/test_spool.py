@@ -35,9 +35,10 @@ async def test_unsent_batches_survive_the_process_and_go_out_at_next_start(
     dead = InfluxTarget(f"http://127.0.0.1:{free_port()}", "spooltest")  # nothing listens
     async with InfluxClient(dead, timeout_s=0.5) as client:
         writer = SpooledWriter(client, spool, backoff_initial_s=0.05, backoff_max_s=0.1)
-        async with writer:
-            writer.add(lines(12_000))  # more than one batch
-            assert not await writer.flush(timeout_s=1.0)
+        await writer.__aenter__()
+        writer.add(lines(12_000))  # more than one batch
+        assert not await writer.flush(timeout_s=1.0)
+        await writer.close(timeout_s=0.5)  # the process ends with InfluxDB still away
         assert writer.stats.write_failures > 0 and writer.stats.lines_written == 0
     assert len(list(spool.glob("*.lp"))) == 3  # 5000 + 5000 + 2000, on disk
 
