@@ -31,6 +31,14 @@ STEP_QUERY = (
     'mean("impact_g") AS impact_g FROM "step" '
     "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\""
 )
+ALERT_QUERY = (
+    'SELECT "state", "message" FROM "alert" '
+    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\", \"rule\""
+)
+FIRST_STEP_QUERY = (
+    'SELECT first("sensor_time_s") AS sensor_time_s FROM "step" '
+    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}'"
+)
 DRIFT_QUERY = (
     'SELECT last("cadence_drift_pct") AS cadence_drift_pct, '
     'last("impact_drift_pct") AS impact_drift_pct FROM "metrics" '
@@ -89,6 +97,11 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
         ids = {"athlete": settings.athlete, "session": settings.session}
         series = await influx.query(STEP_QUERY.format(**ids))
         drift = {row["device"]: row for row in rows(await influx.query(DRIFT_QUERY.format(**ids)))}
+        alerts = sorted(rows(await influx.query(ALERT_QUERY.format(**ids))),
+                        key=lambda row: row["time"])
+        # the run's first sample: the first step's time minus its sensor time
+        first = rows(await influx.query(FIRST_STEP_QUERY.format(**ids)))
+        start_ms = (first[0]["time"] - 1000 * first[0]["sensor_time_s"]) if first else 0
     table = Table(title=f"Read back from InfluxDB ({settings.influx_url}, database "
                         f"{settings.influx_database})")
     table.caption = ("cadence: median of steps; impact: mean peak tibial acceleration, an impact "
@@ -106,6 +119,12 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
     if not found:
         console.print("[red]no steps were found in InfluxDB[/]")
         return 1
+    starts = [row for row in alerts if row["state"] == "start"]
+    console.print(f"[bold]Alerts[/] (time into the run; {len(starts)} raised, "
+                  f"{sum(row['state'] == 'clear' for row in alerts)} cleared):")
+    for row in starts:
+        console.print(f"  {(row['time'] - start_ms) / 1000:6.1f} s  [yellow]{row['rule']:15}[/]"
+                      f"[cyan]{row['device']:12}[/] {row['message']}", highlight=False)
     console.print(f"Baseline: {DEMO_ANALYSIS.warmup_s:.0f} s warm-up, then "
                   f"{DEMO_ANALYSIS.baseline_s:.0f} s; drift is against it.")
     console.print(f"{stats.frames_sent} frames replayed, {service.stats.published['step']} "
