@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from footfall.dashboards.influxql import DATASOURCE_TYPE, DATASOURCE_UID
+from footfall.processing.config import AlertConfig
 
 #: where docker-compose mounts dashboards/json inside the Grafana container
 DASHBOARDS_PATH = "/etc/grafana/dashboards/footfall"
@@ -66,13 +67,14 @@ def dashboard_provider() -> dict[str, object]:
 
 
 #: Thresholds of the Grafana rules and the dashboards' threshold lines: the processor's own alert
-#: defaults (footfall.processing.config.AlertConfig, docs/alerts.md) when these were written.
-#: Kept here rather than imported because the processor's rules judge other windows (K of M
-#: strikes, per-rule holds) than a Grafana rule over per-second metrics can.
-CLIPPING_PCT = 10.0
-PACKET_LOSS_PCT = 5.0
-CADENCE_DRIFT_PCT = -3.0
-IMPACT_RISE_PCT = 15.0
+#: defaults (footfall.processing.config.AlertConfig, docs/alerts.md), read from it so the two
+#: never disagree. The windows differ: a Grafana rule judges per-second metrics, the processor
+#: K of M strikes with per-rule holds. (Per-athlete overrides apply to the processor only.)
+_DEFAULTS = AlertConfig()
+CLIPPING_PCT = _DEFAULTS.clipping_start_pct
+PACKET_LOSS_PCT = _DEFAULTS.packet_loss_start_pct
+CADENCE_DRIFT_PCT = -_DEFAULTS.cadence_drift_pct  # a fall: the drift is negative
+IMPACT_RISE_PCT = _DEFAULTS.impact_rise_pct
 #: the processor holds quality alerts 3 s and drift 15 s; a Grafana pending period is a
 #: multiple of the evaluation interval, so round up
 QUALITY_HOLD_S = 10
