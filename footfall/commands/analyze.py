@@ -164,7 +164,7 @@ def _analyze(kind: str, path: Path, args: argparse.Namespace,
                              config=_config(args, span))
         return {DEVICE: result}, "s from the first running record (UTC in time_utc)"
     if kind == "session":
-        return _analyze_session(path, args, notes), "s from the session's first message " \
+        return _analyze_session(path, args, notes), "s from the session's first sample " \
             "(UTC in time_utc)"
     raise CommandError(f"unknown kind {kind!r}")
 
@@ -173,15 +173,24 @@ def _analyze_session(path: Path, args: argparse.Namespace,
                      notes: list[str]) -> dict[str, AnalysisResult]:
     from footfall.processing.offline import collect
     from footfall.processing.session import SessionProcessor
-    from footfall.recordings.session import RAW_STREAMS, SessionFileError, iter_messages, read_info
+    from footfall.recordings.session import (
+        RAW_STREAMS,
+        SessionFileError,
+        data_span_ns,
+        iter_messages,
+        read_info,
+    )
     from footfall.wire import frame as wire_frame
     from footfall.wire.events import DeviceMeta, EventError, RscSample
     from footfall.wire.topics import Stream
 
     try:
         info = read_info(path)
+        # the data's own time, not when it was recorded: a session recorded from a replay or
+        # simulation at --speed 10 was received in a tenth of its duration
+        start_ns, end_ns = data_span_ns(path) or (info.start_ns, info.end_ns)
         processor = SessionProcessor(info.athlete or "offline", info.session or "offline",
-                                     _config(args, info.duration_s))
+                                     _config(args, (end_ns - start_ns) / 1e9))
         results: dict[str, AnalysisResult] = {}
         for msg in iter_messages(path, RAW_STREAMS):
             device, stream = msg.topic.device, msg.topic.stream
@@ -200,7 +209,7 @@ def _analyze_session(path: Path, args: argparse.Namespace,
     except SessionFileError as exc:
         raise CommandError(str(exc)) from exc
     for result in results.values():
-        result.utc0_ns = info.start_ns
+        result.utc0_ns = start_ns
     return results
 
 

@@ -336,6 +336,23 @@ def iter_messages(path: Path | str,
             yield SessionMessage(topic, message.log_time, message.publish_time, message.data)
 
 
+def data_span_ns(path: Path | str) -> tuple[int, int] | None:
+    """First and last data time of the device data (``imu``, ``rsc``): each message's
+    ``publish_time``, i.e. a frame's first sample or a foot-pod sample, in UTC ns.
+
+    Unlike :attr:`SessionInfo.start_ns`/``end_ns`` (when the recorder *received* messages), it
+    does not shrink when the session was recorded from a faster-than-real-time replay or
+    simulation. ``None`` when the file holds no device data.
+    """
+    first: int | None = None
+    last: int | None = None
+    for message in iter_messages(path, (Stream.IMU, Stream.RSC)):
+        t = message.publish_time_ns
+        first = t if first is None else min(first, t)
+        last = t if last is None else max(last, t)
+    return None if first is None or last is None else (first, last)
+
+
 def read_attachments(path: Path | str) -> dict[str, bytes]:
     with _open(path) as f:
         return {a.name: a.data for a in make_reader(f).iter_attachments()}
