@@ -12,8 +12,8 @@ from rich_argparse import RawDescriptionRichHelpFormatter
 
 from footfall import __version__
 from footfall.commands import COMMANDS
-from footfall.config import ConfigError
-from footfall.errors import CommandError
+from footfall.config.settings import ConfigError
+from footfall.core.errors import CommandError
 
 DESCRIPTION = """\
 Real-time running gait monitoring: step rate (cadence) and impact (peak tibial acceleration)

@@ -24,8 +24,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from footfall.simulators.importers.synthetic import write_synthetic_session
 from footfall.simulators.runner import RunnerParams, render, simulate_gait, treadmill_protocol
+from footfall.simulators.synthetic import write_synthetic_session
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "footfall" / "data" / "sample-session.mcap"
 START_UTC_NS = 1_768_467_600_000_000_000  # 2026-01-15T09:00:00Z

@@ -15,7 +15,7 @@ from pathlib import Path
 import hypothesis  # noqa: F401  (see below)
 import pytest
 
-from footfall.config import Settings, load_settings
+from footfall.config.settings import Settings, load_settings
 from footfall.stack.servers import INSTALL_HINT, Server, find_binary, free_port
 
 # hypothesis is imported here, at collection, on purpose: otherwise its pytest plugin imports it

@@ -7,8 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from footfall.config import Settings
-from footfall.processing.service import ProcessorService
+from footfall.config.settings import Settings
+from footfall.service.processor import ProcessorService
 from footfall.simulators.publish import DeviceStream, PublishStats, device_stream, publish_streams
 from footfall.simulators.runner import RunnerParams, SyntheticRun, synthesize
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target

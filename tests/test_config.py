@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from footfall.config import ConfigError, load_settings
+from footfall.config.settings import ConfigError, load_settings
 
 
 def test_precedence_flags_env_file_defaults(tmp_path: Path,

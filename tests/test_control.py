@@ -8,7 +8,7 @@ import json
 import aiomqtt
 import pytest
 
-from footfall.config import Settings
+from footfall.config.settings import Settings
 from footfall.storage.influx import InfluxClient, influx_target, rows
 from footfall.wire.control import ControlCommand, control_topic
 from footfall.wire.topics import SESSION_DEVICE, Stream, Topic

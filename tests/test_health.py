@@ -6,9 +6,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from footfall.config import Settings
-from footfall.processing import health
-from footfall.processing.service import ProcessorService
+from footfall.config.settings import Settings
+from footfall.service import health
+from footfall.service.processor import ProcessorService
 
 
 def test_check_says_why(tmp_path: Path) -> None:

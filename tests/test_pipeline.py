@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from footfall.config import Settings
+from footfall.config.settings import Settings
 from footfall.stack.servers import Server, free_port
 from footfall.storage.influx import InfluxClient, influx_target, rows
 from footfall.wire.topics import Stream, Topic
@@ -131,7 +131,7 @@ async def test_processor_survives_a_broker_restart(
 ) -> None:
     """Broker down between two halves of a run: the processor reconnects to its persistent
     session, and every frame sent while it was away is delivered and processed."""
-    from footfall.processing.service import ProcessorService
+    from footfall.service.processor import ProcessorService
     from footfall.simulators.publish import publish_streams
     from footfall.storage.influx import SpooledWriter
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from footfall.config import Settings, load_settings
+from footfall.config.settings import Settings, load_settings
 
 SETTINGS_FLAGS = (
     ("--mqtt-url", "broker URL (default mqtt://127.0.0.1:1883)"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich_argparse import RawDescriptionRichHelpFormatter
 
-from footfall.errors import CommandError
+from footfall.core.errors import CommandError
 
 if TYPE_CHECKING:
     from footfall.processing.config import AnalysisConfig
@@ -151,7 +151,7 @@ def _analyze(kind: str, path: Path, args: argparse.Namespace,
             f"s from the first sample at {rec.sample_rate_hz:g} Hz"
         return {DEVICE: result}, label
     if kind == "fit":
-        from footfall.simulators.importers.fit import FitImportError, read_fit
+        from footfall.recordings.fit import FitImportError, read_fit
 
         try:
             fit = read_fit(path)
@@ -173,7 +173,7 @@ def _analyze_session(path: Path, args: argparse.Namespace,
                      notes: list[str]) -> dict[str, AnalysisResult]:
     from footfall.processing.offline import collect
     from footfall.processing.session import SessionProcessor
-    from footfall.recordings.session import (
+    from footfall.recordings.session_file import (
         RAW_STREAMS,
         SessionFileError,
         data_span_ns,

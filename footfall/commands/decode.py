@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def parse_hex(parts: list[str]) -> bytes:
-    from footfall.errors import CommandError
+    from footfall.core.errors import CommandError
 
     text = "".join(parts)
     for sep in (" ", ":", "-", "_"):
@@ -49,9 +49,9 @@ def parse_hex(parts: list[str]) -> bytes:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from footfall.errors import CommandError
-    from footfall.ingest.errors import ParseError
-    from footfall.ingest.profiles import decode_json
+    from footfall.core.errors import CommandError
+    from footfall.devices.errors import ParseError
+    from footfall.devices.registry import decode_json
 
     data = parse_hex(args.hex)
     try:

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from footfall.config import default_state_dir
+    from footfall.config.settings import default_state_dir
     from footfall.demo.run import run_demo
 
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()

@@ -11,7 +11,7 @@ from rich_argparse import RawDescriptionRichHelpFormatter
 from footfall.commands._common import add_settings_options, settings_from_args
 
 if TYPE_CHECKING:
-    from footfall.simulators.through_gateway import EmulatedRadios
+    from footfall.harness.emulated_gateway import EmulatedRadios
 
 #: with --emulate: signal per notification (10 samples at 200 Hz; WitMotion: one per sample)
 EMULATE_CHUNK_MS = 50.0
@@ -74,10 +74,10 @@ def run_command(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
-    from footfall.errors import CommandError
+    from footfall.core.errors import CommandError, SettingError
     from footfall.ingest.ble import BleakConnector, BluetoothUnavailable, check_bluetooth
     from footfall.ingest.devices import load_devices_file, parse_device_arg
-    from footfall.ingest.errors import DeviceError, SettingError
+    from footfall.ingest.errors import DeviceError
     from footfall.ingest.gateway import Gateway, Recorder, SessionConfig
     from footfall.ingest.publisher import BrokerConfig
 
@@ -174,8 +174,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _emulated(specs: list[Any], args: argparse.Namespace) -> EmulatedRadios:
     """The devices as byte-exact emulators worn by one synthetic runner, on a fake BLE stack."""
+    from footfall.harness.emulated_gateway import EmulatedRadios, plan_devices
     from footfall.simulators.runner import RunnerParams
-    from footfall.simulators.through_gateway import EmulatedRadios, plan_devices
 
     run_s = (args.duration or EMULATE_RUN_S) * args.emulate_speed + 5
     plan = plan_devices(specs, RunnerParams(cadence_spm=args.cadence), run_s,

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from footfall.monitor.app import Monitor
     from footfall.processing.alerts import alert_config
+    from footfall.views.monitor.app import Monitor
 
     settings = settings_from_args(args)  # checks the [alerts] table too
     alerts = alert_config(settings.alerts, settings.athlete)

@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from footfall.errors import CommandError
+    from footfall.core.errors import CommandError
     from footfall.processing.config import AnalysisConfig
-    from footfall.processing.service import ProcessorService
+    from footfall.service.processor import ProcessorService
     from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target
     from footfall.wire.events import StepEvent
 

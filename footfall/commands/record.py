@@ -11,8 +11,8 @@ from rich_argparse import RawDescriptionRichHelpFormatter
 from footfall.commands._common import add_settings_options, settings_from_args
 
 if TYPE_CHECKING:
-    from footfall.recordings.session import SessionInfo
-    from footfall.simulators.importers.auto import ImportOptions
+    from footfall.recordings.session_file import SessionInfo
+    from footfall.recordings.sources import ImportOptions
 
 HELP = """\
 Write one session file (MCAP, see docs/session-format.md): everything the session publishes —
@@ -76,8 +76,8 @@ def import_options(args: argparse.Namespace, athlete: str, session: str | None
                    ) -> ImportOptions:
     from datetime import datetime
 
-    from footfall.errors import CommandError
-    from footfall.simulators.importers.auto import ImportOptions
+    from footfall.core.errors import CommandError
+    from footfall.recordings.sources import ImportOptions
 
     start_ns = None
     if args.start_utc:
@@ -100,10 +100,10 @@ def import_options(args: argparse.Namespace, athlete: str, session: str | None
 def convert(args: argparse.Namespace, source: Path, out: Path, athlete: str,
             session: str | None) -> SessionInfo:
     """Import ``source`` into ``out``; errors become :class:`CommandError`."""
-    from footfall.errors import CommandError
-    from footfall.simulators.importers.auto import ImportKindError, detect_kind, import_file
+    from footfall.core.errors import CommandError
+    from footfall.recordings.fit import FitImportError
+    from footfall.recordings.sources import ImportKindError, detect_kind, import_file
     from footfall.simulators.importers.csv_accel import CsvImportError
-    from footfall.simulators.importers.fit import FitImportError
 
     if not source.exists():
         raise CommandError(f"{source} does not exist")
@@ -124,7 +124,7 @@ def run_command(args: argparse.Namespace) -> int:
     import aiomqtt
     from rich.console import Console
 
-    from footfall.errors import CommandError
+    from footfall.core.errors import CommandError
 
     settings = settings_from_args(args)
     console = Console(stderr=True)
@@ -133,7 +133,7 @@ def run_command(args: argparse.Namespace) -> int:
         console.print(f"wrote {args.output}: {describe(info)}")
         return 0
 
-    from footfall.simulators.recorder import RecordStats, record_session
+    from footfall.recordings.recorder import RecordStats, record_session
 
     athlete, session = args.athlete or "+", args.session or "+"
     console.print(f"recording footfall/v1/{athlete}/{session}/# from {settings.mqtt_url} to "

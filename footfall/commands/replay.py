@@ -53,14 +53,14 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from footfall.commands.record import convert, describe
-    from footfall.errors import CommandError
-    from footfall.recordings.session import (
+    from footfall.core.errors import CommandError
+    from footfall.recordings.session_file import (
         DERIVED_STREAMS,
         RAW_STREAMS,
         SessionFileError,
         read_info,
     )
-    from footfall.simulators.importers.auto import ImportKindError, detect_kind
+    from footfall.recordings.sources import ImportKindError, detect_kind
     from footfall.simulators.replay import ReplayStats, replay_session
 
     if args.speed <= 0:

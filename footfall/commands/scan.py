@@ -35,7 +35,7 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from footfall.errors import CommandError
+    from footfall.core.errors import CommandError
     from footfall.ingest.ble import BluetoothUnavailable, scan
 
     try:

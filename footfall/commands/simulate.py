@@ -10,9 +10,9 @@ from rich_argparse import RawDescriptionRichHelpFormatter
 from footfall.commands._common import add_settings_options, settings_from_args
 
 if TYPE_CHECKING:
-    from footfall.config import Settings
+    from footfall.config.settings import Settings
+    from footfall.harness.emulated_gateway import GatewayRunStats
     from footfall.simulators.runner import RunnerParams, Side
-    from footfall.simulators.through_gateway import GatewayRunStats
 
 DEFAULT_RATE_HZ = 1000.0
 DEFAULT_RANGE_G = 16
@@ -99,7 +99,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from footfall.errors import CommandError
+    from footfall.core.errors import CommandError
     from footfall.simulators.publish import device_stream, publish_streams
     from footfall.simulators.runner import RunnerParams, synthesize
 
@@ -149,9 +149,8 @@ def _through_gateway(args: argparse.Namespace, settings: Settings, params: Runne
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from footfall.errors import CommandError
-    from footfall.ingest.errors import SettingError
-    from footfall.simulators.through_gateway import (
+    from footfall.core.errors import CommandError, SettingError
+    from footfall.harness.emulated_gateway import (
         SimulationError,
         plan_run,
         run_through_gateway,

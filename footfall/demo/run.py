@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from footfall.config import Settings, load_settings
+from footfall.config.settings import Settings, load_settings
 from footfall.processing.config import AnalysisConfig
-from footfall.processing.service import ProcessorService
+from footfall.service.processor import ProcessorService
 from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.stack.servers import LocalStack, free_port
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows

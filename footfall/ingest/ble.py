@@ -23,8 +23,8 @@ from bleak.exc import (
     BleakError,
 )
 
+from footfall.devices.registry import PROFILES, profile_for_service
 from footfall.ingest.drivers import DeviceSpec, GattClient
-from footfall.ingest.profiles import PROFILES, profile_for_service
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from footfall.core.errors import SettingError
 from footfall.ingest.drivers import DRIVERS, PLACEMENTS, SIDES, DeviceSpec
-from footfall.ingest.errors import SettingError
 from footfall.wire.topics import TopicError, check_id
 
 _KEYS = {"id": "device_id", "rate": "sample_rate_hz", "range": "accel_range_g",

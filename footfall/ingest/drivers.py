@@ -17,9 +17,11 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from footfall.core.errors import SettingError
+from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.devices.errors import ParseError
 from footfall.ingest import clock as clk
-from footfall.ingest.errors import DeviceError, ParseError, SettingError
-from footfall.ingest.profiles import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.ingest.errors import DeviceError
 from footfall.wire.events import DeviceMeta, RscSample
 from footfall.wire.frame import FLAG_GAP_BEFORE, INT16_FULL_SCALE, ImuFrame
 

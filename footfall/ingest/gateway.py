@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from footfall.core.clock import Clock, SystemClock
+from footfall.core.quarantine import Quarantine
+from footfall.devices.errors import ParseError
 from footfall.ingest.ble import BLE_ERRORS, Connector
-from footfall.ingest.clock import Clock, SystemClock
 from footfall.ingest.drivers import DeviceSpec, DeviceStats, Driver, make_driver
-from footfall.ingest.errors import DeviceError, ParseError
+from footfall.ingest.errors import DeviceError
 from footfall.ingest.publisher import Backoff, BrokerConfig, SpoolPublisher
 from footfall.ingest.spool import Spool
-from footfall.quarantine import Quarantine
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import DeviceStatus, RscSample
 from footfall.wire.frame import ImuFrame

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from footfall.simulators.importers.tracks import DeviceTrack
+from footfall.recordings.tracks import DeviceTrack
 from footfall.simulators.runner import Gait
 from footfall.wire.events import DeviceMeta, RscSample
 from footfall.wire.topics import Stream

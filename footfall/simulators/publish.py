@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import aiomqtt
 
-from footfall.config import Settings
+from footfall.config.settings import Settings
 from footfall.simulators.framing import TimedFrame, to_frames
 from footfall.simulators.runner import SyntheticRun
 from footfall.wire.events import DeviceMeta, DeviceStatus

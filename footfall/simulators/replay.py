@@ -20,8 +20,8 @@ from pathlib import Path
 
 import aiomqtt
 
-from footfall.config import Settings
-from footfall.recordings.session import (
+from footfall.config.settings import Settings
+from footfall.recordings.session_file import (
     DERIVED_STREAMS,
     RAW_STREAMS,
     SessionMessage,

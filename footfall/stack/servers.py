@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from footfall.errors import CommandError
+from footfall.core.errors import CommandError
 
 log = logging.getLogger(__name__)
 

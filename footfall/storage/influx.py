@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from footfall.config import Settings
+from footfall.config.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import pytest
 
 from footfall.commands import analyze
 from footfall.processing.offline import frames_from_counts
-from footfall.recordings.session import SessionWriter
+from footfall.recordings.session_file import SessionWriter
 from footfall.simulators.runner import RunnerParams, synthesize
 from footfall.wire.events import DeviceMeta
 from footfall.wire.frame import encode

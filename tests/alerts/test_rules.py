@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from footfall.config import load_settings
+from footfall.config.settings import load_settings
 from footfall.processing.alerts import (
     AlertConfigError,
     AlertEngine,

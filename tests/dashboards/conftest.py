@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from footfall.config import Settings, load_settings
-from footfall.processing.service import ProcessorService
-from footfall.recordings.session import read_info
+from footfall.config.settings import Settings, load_settings
+from footfall.recordings.session_file import read_info
+from footfall.service.processor import ProcessorService
 from footfall.simulators.replay import replay_session
 from footfall.stack.servers import Server
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target

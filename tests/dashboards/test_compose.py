@@ -20,9 +20,9 @@ import aiomqtt
 import pytest
 import yaml
 
-from footfall.config import Settings
-from footfall.dashboards import REPO_DASHBOARDS, provisioning
+from footfall.config.settings import Settings
 from footfall.stack.servers import deploy_file, find_binary, free_port, port_open
+from footfall.views.dashboards import REPO_DASHBOARDS, provisioning
 from footfall.wire.topics import Stream, subscription
 from tests.conftest import IN_CI
 

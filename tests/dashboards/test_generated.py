@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from footfall.dashboards import REPO_DASHBOARDS, differences, provisioning, render, write
-from footfall.dashboards.__main__ import main
-from footfall.dashboards.influxql import DATASOURCE_UID
+from footfall.views.dashboards import REPO_DASHBOARDS, differences, provisioning, render, write
+from footfall.views.dashboards.__main__ import main
+from footfall.views.dashboards.influxql import DATASOURCE_UID
 from tests.dashboards.grafana import targets_of, variables_of
 
 FILES = render()
@@ -28,7 +28,7 @@ def _panels(body: dict[str, Any]) -> list[dict[str, Any]]:
 def test_committed_files_are_what_the_code_generates() -> None:
     stale = differences(REPO_DASHBOARDS)
     assert not stale, (f"{stale} differ from footfall/dashboards: run "
-                       "`.venv/bin/python -m footfall.dashboards` and commit the result")
+                       "`.venv/bin/python -m footfall.views.dashboards` and commit the result")
     on_disk = {str(p.relative_to(REPO_DASHBOARDS)) for p in REPO_DASHBOARDS.rglob("*")
                if p.is_file()}
     assert on_disk == set(FILES), "files under dashboards/ that the generator does not make"

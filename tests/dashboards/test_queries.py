@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from footfall.dashboards import REPO_DASHBOARDS, provisioning
+from footfall.views.dashboards import REPO_DASHBOARDS, provisioning
 from tests.dashboards.conftest import Replayed
 from tests.dashboards.grafana import Target, current_values, interpolate, targets_of
 

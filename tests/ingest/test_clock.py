@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from footfall.core.clock import ManualClock
 from footfall.ingest import clock as clk
 
 
@@ -86,6 +87,6 @@ def test_clock_mapper_needs_an_observation() -> None:
 
 
 def test_manual_clock() -> None:
-    c = clk.ManualClock(now_ns=0)
+    c = ManualClock(now_ns=0)
     c.advance(1.5)
     assert c.utc_ns() == c.monotonic_ns() == 1_500_000_000

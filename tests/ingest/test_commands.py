@@ -15,8 +15,8 @@ from bleak.exc import (
 )
 
 from footfall import cli, commands
+from footfall.core.errors import SettingError
 from footfall.ingest.devices import load_devices_file, parse_device_arg
-from footfall.ingest.errors import SettingError
 
 MINE = ["decode", "scan", "ingest"]
 
@@ -205,8 +205,8 @@ def test_scan_lists_supported_devices_with_battery(capsys: pytest.CaptureFixture
     from bleak.backends.device import BLEDevice
     from bleak.backends.scanner import AdvertisementData
 
+    from footfall.devices import footfall_open, rsc
     from footfall.ingest import ble
-    from footfall.ingest.profiles import footfall_open, rsc
     from footfall.simulators.devices.ble import EmulatorHub
     from footfall.simulators.devices.footfall_open import OpenImu
     from footfall.simulators.devices.rsc import RscPod

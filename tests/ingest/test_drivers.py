@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from footfall.devices import footfall_open as ffo
+from footfall.devices import movesense, rsc, witmotion
 from footfall.ingest.ble import BleakConnector
 from footfall.ingest.drivers import (
     DeviceSpec,
@@ -19,8 +21,6 @@ from footfall.ingest.drivers import (
     WitMotionDriver,
 )
 from footfall.ingest.gateway import Gateway, Recorder, SessionConfig, read_recording
-from footfall.ingest.profiles import footfall_open as ffo
-from footfall.ingest.profiles import movesense, rsc, witmotion
 from footfall.ingest.publisher import Backoff, BrokerConfig
 from footfall.simulators.devices import footfall_open as ffo_emu
 from footfall.simulators.devices import witmotion as wit_emu
@@ -103,7 +103,7 @@ def test_rsc_auto_waits_for_a_running_measurement() -> None:
 
 
 def test_movesense_driver_refuses_unknown_rate() -> None:
-    from footfall.ingest.errors import SettingError
+    from footfall.core.errors import SettingError
 
     with pytest.raises(SettingError, match="not 200"):
         MovesenseDriver(DeviceSpec("A", "movesense", "tibia", "left", sample_rate_hz=200))
@@ -220,8 +220,8 @@ def test_witmotion_publishes_the_rate_it_really_delivers() -> None:
 
 
 def test_polar_publishes_a_steady_rate() -> None:
+    from footfall.devices import polar_pmd
     from footfall.ingest.drivers import PolarPmdDriver
-    from footfall.ingest.profiles import polar_pmd
     from footfall.simulators.devices import polar_pmd as pmd_emu
 
     drv = PolarPmdDriver(DeviceSpec("A", "polar-pmd", "chest", "none"))
@@ -330,8 +330,8 @@ def test_a_restarted_gateway_continues_the_frame_numbering(tmp_path: Path) -> No
 
 
 def test_polar_clock_reset_keeps_sensor_time_increasing() -> None:
+    from footfall.devices import polar_pmd
     from footfall.ingest.drivers import PolarPmdDriver
-    from footfall.ingest.profiles import polar_pmd
     from footfall.simulators.devices import polar_pmd as pmd_emu
 
     drv = PolarPmdDriver(DeviceSpec("A", "polar-pmd", "chest", "none"))

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.devices.errors import ParseError
+from footfall.devices.registry import PROFILES
 from footfall.ingest import ble
 from footfall.ingest.drivers import DeviceSpec
-from footfall.ingest.errors import ParseError
 from footfall.ingest.gateway import DeviceSession, SessionConfig
-from footfall.ingest.profiles import PROFILES, footfall_open, movesense, polar_pmd, rsc, witmotion
 from footfall.ingest.publisher import BrokerConfig
 
 PARSERS = {

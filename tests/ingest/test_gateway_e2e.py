@@ -21,11 +21,11 @@ import aiomqtt
 import numpy as np
 import pytest
 
+from footfall.devices import footfall_open as ffo
+from footfall.devices import polar_pmd as pmd
 from footfall.ingest.ble import BleakConnector
 from footfall.ingest.drivers import DeviceSpec
 from footfall.ingest.gateway import Gateway, SessionConfig
-from footfall.ingest.profiles import footfall_open as ffo
-from footfall.ingest.profiles import polar_pmd as pmd
 from footfall.ingest.publisher import Backoff, BrokerConfig
 from footfall.simulators.devices.ble import EmulatorHub, EmulatorLink
 from footfall.simulators.devices.footfall_open import OpenImu

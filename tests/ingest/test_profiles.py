@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from footfall.ingest.errors import ParseError
-from footfall.ingest.profiles import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.devices.errors import ParseError
 from footfall.simulators.devices import footfall_open as ffo_emu
 from footfall.simulators.devices import movesense as ms_emu
 from footfall.simulators.devices import polar_pmd as pmd_emu

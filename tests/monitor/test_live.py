@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from footfall.config import Settings
-from footfall.monitor.app import Monitor
-from footfall.processing.service import ProcessorService
+from footfall.config.settings import Settings
 from footfall.processing.session import SessionProcessor
-from footfall.recordings.session import RAW_STREAMS, iter_messages
+from footfall.recordings.session_file import RAW_STREAMS, iter_messages
+from footfall.service.processor import ProcessorService
 from footfall.simulators.replay import replay_session
+from footfall.views.monitor.app import Monitor
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, StepEvent
 from footfall.wire.topics import Stream
@@ -93,7 +93,7 @@ async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
     if tmux:
         env = {**os.environ, "FOOTFALL_MQTT_URL": settings.mqtt_url,
                "FOOTFALL_ATHLETE": athlete, "FOOTFALL_STATE_DIR": str(tmp_path / "mon")}
-        command = f"{sys.executable} -m footfall.monitor --session {session}"
+        command = f"{sys.executable} -m footfall.views.monitor --session {session}"
         subprocess.run(["tmux", "new-session", "-d", "-x", "80", "-y", "24", "-s", pane,
                         command], check=True, env=env, cwd=Path(__file__).parents[2])
     try:

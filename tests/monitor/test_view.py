@@ -6,8 +6,8 @@ import json
 
 from rich.console import Console
 
-from footfall.monitor.state import MonitorState, apply, rendered
-from footfall.monitor.view import render
+from footfall.views.monitor.state import MonitorState, apply, rendered
+from footfall.views.monitor.view import render
 from footfall.wire.control import ControlCommand, control_topic
 from footfall.wire.events import AlertEvent, DeviceMeta, DeviceStatus, MetricsEvent, StepEvent
 

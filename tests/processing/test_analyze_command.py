@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from footfall.commands import analyze
-from footfall.errors import CommandError
+from footfall.core.errors import CommandError
 
 from .synth import leg_run
 
@@ -71,8 +71,8 @@ def test_fit_file_cadence_in_steps_per_minute(capsys: pytest.CaptureFixture[str]
 
 
 def test_session_file_every_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from footfall.simulators.importers.synthetic import write_synthetic_session
     from footfall.simulators.runner import RunnerParams, Side, synthesize
+    from footfall.simulators.synthetic import write_synthetic_session
 
     sides: tuple[Side, ...] = ("left", "right")
     runs = {side: synthesize(RunnerParams(placement="tibia", side=side, accel_range_g=32,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from footfall.cli import main
-from footfall.recordings.session import SessionWriter, data_span_ns, read_info
+from footfall.recordings.session_file import SessionWriter, data_span_ns, read_info
 from footfall.simulators.framing import to_frames
 from footfall.simulators.runner import RunnerParams, synthesize
 from footfall.wire.events import DeviceMeta

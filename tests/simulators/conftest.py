@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from footfall.config import Settings, load_settings
-from footfall.simulators.importers.synthetic import write_synthetic_session
+from footfall.config.settings import Settings, load_settings
 from footfall.simulators.runner import RunnerParams, SyntheticRun, render, simulate_gait
+from footfall.simulators.synthetic import write_synthetic_session
 from footfall.stack.servers import Server
 
 DATA = Path(__file__).resolve().parents[1] / "data"

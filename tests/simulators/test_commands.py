@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from footfall.commands import record, replay
-from footfall.errors import CommandError
-from footfall.recordings.session import read_info
+from footfall.core.errors import CommandError
+from footfall.recordings.session_file import read_info
 
 from .test_importers import FENIX2
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from garmin_fit_sdk import Decoder, Encoder, Profile, Stream
 
-from footfall.recordings.session import iter_messages, read_attachments
-from footfall.simulators.importers.alcantara import write_alcantara_session
+from footfall.recordings.alcantara import write_alcantara_session
+from footfall.recordings.fit import FitImportError, read_fit, write_fit_session
+from footfall.recordings.session_file import iter_messages, read_attachments
 from footfall.simulators.importers.csv_accel import CsvImportError, write_csv_session
-from footfall.simulators.importers.fit import FitImportError, read_fit, write_fit_session
 from footfall.wire.events import RscSample
 from footfall.wire.frame import FLAG_GAP_BEFORE, decode, g_to_counts
 from footfall.wire.topics import Stream as WireStream

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from footfall.simulators.importers.alcantara import SAMPLE_RATE_HZ, load_trials
+from footfall.recordings.alcantara import SAMPLE_RATE_HZ, load_trials
 from footfall.simulators.runner import RunnerParams, synthesize
 
 from .conftest import DATA

@@ -9,10 +9,10 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from footfall.config import Settings
-from footfall.recordings.session import RAW_STREAMS, iter_messages, read_info
-from footfall.simulators.importers.fit import read_fit, write_fit_session
-from footfall.simulators.recorder import RecordStats, record_session
+from footfall.config.settings import Settings
+from footfall.recordings.fit import read_fit, write_fit_session
+from footfall.recordings.recorder import RecordStats, record_session
+from footfall.recordings.session_file import RAW_STREAMS, iter_messages, read_info
 from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.wire.events import RscSample
 from footfall.wire.topics import Stream, subscription

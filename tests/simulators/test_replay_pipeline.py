@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from footfall.config import Settings
-from footfall.processing.service import ProcessorService
+from footfall.config.settings import Settings
 from footfall.processing.session import SessionProcessor
-from footfall.recordings.session import iter_messages
+from footfall.recordings.session_file import iter_messages
+from footfall.service.processor import ProcessorService
 from footfall.simulators.replay import replay_session
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
 from footfall.wire.events import DeviceMeta, StepEvent

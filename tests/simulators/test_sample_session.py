@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from footfall.recordings.session import iter_messages, read_attachments, read_info
+from footfall.recordings.session_file import iter_messages, read_attachments, read_info
 from footfall.wire.topics import Stream
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mcap.reader import make_reader
 
-from footfall.recordings.session import (
+from footfall.recordings.session_file import (
     PROFILE,
     RAW_STREAMS,
     SessionFileError,
@@ -18,8 +18,8 @@ from footfall.recordings.session import (
     read_attachments,
     read_info,
 )
-from footfall.simulators.importers.synthetic import write_synthetic_session
 from footfall.simulators.replay import relabel, retime_payload
+from footfall.simulators.synthetic import write_synthetic_session
 from footfall.wire.events import RscSample, StepEvent
 from footfall.wire.frame import decode
 from footfall.wire.topics import Stream, Topic

@@ -21,10 +21,16 @@ import numpy as np
 import pytest
 
 from footfall.cli import main
-from footfall.config import Settings
+from footfall.config.settings import Settings
+from footfall.core.errors import SettingError
+from footfall.harness.emulated_gateway import (
+    GatewayPlan,
+    GatewayRunStats,
+    plan_run,
+    run_through_gateway,
+)
 from footfall.ingest.drivers import RscDriver
-from footfall.ingest.errors import SettingError
-from footfall.processing.service import ProcessorService
+from footfall.service.processor import ProcessorService
 from footfall.simulators.devices import footfall_open, movesense, polar_pmd
 from footfall.simulators.devices.play import (
     DEVICE_MODELS,
@@ -32,12 +38,6 @@ from footfall.simulators.devices.play import (
     resolve_sensor,
 )
 from footfall.simulators.runner import RunnerParams
-from footfall.simulators.through_gateway import (
-    GatewayPlan,
-    GatewayRunStats,
-    plan_run,
-    run_through_gateway,
-)
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
 from footfall.wire import frame as wire
 from footfall.wire.events import DeviceMeta, DeviceStatus, MetricsEvent, StepEvent

@@ -1,5 +1,5 @@
 """Byte-exact BLE device emulators: the notification bytes each device sends, and its answers
-to control commands. Encoders here are the inverse of :mod:`footfall.ingest.profiles`; the
+to control commands. Encoders here are the inverse of :mod:`footfall.devices.registry`; the
 golden vectors in ble-protocols.md round-trip through both.
 
 - :mod:`.rsc` foot pod (per-leg or steps/min cadence), :mod:`.polar_pmd` (raw and delta frames,
@@ -9,5 +9,5 @@ golden vectors in ble-protocols.md round-trip through both.
 - :mod:`.play` a synthetic run (:mod:`footfall.simulators.runner`) as any device's exact
   notifications, with the real devices' rate/range rules: in one call (``notifications``), or
   paced at any speed into fake links (``play``), for ``footfall simulate --device`` and
-  ``footfall ingest --emulate`` (:mod:`footfall.simulators.through_gateway`).
+  ``footfall ingest --emulate`` (:mod:`footfall.harness.emulated_gateway`).
 """

@@ -6,7 +6,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from footfall.ingest.profiles import footfall_open as ffo
+from footfall.devices import footfall_open as ffo
 from footfall.simulators.devices.base import Notification
 
 

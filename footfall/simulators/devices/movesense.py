@@ -6,8 +6,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from footfall.ingest.errors import SettingError
-from footfall.ingest.profiles import movesense as gsp
+from footfall.core.errors import SettingError
+from footfall.devices import movesense as gsp
 from footfall.simulators.devices.base import Notification
 
 Vector = tuple[float, float, float]

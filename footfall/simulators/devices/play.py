@@ -3,7 +3,7 @@ them into fake links.
 
 The one place that knows, per profile, what the real device offers and how it encodes motion;
 ``footfall simulate --device``, ``footfall ingest --emulate``
-(both through :mod:`footfall.simulators.through_gateway`) and the tests all go through it:
+(both through :mod:`footfall.harness.emulated_gateway`) and the tests all go through it:
 
 - :data:`DEVICE_MODELS` and :func:`resolve_sensor`: the rates and ranges each device really
   has (a Polar H10 at 25–200 Hz and ±2/4/8 g, a WitMotion at up to 200 Hz and ±16 g, a
@@ -33,9 +33,9 @@ from typing import Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from footfall.ingest.clock import ManualClock
-from footfall.ingest.errors import SettingError
-from footfall.ingest.profiles import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.core.clock import ManualClock
+from footfall.core.errors import SettingError
+from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
 from footfall.simulators.devices.base import EmulatedDevice, Notification
 from footfall.simulators.devices.ble import EmulatorHub, EmulatorLink
 from footfall.simulators.devices.footfall_open import OpenImu

@@ -7,8 +7,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from footfall.ingest.errors import ParseError
-from footfall.ingest.profiles import polar_pmd as pmd
+from footfall.devices import polar_pmd as pmd
+from footfall.devices.errors import ParseError
 from footfall.simulators.devices.base import Notification
 
 STATUS_OK = 0

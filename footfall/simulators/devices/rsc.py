@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
-from footfall.ingest.profiles import rsc
+from footfall.devices import rsc
 from footfall.simulators.devices.base import Notification
 
 CadenceConvention = Literal["per-leg", "steps"]
@@ -14,7 +14,7 @@ CadenceConvention = Literal["per-leg", "steps"]
 
 def encode_raw(flags: int, speed_raw: int, cadence_raw: int, stride_length_raw: int | None = None,
                total_distance_raw: int | None = None) -> bytes:
-    """Inverse of :func:`footfall.ingest.profiles.rsc.parse` on raw fields."""
+    """Inverse of :func:`footfall.devices.rsc.parse` on raw fields."""
     if stride_length_raw is not None:
         flags |= rsc.FLAG_STRIDE
     if total_distance_raw is not None:

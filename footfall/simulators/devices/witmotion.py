@@ -6,7 +6,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from footfall.ingest.profiles import witmotion as wit
+from footfall.devices import witmotion as wit
 from footfall.simulators.devices.base import Notification
 
 Triple = tuple[int, int, int]
@@ -16,7 +16,7 @@ _CODE_TO_RATE = {code: rate for rate, code in wit.RATE_CODES.items()}
 
 def encode(acc_raw: Sequence[int], gyro_raw: Sequence[int] = (0, 0, 0),
            angle_raw: Sequence[int] = (0, 0, 0)) -> bytes:
-    """Inverse of :func:`footfall.ingest.profiles.witmotion.parse`."""
+    """Inverse of :func:`footfall.devices.witmotion.parse`."""
     return struct.pack("<2s9h", wit.HEADER, *acc_raw, *gyro_raw, *angle_raw)
 
 

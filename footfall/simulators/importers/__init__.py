@@ -1,8 +1,8 @@
 """Turn recordings from elsewhere (and synthetic runs) into session files that replay can play.
 
-Each importer produces :class:`~footfall.simulators.importers.tracks.DeviceTrack` objects —
+Each importer produces :class:`~footfall.recordings.tracks.DeviceTrack` objects —
 one device's messages as it would have published them — and
-:func:`~footfall.simulators.importers.tracks.write_session` writes them as one session file:
+:func:`~footfall.recordings.tracks.write_session` writes them as one session file:
 
 - :mod:`.synthetic`: synthetic runner sensors (with their ground truth attached);
 - :mod:`.fit`: a FIT activity → an RSC foot-pod stream (running parts only);

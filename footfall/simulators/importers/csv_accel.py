@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from footfall.recordings.session import SessionInfo
-from footfall.simulators.framing import TimedFrame, frame_counts
-from footfall.simulators.importers.tracks import (
+from footfall.recordings.session_file import SessionInfo
+from footfall.recordings.tracks import (
     DEFAULT_CHUNK_MS,
     DeviceTrack,
     chunk_samples,
     imu_track,
     write_session,
 )
+from footfall.simulators.framing import TimedFrame, frame_counts
 from footfall.wire.events import DeviceMeta
 from footfall.wire.frame import g_to_counts
 
