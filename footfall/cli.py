@@ -12,8 +12,7 @@ from rich_argparse import RawDescriptionRichHelpFormatter
 
 from footfall import __version__
 from footfall.commands import COMMANDS
-from footfall.config.settings import ConfigError
-from footfall.core.errors import CommandError
+from footfall.core.errors import FootfallError
 
 DESCRIPTION = """\
 Real-time running gait monitoring: step rate (cadence) and impact (peak tibial acceleration)
@@ -51,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                               rich_tracebacks=False)])
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, CommandError) as exc:
+    except FootfallError as exc:  # every error raised on purpose says what to do
         print(f"footfall: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -21,7 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from footfall.wire.topics import check_id
+from footfall.core.errors import FootfallError
+from footfall.core.ids import check_id
 
 DEFAULT_CONFIG_FILE = Path("footfall.toml")
 
@@ -35,7 +36,7 @@ def default_session_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-class ConfigError(Exception):
+class ConfigError(FootfallError):
     """Settings could not be loaded; the message lists every problem and how to fix it."""
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 
 from footfall.config.settings import Settings
 from footfall.core.clock import ManualClock
-from footfall.core.errors import SettingError
+from footfall.core.errors import FootfallError, SettingError
 from footfall.devices import rsc
 from footfall.ingest.ble import BleakConnector
 from footfall.ingest.drivers import DRIVERS, DeviceSpec
@@ -85,7 +85,7 @@ SPOOL_HIGH_WATER = 200
 ABORT_DRAIN_S = 3.0
 
 
-class SimulationError(Exception):
+class SimulationError(FootfallError):
     """The simulated session could not run (broker unreachable, a device never started)."""
 
 

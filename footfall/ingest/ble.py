@@ -23,6 +23,7 @@ from bleak.exc import (
     BleakError,
 )
 
+from footfall.core.errors import FootfallError
 from footfall.devices.registry import PROFILES, profile_for_service
 from footfall.ingest.drivers import DeviceSpec, GattClient
 
@@ -41,7 +42,7 @@ _NO_BLUEZ = ("org.freedesktop.DBus.Error.ServiceUnknown",
 _BATTERY_ERRORS: tuple[type[BaseException], ...] = (*BLE_ERRORS, IndexError)
 
 
-class BluetoothUnavailable(Exception):
+class BluetoothUnavailable(FootfallError):
     """Bluetooth cannot be used on this machine; the message says why and what to do."""
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from footfall.core.errors import SettingError
+from footfall.core.ids import IdError, check_id
 from footfall.ingest.drivers import DRIVERS, PLACEMENTS, SIDES, DeviceSpec
-from footfall.wire.topics import TopicError, check_id
 
 _KEYS = {"id": "device_id", "rate": "sample_rate_hz", "range": "accel_range_g",
          "cadence": "cadence_multiplier", "name": "name"}
@@ -57,7 +57,7 @@ def make_spec(fields: dict[str, Any], where: str) -> DeviceSpec:
     spec = DeviceSpec(**fields)
     try:
         check_id("device", spec.id)
-    except TopicError as exc:
+    except IdError as exc:
         raise SettingError(f"{where}: {exc}") from None
     return spec
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from footfall.core.errors import FootfallError
+
 log = logging.getLogger(__name__)
 
 _FRAME = struct.Struct("<II")
@@ -33,7 +35,7 @@ SEGMENT_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 
 
-class SpoolError(Exception):
+class SpoolError(FootfallError):
     """The spool directory is unusable (not writable, or its ack file is corrupt)."""
 
 

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from footfall.core.errors import FootfallError
 from footfall.processing.config import AlertConfig, AnalysisConfig
 from footfall.wire.events import AlertEvent, MetricsEvent, StepEvent
 from footfall.wire.topics import SESSION_DEVICE
@@ -394,7 +395,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
 # -- per-athlete thresholds from TOML ----------------------------------------------------------
 
 
-class AlertConfigError(ValueError):
+class AlertConfigError(FootfallError, ValueError):
     """An ``[alerts]`` table has an unknown key or a value of the wrong type."""
 
     def __init__(self, reason: str) -> None:

@@ -15,6 +15,8 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from footfall.core.errors import FootfallError
+
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 
 ACCEL_COLUMNS = ("ax_g", "ay_g", "az_g")
@@ -24,7 +26,7 @@ GAP_INTERVALS = 1.5
 MAX_JITTER = 0.25
 
 
-class CsvFormatError(ValueError):
+class CsvFormatError(FootfallError, ValueError):
     """The file is not a usable accelerometer CSV; the message says what to change."""
 
 

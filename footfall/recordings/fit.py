@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from garmin_fit_sdk import Decoder, Stream
 
+from footfall.core.errors import FootfallError
 from footfall.recordings.session_file import SessionInfo
 from footfall.recordings.tracks import DeviceTrack, write_session
 from footfall.wire.events import DeviceMeta, RscSample
@@ -31,7 +32,7 @@ RUNNING_SPORTS = frozenset({"running"})
 RUNNING_MIN_SPM = 140.0
 
 
-class FitImportError(Exception):
+class FitImportError(FootfallError):
     """The FIT file cannot be imported; the message says why."""
 
 

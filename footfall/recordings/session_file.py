@@ -32,6 +32,7 @@ from mcap.reader import make_reader
 from mcap.writer import CompressionType, Writer
 
 from footfall import __version__
+from footfall.core.errors import FootfallError
 from footfall.wire.events import DeviceMeta, EventError, utc_iso
 from footfall.wire.frame import HEADER, HEADER_SIZE, MAGIC
 from footfall.wire.topics import Stream, Topic, TopicError
@@ -61,7 +62,7 @@ int16 little-endian counts, interleaved ax ay az [gx gy gz]; g = counts * accel_
 """.encode()
 
 
-class SessionFileError(Exception):
+class SessionFileError(FootfallError):
     """A session file cannot be read or written; the message says which file and why."""
 
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from footfall.core.errors import FootfallError
 from footfall.recordings.session_file import SessionInfo
 
 KINDS = ("session", "fit", "csv", "dataset")
 
 
-class ImportKindError(Exception):
+class ImportKindError(FootfallError):
     """The kind of a source cannot be determined."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from footfall.config.settings import Settings
+from footfall.core.errors import FootfallError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ PRECISION = "ms"
 MAX_BATCH_LINES = 5000
 
 
-class InfluxError(Exception):
+class InfluxError(FootfallError):
     """InfluxDB refused a request; ``status`` is the HTTP status (0: unreachable)."""
 
     def __init__(self, message: str, status: int = 0, retry_after_s: float | None = None) -> None:

@@ -18,8 +18,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from footfall.core.ids import check_id
 from footfall.wire.events import SCHEMA_VERSION, EventError, load, utc_iso
-from footfall.wire.topics import ROOT, SESSION_DEVICE, Stream, check_id
+from footfall.wire.topics import ROOT, SESSION_DEVICE, Stream
 
 CONTROL_STREAM = Stream.CONTROL.value
 ACTIONS = ("mark_baseline", "set_target")

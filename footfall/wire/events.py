@@ -12,15 +12,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
+from footfall.core.errors import InputError
+
 SCHEMA_VERSION = 1
 
 
-class EventError(ValueError):
+class EventError(InputError):
     """A payload is not a valid footfall JSON event; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def utc_iso(time_ns: int) -> str:

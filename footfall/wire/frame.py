@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from footfall.core.errors import InputError
+
 MAGIC = b"FF"
 VERSION = 1
 #: magic, version, channels, seq, sensor_time_us, utc_ns, sample_rate_hz, accel_range_g,
@@ -27,12 +29,8 @@ ACCEL_GYRO_CHANNELS = 6
 FLAG_GAP_BEFORE = 0x0001
 
 
-class FrameError(ValueError):
+class FrameError(InputError):
     """A payload is not a valid footfall IMU frame; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,13 @@ wildcards or separators.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from footfall.core.errors import InputError
+from footfall.core.ids import IdError, check_id
+
 ROOT = "footfall/v1"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: the pseudo-device under which session-wide derived streams (active alerts) are published
 SESSION_DEVICE = "session"
 
@@ -29,17 +30,8 @@ class Stream(StrEnum):
     CONTROL = "control"  # JSON ControlCommand to the processor (baseline now, cadence target)
 
 
-class TopicError(ValueError):
-    """A topic or id does not follow the footfall scheme."""
-
-
-def check_id(kind: str, value: str) -> str:
-    if not _ID.match(value):
-        raise TopicError(
-            f"{kind} id {value!r} is invalid: use 1-64 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit"
-        )
-    return value
+class TopicError(InputError):
+    """A topic does not follow the footfall scheme."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +42,12 @@ class Topic:
     stream: Stream
 
     def __post_init__(self) -> None:
-        check_id("athlete", self.athlete)
-        check_id("session", self.session)
-        check_id("device", self.device)
+        try:
+            check_id("athlete", self.athlete)
+            check_id("session", self.session)
+            check_id("device", self.device)
+        except IdError as exc:
+            raise TopicError(exc.reason) from None
 
     def __str__(self) -> str:
         return f"{ROOT}/{self.athlete}/{self.session}/{self.device}/{self.stream.value}"

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from footfall.core.errors import FootfallError
 from footfall.recordings.session_file import SessionInfo
 from footfall.recordings.tracks import (
     DEFAULT_CHUNK_MS,
@@ -34,7 +35,7 @@ GAP_INTERVALS = 1.5
 MAX_JITTER = 0.25
 
 
-class CsvImportError(Exception):
+class CsvImportError(FootfallError):
     """The CSV cannot be imported; the message says why and what to do."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
+from footfall.core.errors import FootfallError
 from footfall.views.dashboards import history, live, provisioning, review, yamltext
 from footfall.views.dashboards.common import SESSION_RE
 from footfall.views.dashboards.influxql import annotation
@@ -33,7 +34,7 @@ DASHBOARDS: dict[str, Callable[[], db.Dashboard]] = {
 ALERT_ANNOTATIONS = {"footfall-live.json", "footfall-review.json"}
 
 
-class DashboardError(RuntimeError):
+class DashboardError(FootfallError):
     """A dashboard could not be generated as Grafana expects it."""
 
 
