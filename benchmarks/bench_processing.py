@@ -27,11 +27,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
-from footfall.processing.config import PROFILES
 from footfall.processing.detector import StepDetector
-from footfall.processing.offline import frames_from_counts
 from footfall.processing.reference import offline_peaks
 from footfall.processing.session import SessionProcessor
+from footfall.processing.tuning import PLACEMENT_TUNING
+from footfall.recordings.framing import frame_counts
 from footfall.simulators.runner import RunnerParams, synthesize
 from footfall.wire.events import DeviceMeta
 from footfall.wire.frame import INT16_FULL_SCALE, MAX_SAMPLES, ImuFrame
@@ -62,7 +62,7 @@ def counts_for(streams: int, duration_s: float) -> np.ndarray:
 
 def baseline(counts: np.ndarray) -> int:
     """Offline: resultant, zero-phase low-pass, find_peaks — per stream, whole recording."""
-    prof = PROFILES["tibia"]
+    prof = PLACEMENT_TUNING["tibia"]
     found = 0
     for c in counts:
         g = c.astype(np.float64) * (RANGE_G / INT16_FULL_SCALE)
@@ -107,7 +107,8 @@ def per_stream_processors(counts: np.ndarray, tick: int) -> int:
         p = SessionProcessor("bench", "bench")
         p.set_meta(f"d{k}", DeviceMeta(profile="sim", placement="tibia", side="left"))
         procs.append(p)
-    frames = [list(frames_from_counts(c, RATE_HZ, RANGE_G, frame_samples=tick)) for c in counts]
+    frames = [[t.frame for t in frame_counts(c, sample_rate_hz=RATE_HZ, accel_range_g=RANGE_G,
+                                              samples_per_frame=tick)[0]] for c in counts]
     n = 0
     for j in range(len(frames[0])):
         for k, p in enumerate(procs):
@@ -129,11 +130,13 @@ def main() -> None:
 
     one = counts_for(1, single_s)
     samples = one.shape[1]
-    frames = list(frames_from_counts(one[0], RATE_HZ, RANGE_G, frame_samples=50))
+    frames = [t.frame for t in frame_counts(one[0], sample_rate_hz=RATE_HZ, accel_range_g=RANGE_G,
+                                            samples_per_frame=50)[0]]
     t_base = best_of(lambda: baseline(one), repeat)
     t_live = best_of(lambda: live_path(frames), repeat)
     t_det = best_of(lambda: detector_bank(one, 50), repeat)
-    big = list(frames_from_counts(one[0], RATE_HZ, RANGE_G, frame_samples=MAX_SAMPLES))
+    big = [t.frame for t in frame_counts(one[0], sample_rate_hz=RATE_HZ, accel_range_g=RANGE_G,
+                                         samples_per_frame=MAX_SAMPLES)[0]]
     t_off = best_of(lambda: live_path(big), repeat)
     rows = [("1 stream, offline baseline (sosfiltfilt + find_peaks)", samples / t_base, 1.0),
             ("1 stream, live path (SessionProcessor, 50-sample frames)", samples / t_live,

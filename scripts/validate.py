@@ -29,23 +29,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from footfall.commands import analyze  # noqa: E402
-from footfall.processing.config import PROFILES, AnalysisConfig  # noqa: E402
+from footfall.config.analysis import AnalysisConfig  # noqa: E402
+from footfall.core.vocab import Placement, Side  # noqa: E402
 from footfall.processing.offline import AnalysisResult, analyze_accel  # noqa: E402
+from footfall.processing.tuning import PLACEMENT_TUNING  # noqa: E402
 from footfall.processing.validation import (  # noqa: E402
     TrialScore,
-    load_sacral,
     pta_agreement,
     quantised_axial,
     quantised_resultant,
     score_sacral,
 )
-from footfall.simulators.runner import (  # noqa: E402
-    Placement,
-    RunnerParams,
-    Side,
-    SyntheticRun,
-    synthesize,
-)
+from footfall.recordings.alcantara import load_trials  # noqa: E402
+from footfall.simulators.runner import RunnerParams, SyntheticRun, synthesize  # noqa: E402
 
 SACRAL = ROOT / "tests" / "data" / "sacral-grf-alcantarar"
 MATCH_S = 0.020  # a detected strike within ±20 ms of a true one is a hit
@@ -58,7 +54,7 @@ def _f(value: float | None, spec: str = ".1f") -> str:
 # -- 1. sacral force-plate data ---------------------------------------------------------------
 
 def sacral_section() -> tuple[list[str], dict[str, Any]]:
-    scores = [score_sacral(t) for t in load_sacral(SACRAL)]
+    scores = [score_sacral(t) for t in load_trials(SACRAL)]
     tp = sum(s.true_pos for s in scores)
     fp = sum(s.false_pos for s in scores)
     fn = sum(s.false_neg for s in scores)
@@ -143,7 +139,7 @@ def latency_section() -> tuple[list[str], dict[str, Any]]:
              "axial_equal_pct": 100.0 * equal_ax / compared_ax, "axial_compared": compared_ax,
              "delay_median_ms": float(np.median(all_delays)),
              "delay_max_ms": float(max(all_delays)),
-             "lookahead_ms": PROFILES["tibia"].lookahead_ms}
+             "lookahead_ms": PLACEMENT_TUNING["tibia"].lookahead_ms}
     return lines, stats
 
 
@@ -228,7 +224,7 @@ def loss_section() -> tuple[list[str], dict[str, Any]]:
                                       speed_mps=3.3), 300.0)
         frames, _ = to_frames(run, start_utc_ns=0, packet_loss_pct=loss, jitter_ms=5.0, seed=3)
         proc = SessionProcessor("validate", "loss")
-        proc.set_meta("tib", DeviceMeta("sim", "tibia", "left"))
+        proc.set_meta("tib", DeviceMeta(profile="sim", placement="tibia", side="left"))
         events = []
         for tf in sorted(frames, key=lambda f: f.due_s):
             events += [e for _, e in proc.feed_frame("tib", tf.frame)]

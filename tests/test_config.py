@@ -54,7 +54,7 @@ def test_session_defaults_to_utc_start_time() -> None:
 
 
 def test_alert_thresholds_come_from_the_config_file(tmp_path: Path) -> None:
-    from footfall.processing.alerts import alert_config
+    from footfall.config.analysis import alert_config
 
     config = tmp_path / "footfall.toml"
     config.write_text("[alerts]\nimpact_rise_pct = 12\n"

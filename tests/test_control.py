@@ -20,7 +20,7 @@ pytestmark = pytest.mark.servers
 async def test_a_cadence_target_above_the_runner_raises_one_alert(settings: Settings) -> None:
     """The runner holds 170 spm; the therapist sets 185: one cadence_target alert,
     published, kept in the retained active set, and stored for the dashboards."""
-    target = ControlCommand("set_target", 0, cadence_spm=185.0)
+    target = ControlCommand.set_target(1_795_540_800 * 10**9, cadence_spm=185.0)
 
     async def send_control() -> None:
         async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port) as client:

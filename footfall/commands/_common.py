@@ -1,4 +1,4 @@
-"""Options shared by the subcommands that talk to the broker or the database."""
+"""Options shared by the subcommands: connection and identity, and the analysis settings."""
 
 from __future__ import annotations
 
@@ -37,3 +37,44 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         for flag, _ in SETTINGS_FLAGS
     }
     return load_settings(getattr(args, "config", None), **overrides)
+
+
+def speed_mps(text: str) -> float:
+    """A belt speed as treadmills show it: ``10.8`` (km/h), ``10.8km/h`` or ``3m/s``."""
+    from footfall.core.units import kmh_to_mps
+
+    value = text.strip().lower().replace(" ", "")
+    try:
+        if value.endswith("m/s"):
+            speed = float(value[:-3])
+        else:
+            speed = kmh_to_mps(float(value.removesuffix("km/h").removesuffix("kmh")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed: give km/h as treadmills show it (10.8) or m/s (3m/s)"
+        ) from None
+    if not 0 <= speed <= 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a running speed (0–72 km/h)")
+    return speed
+
+
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """The analysis settings, with the same names in every command (docs/metrics.md)."""
+    group = parser.add_argument_group(
+        "baseline and belt speed",
+        "Defaults come from the [analysis] table of the config file, else 60 s + 60 s.")
+    group.add_argument("--warmup-s", type=float, metavar="S", default=None,
+                       help="seconds of no-feedback warm-up before the baseline window")
+    group.add_argument("--baseline-s", type=float, metavar="S", default=None,
+                       help="seconds the baseline cadence and impact are taken over; drift is "
+                            "reported against it from then on")
+    group.add_argument("--belt-speed", type=speed_mps, metavar="KMH", default=None,
+                       help="treadmill belt speed in km/h (or e.g. 3m/s), when no foot pod "
+                            "reports speed: cadence change explained by speed is not drift")
+
+
+def analysis_overrides(args: argparse.Namespace) -> dict[str, float | None]:
+    """The flags of :func:`add_analysis_options` as overrides of ``Settings.analysis_for``."""
+    return {"warmup_s": getattr(args, "warmup_s", None),
+            "baseline_s": getattr(args, "baseline_s", None),
+            "treadmill_speed_mps": getattr(args, "belt_speed", None)}

@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from rich_argparse import RawDescriptionRichHelpFormatter
 
+from footfall.commands._common import add_analysis_options, analysis_overrides
 from footfall.core.errors import CommandError
+from footfall.core.vocab import PLACEMENTS, SIDES
 
 if TYPE_CHECKING:
-    from footfall.processing.config import AnalysisConfig
+    from collections.abc import Callable
+
+    from footfall.config.analysis import AnalysisConfig
     from footfall.processing.offline import AnalysisResult
 
 HELP = """\
@@ -31,8 +35,8 @@ What a "step" is: a tibia or foot sensor sees its own leg's strikes (one per str
 2 × the stride rate, in steps/min), a sacrum sensor sees every step. impact_g is the peak
 resultant acceleration — an impact marker, not bone load; a peak that reached the sensor's
 full-scale range is flagged clipped (its value is a lower bound) and left out of impact
-medians. The baseline is taken after a warm-up (defaults 60 s + 60 s; recordings shorter than
-3 min use their first 10 % as warm-up and the next 20 % as baseline).
+medians. The baseline is taken after a warm-up (defaults 60 s + 60 s, the same as `footfall
+process`: a recording shorter than both has no baseline and no drift).
 
 Examples:
   footfall analyze run.csv --placement tibia --side left
@@ -41,8 +45,7 @@ Examples:
   footfall analyze session.mcap --json | jq .summary
 """
 
-KINDS = ("auto", "csv", "fit", "session")
-SHORT_RECORDING_S = 180.0
+KINDS = ("auto", "csv", "fit", "session", "dataset")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,24 +54,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("file", type=Path, metavar="FILE", help="CSV, FIT or MCAP session file")
     parser.add_argument("--kind", choices=KINDS, default="auto",
                         help="file type (default: from the extension, else the content)")
-    parser.add_argument("--placement", choices=("tibia", "foot", "sacrum"), default=None,
+    parser.add_argument("--placement", choices=PLACEMENTS, default=None,
                         help="where the sensor was worn (CSV; devices without meta in a "
                              "session); default tibia")
-    parser.add_argument("--side", choices=("left", "right", "none"), default=None,
-                        help="which leg (default none)")
+    parser.add_argument("--side", choices=SIDES, default=None, help="which leg (default none)")
     parser.add_argument("--sample-rate", type=float, metavar="HZ", default=None,
                         help="CSV sample rate; replaces the time column")
     parser.add_argument("--range-g", type=int, metavar="G", default=None,
                         help="CSV sensor full-scale range (±G); samples at it are clipped. "
                              "Default: the smallest standard range covering the data")
-    parser.add_argument("--warmup-s", type=float, metavar="S", default=None,
-                        help="seconds before the baseline starts")
-    parser.add_argument("--baseline-s", type=float, metavar="S", default=None,
-                        help="length of the baseline window")
-    parser.add_argument("--speed", type=float, metavar="M_PER_S", default=None,
-                        help="treadmill speed, to separate speed-explained cadence change")
+    add_analysis_options(parser)
+    parser.add_argument("--config", type=Path, metavar="FILE", default=None,
+                        help="TOML settings file with [analysis]/[alerts] tables (default "
+                             "./footfall.toml if present)")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object: steps, summary, alerts")
+                        help="print one JSON object: steps, summary per device, alerts")
     parser.add_argument("--metrics", action="store_true",
                         help="with --json: also the per-second metrics")
     parser.set_defaults(func=run)
@@ -77,12 +77,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from footfall.config.settings import load_settings
+
     path: Path = args.file
-    if not path.is_file():
-        raise CommandError(f"{path} does not exist or is not a file")
-    kind = args.kind if args.kind != "auto" else detect_kind(path)
+    if not path.exists():
+        raise CommandError(f"{path} does not exist")
+    settings = load_settings(args.config)
     notes: list[str] = []
-    results, time_label = _analyze(kind, path, args, notes)
+    results, kind, time_label = analyze_path(path, args, settings.analysis_for, notes)
     report = build_report(results, include_metrics=args.metrics)
     report["file"], report["kind"], report["timebase"] = str(path), kind, time_label
     report["notes"] = notes
@@ -93,130 +95,56 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def detect_kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return "csv"
-    if suffix == ".fit":
-        return "fit"
-    if suffix == ".mcap":
-        return "session"
-    with path.open("rb") as f:
-        head = f.read(16)
-    if head[8:12] == b".FIT":
-        return "fit"
-    if head.startswith(b"\x89MCAP"):
-        return "session"
-    if head[:1].isascii():
-        return "csv"
-    raise CommandError(f"cannot tell what {path} is: pass --kind csv|fit|session")
+def analyze_path(path: Path, args: argparse.Namespace,
+                 analysis_for: Callable[..., AnalysisConfig],
+                 notes: list[str]) -> tuple[dict[str, AnalysisResult], str, str]:
+    """The file's results by device, its kind, and how its times are given."""
+    from footfall.core.vocab import Placement, Side
+    from footfall.processing.offline import analyze_messages
+    from footfall.processing.router import INPUT_STREAMS
+    from footfall.recordings.session_file import SessionFileError, data_span_ns, iter_messages
+    from footfall.recordings.sources import ImportKindError, ImportOptions, detect_kind, load
 
+    def config_for(athlete: str) -> AnalysisConfig:
+        return analysis_for(athlete, **analysis_overrides(args))
 
-def _config(args: argparse.Namespace, duration_s: float) -> AnalysisConfig:
-    from footfall.processing.config import AnalysisConfig
-
-    warmup, baseline = args.warmup_s, args.baseline_s
-    if warmup is None and baseline is None and duration_s < SHORT_RECORDING_S:
-        warmup, baseline = 0.1 * duration_s, 0.2 * duration_s
-    defaults = AnalysisConfig()
-    return AnalysisConfig(
-        default_placement=args.placement or "tibia", default_side=args.side or "none",
-        warmup_s=defaults.warmup_s if warmup is None else warmup,
-        baseline_s=defaults.baseline_s if baseline is None else baseline,
-        treadmill_speed_mps=args.speed,
-    )
-
-
-def _analyze(kind: str, path: Path, args: argparse.Namespace,
-             notes: list[str]) -> tuple[dict[str, AnalysisResult], str]:
-    from footfall.processing.offline import DEVICE, analyze_accel, analyze_rsc, choose_range_g
-
-    if kind == "csv":
-        from footfall.recordings.csv import CsvFormatError, read_csv
-
-        try:
-            rec = read_csv(path, args.sample_rate)
-        except (CsvFormatError, OSError) as exc:
-            raise CommandError(str(exc)) from exc
-        config = _config(args, float(rec.time_s[-1] - rec.time_s[0]))
-        range_g = args.range_g or choose_range_g(rec.accel_g)
-        notes.append(f"sensor range ±{range_g} g" + (
-            " assumed (the smallest standard range covering the data; pass --range-g): "
-            "samples at it count as clipped" if args.range_g is None else ""))
-        result = analyze_accel(rec.accel_g, rec.sample_rate_hz, accel_range_g=range_g,
-                               placement=config.default_placement,
-                               side=config.default_side, config=config,
-                               time_s=rec.time_s, gyro_dps=rec.gyro_dps)
-        label = "the file's time_s" if rec.time_from_file else \
-            f"s from the first sample at {rec.sample_rate_hz:g} Hz"
-        return {DEVICE: result}, label
-    if kind == "fit":
-        from footfall.recordings.fit import FitImportError, read_fit
-
-        try:
-            fit = read_fit(path)
-        except FitImportError as exc:
-            raise CommandError(str(exc)) from exc
-        if not fit.samples:
-            raise CommandError(f"{path}: no running records with cadence and speed")
-        span = (fit.samples[-1].time_ns - fit.samples[0].time_ns) / 1e9
-        result = analyze_rsc(fit.samples, side=args.side or "none",
-                             config=_config(args, span))
-        return {DEVICE: result}, "s from the first running record (UTC in time_utc)"
-    if kind == "session":
-        return _analyze_session(path, args, notes), "s from the session's first sample " \
-            "(UTC in time_utc)"
-    raise CommandError(f"unknown kind {kind!r}")
-
-
-def _analyze_session(path: Path, args: argparse.Namespace,
-                     notes: list[str]) -> dict[str, AnalysisResult]:
-    from footfall.processing.offline import collect
-    from footfall.processing.session import SessionProcessor
-    from footfall.recordings.session_file import (
-        RAW_STREAMS,
-        SessionFileError,
-        data_span_ns,
-        iter_messages,
-        read_info,
-    )
-    from footfall.wire import frame as wire_frame
-    from footfall.wire.events import DeviceMeta, EventError, RscSample
-    from footfall.wire.topics import Stream
+    def reject(source: str, reason: str, payload: bytes) -> None:
+        notes.append(f"skipped a malformed message of {source}: {reason}")
 
     try:
-        info = read_info(path)
-        # the data's own time, not when it was recorded: a session recorded from a replay or
-        # simulation at --speed 10 was received in a tenth of its duration
-        start_ns, end_ns = data_span_ns(path) or (info.start_ns, info.end_ns)
-        processor = SessionProcessor(info.athlete or "offline", info.session or "offline",
-                                     _config(args, (end_ns - start_ns) / 1e9))
-        results: dict[str, AnalysisResult] = {}
-        for msg in iter_messages(path, RAW_STREAMS):
-            device, stream = msg.topic.device, msg.topic.stream
-            try:
-                if stream == Stream.META:
-                    processor.set_meta(device, DeviceMeta.from_json(msg.payload))
-                elif stream == Stream.IMU:
-                    collect(processor.feed_frame(device, wire_frame.decode(msg.payload)),
-                            results)
-                elif stream == Stream.RSC:
-                    collect(processor.feed_rsc(device, RscSample.from_json(msg.payload)),
-                            results)
-            except (EventError, wire_frame.FrameError) as exc:
-                notes.append(f"skipped a malformed {stream} message of {device}: {exc}")
-        collect(processor.finish(), results)
-    except SessionFileError as exc:
+        kind = args.kind if args.kind != "auto" else detect_kind(path)
+        if kind == "session":
+            messages = [(m.topic, m.payload) for m in iter_messages(path, INPUT_STREAMS)]
+            results = analyze_messages(messages, config_for=config_for, on_reject=reject)
+            # the data's own time, not when it was recorded: a session recorded from a replay
+            # or simulation at --speed 10 was received in a tenth of its duration
+            span = data_span_ns(path)
+            for result in results.values():
+                result.utc0_ns = span[0] if span else 0
+            return results, kind, "s from the session's first sample (UTC in time_utc)"
+        options = ImportOptions(
+            placement=Placement(args.placement or "tibia"), side=Side(args.side or "none"),
+            accel_range_g=args.range_g, sample_rate_hz=args.sample_rate)
+        loaded = load(kind, path, options)
+    except (ImportKindError, SessionFileError) as exc:
         raise CommandError(str(exc)) from exc
+    notes += loaded.notes
+    results = analyze_messages([(t, p) for _, t, p in loaded.messages()],
+                               config_for=config_for, on_reject=reject)
     for result in results.values():
-        result.utc0_ns = start_ns
-    return results
+        result.time0_s, result.utc0_ns = loaded.time0_s, loaded.start_ns
+    if kind == "fit":
+        return results, kind, "s from the first running record (UTC in time_utc)"
+    if kind == "csv" and args.sample_rate is None:
+        return results, kind, "the file's time_s" if loaded.dated else \
+            "s from the first sample (the file's time_s minus its first value)"
+    return results, kind, "s from the first sample"
 
 
 def build_report(results: dict[str, AnalysisResult],
                  include_metrics: bool = False) -> dict[str, Any]:
-    """The ``--json`` object. ``summary`` is the device with the most steps (the only one
-    for CSV/FIT); ``devices`` has every device's summary."""
+    """The ``--json`` object: ``summary`` has every device's whole-session figures."""
+    from footfall.recordings.framing import UNDATED_UTC_NS
     from footfall.wire.events import utc_iso
 
     steps: list[dict[str, Any]] = []
@@ -224,19 +152,20 @@ def build_report(results: dict[str, AnalysisResult],
     metrics: list[dict[str, Any]] = []
     multi = sum(1 for r in results.values() if r.steps or r.metrics) > 1
     for device, r in results.items():
+        dated = r.utc0_ns != UNDATED_UTC_NS
         for s in r.steps:
             step = {
                 "time_s": r.input_time_s(s.time_ns),
                 "impact_g": s.impact_g,
-                "impact_axial_g": s.extra.get("impact_axial_g"),
+                "impact_axial_g": s.impact_axial_g,
                 "clipped": s.clipped,
-                "side": s.side,
-                "placement": s.placement,
+                "side": s.side.value,
+                "placement": s.placement.value,
                 "cadence_spm": s.cadence_spm,
                 "interval_s": s.interval_s,
-                "loading_rate_gps": s.extra.get("loading_rate_gps"),
+                "loading_rate_gps": s.loading_rate_gps,
                 "confidence": s.confidence,
-                "time_utc": utc_iso(s.time_ns) if r.utc0_ns else None,
+                "time_utc": utc_iso(s.time_ns) if dated else None,
             }
             if multi:
                 step["device"] = device
@@ -247,18 +176,14 @@ def build_report(results: dict[str, AnalysisResult],
                            "message": a.message, "value": a.value})
         if include_metrics:
             metrics += [{"time_s": r.input_time_s(m.time_ns), "device": device,
-                         "cadence_spm": m.cadence_spm, "steps_total": m.steps_total,
-                         **m.extra} for m in r.metrics]
+                         **m.model_dump(mode="json", exclude={"v", "type", "time_ns",
+                                                              "time_utc"})}
+                        for m in r.metrics]
     steps.sort(key=lambda s: s["time_s"])
+    alerts.sort(key=lambda a: a["time_s"])
     # session-wide alerts come under the pseudo-device "session", which has no summary
-    summaries = {d: r.summary() for d, r in results.items() if r.steps or r.metrics}
-    main = max(summaries, key=lambda d: summaries[d]["steps"], default=None)
-    report: dict[str, Any] = {
-        "steps": steps,
-        "summary": summaries[main] if main is not None else {"steps": 0},
-        "alerts": alerts,
-        "devices": summaries,
-    }
+    summaries = {d: r.summary() for d, r in results.items() if r.device_summary is not None}
+    report: dict[str, Any] = {"steps": steps, "summary": summaries, "alerts": alerts}
     if include_metrics:
         report["metrics"] = metrics
     return report
@@ -273,7 +198,7 @@ def _print_report(report: dict[str, Any]) -> None:
                   f"{report['timebase']})")
     for note in report.get("notes", []):
         console.print(f"[dim]note: {note}[/]")
-    for device, s in report["devices"].items():
+    for device, s in report["summary"].items():
         table = Table(title=f"{device}: {s.get('placement') or '?'} "
                             f"{s.get('side') or ''}".strip(), show_header=False)
         table.add_column(style="bold")

@@ -8,13 +8,16 @@ from rich_argparse import RawDescriptionRichHelpFormatter
 
 HELP = """\
 Start a private Mosquitto and InfluxDB on free ports, run the live processor, replay a recorded
-~2-minute treadmill session (two tibia IMUs at 1 kHz) through the broker at high speed, print
-each step as the processor detects it, and finish with a summary read back from InfluxDB.
+4-minute treadmill session (two tibia IMUs at 500 Hz: a minute of warm-up, a minute of
+baseline, then the belt speeds up and the runner tires) through the broker at high speed,
+print each step as the processor detects it, and finish with the session's summary read back
+from InfluxDB — the same figures `footfall analyze` gives for the file.
 
 Nothing is left running unless you pass --keep; data lives under <state-dir>/demo.
 
   footfall demo
   footfall demo --speed 5 --keep       # slower, and keep the servers for a look afterwards
+  footfall demo --json | jq .summary   # the read-back summary per sensor, as analyze --json
 """
 
 
@@ -24,6 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--speed", type=float, default=20.0, metavar="X",
                         help="replay time factor (default %(default)s; 0 = as fast as possible)")
     parser.add_argument("--quiet", action="store_true", help="no line per step")
+    parser.add_argument("--json", action="store_true",
+                        help="print the read-back summary per sensor (and the alerts) as JSON, "
+                             "in analyze --json's schema; progress goes to stderr")
     parser.add_argument("--keep", action="store_true",
                         help="leave the servers running afterwards and print their URLs")
     parser.add_argument("--state-dir", default=None,
@@ -40,4 +46,4 @@ def run(args: argparse.Namespace) -> int:
 
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     return run_demo(state_dir / "demo", speed=args.speed or None, quiet=args.quiet,
-                    keep=args.keep)
+                    keep=args.keep, as_json=args.json)

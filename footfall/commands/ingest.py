@@ -79,7 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
     from footfall.ingest.devices import load_devices_file, parse_device_arg
     from footfall.ingest.errors import DeviceError
     from footfall.ingest.gateway import Gateway, Recorder, SessionConfig
-    from footfall.ingest.publisher import BrokerConfig
+    from footfall.wire.mqtt import BrokerConfig
 
     settings = settings_from_args(args)
     try:
@@ -112,10 +112,8 @@ def run_command(args: argparse.Namespace) -> int:
             radios = _emulated(specs, args)
         except (SettingError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-    broker = BrokerConfig(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
-                          settings.mqtt_password.get_secret_value()
-                          if settings.mqtt_password else None, settings.mqtt_tls)
-    config = SessionConfig(settings.athlete, settings.session, broker, settings.state_dir)
+    config = SessionConfig(settings.athlete, settings.session,
+                           BrokerConfig.from_settings(settings), settings.state_dir)
 
     async def main() -> bool:
         import signal

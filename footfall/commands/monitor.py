@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from footfall.processing.alerts import alert_config
+    from footfall.config.analysis import alert_config
     from footfall.views.monitor.app import Monitor
 
     settings = settings_from_args(args)  # checks the [alerts] table too

@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from footfall.config.analysis import AnalysisConfig
     from footfall.core.errors import CommandError
-    from footfall.processing.config import AnalysisConfig
     from footfall.service.processor import ProcessorService
     from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target
     from footfall.wire.events import StepEvent

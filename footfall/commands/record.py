@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich_argparse import RawDescriptionRichHelpFormatter
 
 from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.core.vocab import PLACEMENTS, SIDES
 
 if TYPE_CHECKING:
     from footfall.recordings.session_file import SessionInfo
@@ -62,12 +63,13 @@ def add_import_options(group: argparse._ArgumentGroup, *, with_from: bool = True
                             "(default: now)")
     group.add_argument("--device", default=None, metavar="ID",
                        help="device id (default footpod / imu / sacrum)")
-    group.add_argument("--placement", choices=["tibia", "foot", "sacrum"], default="tibia",
+    group.add_argument("--placement", choices=PLACEMENTS, default="tibia",
                        help="CSV: where the sensor was worn (default tibia)")
-    group.add_argument("--side", choices=["left", "right", "none"], default="left",
-                       help="CSV: which leg (default left)")
-    group.add_argument("--range-g", type=int, default=16, metavar="G",
-                       help="CSV: sensor full-scale range; larger values clip (default 16)")
+    group.add_argument("--side", choices=SIDES, default="none",
+                       help="CSV: which leg (default none)")
+    group.add_argument("--range-g", type=int, default=None, metavar="G",
+                       help="CSV: sensor full-scale range; larger values clip (default: the "
+                            "smallest standard range covering the data, as footfall analyze)")
     group.add_argument("--trials", default=None, metavar="LIST",
                        help="dataset: comma-separated trial numbers (default all 31)")
 
@@ -77,6 +79,7 @@ def import_options(args: argparse.Namespace, athlete: str, session: str | None
     from datetime import datetime
 
     from footfall.core.errors import CommandError
+    from footfall.core.vocab import Placement, Side
     from footfall.recordings.sources import ImportOptions
 
     start_ns = None
@@ -93,17 +96,15 @@ def import_options(args: argparse.Namespace, athlete: str, session: str | None
     except ValueError as exc:
         raise CommandError(f"--trials {args.trials!r}: expected e.g. 0,1,5") from exc
     return ImportOptions(athlete=athlete, session=session, start_utc_ns=start_ns,
-                         device=args.device, placement=args.placement, side=args.side,
-                         accel_range_g=args.range_g, trials=trials)
+                         device=args.device, placement=Placement(args.placement),
+                         side=Side(args.side), accel_range_g=args.range_g, trials=trials)
 
 
 def convert(args: argparse.Namespace, source: Path, out: Path, athlete: str,
             session: str | None) -> SessionInfo:
     """Import ``source`` into ``out``; errors become :class:`CommandError`."""
     from footfall.core.errors import CommandError
-    from footfall.recordings.fit import FitImportError
     from footfall.recordings.sources import ImportKindError, detect_kind, import_file
-    from footfall.simulators.importers.csv_accel import CsvImportError
 
     if not source.exists():
         raise CommandError(f"{source} does not exist")
@@ -113,7 +114,7 @@ def convert(args: argparse.Namespace, source: Path, out: Path, athlete: str,
             raise CommandError(f"{source} is already a session file: replay it directly")
         options = import_options(args, athlete, session)
         return import_file(kind, source, out, options)
-    except (ImportKindError, FitImportError, CsvImportError, OSError, ValueError) as exc:
+    except (ImportKindError, OSError, ValueError) as exc:
         raise CommandError(f"cannot import {source}: {exc}") from exc
 
 

@@ -11,8 +11,9 @@ from footfall.commands._common import add_settings_options, settings_from_args
 
 if TYPE_CHECKING:
     from footfall.config.settings import Settings
+    from footfall.core.vocab import Side
     from footfall.harness.emulated_gateway import GatewayRunStats
-    from footfall.simulators.runner import RunnerParams, Side
+    from footfall.simulators.runner import RunnerParams
 
 DEFAULT_RATE_HZ = 1000.0
 DEFAULT_RANGE_G = 16
@@ -100,6 +101,7 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from footfall.core.errors import CommandError
+    from footfall.core.vocab import Placement, Side
     from footfall.simulators.publish import device_stream, publish_streams
     from footfall.simulators.runner import RunnerParams, synthesize
 
@@ -111,12 +113,12 @@ def run_command(args: argparse.Namespace) -> int:
         asymmetry_pct=args.asymmetry,
         sample_rate_hz=DEFAULT_RATE_HZ if args.rate is None else args.rate,
         accel_range_g=DEFAULT_RANGE_G if args.range_g is None else args.range_g,
-        placement=args.placement, seed=args.seed, packet_loss_pct=args.packet_loss,
+        placement=Placement(args.placement), seed=args.seed, packet_loss_pct=args.packet_loss,
         fatigue_cadence_drop_pct=6.0 if args.fatigue else 0.0,
         fatigue_pta_rise_pct=30.0 if args.fatigue else 0.0,
     )
-    sides: list[Side] = ["none"] if args.placement == "sacrum" else (
-        ["left", "right"] if args.legs == "both" else [args.legs])
+    sides = [Side.NONE] if args.placement == "sacrum" else (
+        [Side.LEFT, Side.RIGHT] if args.legs == "both" else [Side(args.legs)])
     if args.device is not None:
         return _through_gateway(args, settings, params, sides)
     streams = []

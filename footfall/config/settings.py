@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from footfall.config.analysis import (
+    AnalysisConfig,
+    AnalysisConfigError,
+    analysis_config,
+)
 from footfall.core.errors import FootfallError
 from footfall.core.ids import check_id
 
@@ -48,6 +53,8 @@ class Settings(BaseSettings):
     )
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    mqtt_ca_file: Path | None = Field(
+        None, description="CA certificate that signed the broker's TLS certificate (mqtts://)")
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL")
     influx_database: str = Field("footfall", description="InfluxDB 1.x database / 2.x+ bucket")
     influx_token: SecretStr | None = Field(None, description="InfluxDB 2.x/3.x token")
@@ -56,8 +63,10 @@ class Settings(BaseSettings):
     athlete: str = Field("demo", description="athlete id used in topics and tags")
     session: str = Field(default_factory=default_session_id, description="session id")
     state_dir: Path = Field(default_factory=default_state_dir, description="spool, stack data")
-    #: the ``[alerts]`` table (and ``[alerts.athletes.<id>]``), docs/alerts.md; checked by
-    #: :func:`footfall.processing.alerts.alert_config`
+    #: the ``[analysis]`` table (warm-up, baseline, belt speed) and the ``[alerts]`` table, each
+    #: with per-athlete overrides (``[analysis.athletes.<id>]``, ``[alerts.athletes.<id>]``);
+    #: docs/metrics.md, docs/alerts.md. Read them through :meth:`analysis_for`.
+    analysis: dict[str, Any] = Field(default_factory=dict, description="analysis settings")
     alerts: dict[str, Any] = Field(default_factory=dict, description="alert thresholds")
 
     @field_validator("athlete", "session")
@@ -65,18 +74,21 @@ class Settings(BaseSettings):
     def _valid_id(cls, value: str, info: Any) -> str:
         return check_id(info.field_name, value)
 
-    @field_validator("alerts")
-    @classmethod
-    def _valid_alerts(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from footfall.processing.alerts import AlertConfigError, alert_config
-
+    @model_validator(mode="after")
+    def _valid_analysis(self) -> Self:
+        athletes = {*(self.analysis.get("athletes") or {}), *(self.alerts.get("athletes") or {})}
         try:
-            alert_config(value)
-            for athlete in (value.get("athletes") or {}):
-                alert_config(value, athlete)
-        except AlertConfigError as exc:
+            for athlete in (None, *athletes):
+                analysis_config(self.analysis, self.alerts, athlete)
+        except AnalysisConfigError as exc:
             raise ValueError(str(exc)) from exc
-        return value
+        return self
+
+    def analysis_for(self, athlete: str | None = None, **overrides: Any) -> AnalysisConfig:
+        """The one analysis configuration of ``athlete`` (default: this settings' athlete):
+        defaults, then the file's tables, then ``overrides`` (flags; ``None`` = not given)."""
+        return analysis_config(self.analysis, self.alerts,
+                               self.athlete if athlete is None else athlete, **overrides)
 
     @field_validator("mqtt_url")
     @classmethod
@@ -150,8 +162,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         lines = [f"invalid settings{f' (file {path})' if path else ''}:"]
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"
-            if name.startswith("alerts"):
-                fix = "the [alerts] table of the config file, see docs/alerts.md"
+            if name.startswith("alerts") or name in ("analysis", "settings"):
+                fix = ("the [analysis] and [alerts] tables of the config file, see "
+                       "docs/metrics.md and docs/alerts.md")
             else:
                 fix = (f"set it with --{name.replace('_', '-')}, FOOTFALL_{name.upper()}, or "
                        f"'{name} = ...' in the config file")

@@ -7,7 +7,9 @@ import re
 
 from footfall.core.errors import InputError
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: the id rule as a regular expression (also used by the wire events' declarations)
+IdPattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_ID = re.compile(IdPattern)
 
 
 class IdError(InputError):

@@ -50,12 +50,12 @@ def worn(placement: str, side: str) -> tuple[Placement, Side]:
     try:
         where = Placement(placement)
     except ValueError:
-        raise SettingError(f"placement {placement!r} is not one of "
-                           f"{', '.join(PLACEMENTS)}") from None
+        raise SettingError(f"placement must be one of {', '.join(PLACEMENTS)} "
+                           f"(got {placement!r})") from None
     try:
         which = Side(side)
     except ValueError:
-        raise SettingError(f"side {side!r} is not one of {', '.join(SIDES)}") from None
+        raise SettingError(f"side must be one of {', '.join(SIDES)} (got {side!r})") from None
     if not where.is_leg and which is not Side.NONE:
         raise SettingError(f"a {where} sensor sees both legs: its side is 'none', not {side!r}")
     return where, which

@@ -1,49 +1,42 @@
-"""The demo: private stack → processor → streamed run → summary read back from InfluxDB."""
+"""The demo: private stack → processor → replayed run → summary read back from InfluxDB.
+
+The processor runs with the same analysis settings as every command (the clinical default,
+or ``footfall.toml``), so the figures it prints are the ones ``footfall analyze`` gives for the
+sample file; ``--json`` prints them in ``analyze --json``'s ``summary`` schema.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import sys
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from footfall.config.settings import Settings, load_settings
-from footfall.processing.config import AnalysisConfig
 from footfall.service.processor import ProcessorService
 from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.stack.servers import LocalStack, free_port
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
-from footfall.wire.events import StepEvent
+from footfall.storage.schema import event_from_row
+from footfall.wire.events import DeviceSummary, StepEvent
 from footfall.wire.topics import Topic
 
-#: a 2-minute treadmill run, two tibia IMUs at 1 kHz (made by scripts/make_sample_session.py)
+#: a 4-minute treadmill run, two tibia IMUs at 500 Hz (made by scripts/make_sample_session.py)
 SAMPLE_SESSION = "sample-session.mcap"
-#: the sample is 2 minutes: a short warm-up and baseline leave a minute of drift to show
-#: (the clinical default is 60 s + 60 s, see `footfall process --help`)
-DEMO_ANALYSIS = AnalysisConfig(warmup_s=20.0, baseline_s=30.0)
-STEP_QUERY = (
-    'SELECT count("impact_g") AS steps, median("cadence_spm") AS cadence_spm, '
-    'mean("impact_g") AS impact_g FROM "step" '
-    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\""
-)
-ALERT_QUERY = (
-    'SELECT "state", "message" FROM "alert" '
-    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\", \"rule\""
-)
-FIRST_STEP_QUERY = (
-    'SELECT first("sensor_time_s") AS sensor_time_s FROM "step" '
-    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}'"
-)
-DRIFT_QUERY = (
-    'SELECT last("cadence_drift_pct") AS cadence_drift_pct, '
-    'last("impact_drift_pct") AS impact_drift_pct FROM "metrics" '
-    "WHERE \"athlete\" = '{athlete}' AND \"session\" = '{session}' GROUP BY \"device\""
-)
+SUMMARY_QUERY = ("SELECT * FROM \"summary\" WHERE \"athlete\" = '{athlete}' "
+                 "AND \"session\" = '{session}' GROUP BY *")
+ALERT_QUERY = ("SELECT \"state\", \"message\", \"value\" FROM \"alert\" WHERE "
+               "\"athlete\" = '{athlete}' AND \"session\" = '{session}' "
+               "GROUP BY \"device\", \"rule\"")
 
 
 def sample_session() -> Path:
@@ -51,7 +44,8 @@ def sample_session() -> Path:
 
 
 async def _pipeline(settings: Settings, console: Console, speed: float | None,
-                    quiet: bool) -> int:
+                    quiet: bool) -> tuple[dict[str, DeviceSummary], list[dict[str, Any]],
+                                          ProcessorService, SpooledWriter, ReplayStats]:
     def show(topic: Topic, event: object) -> None:
         if not quiet and isinstance(event, StepEvent):
             flag = "  [red]clipped[/]" if event.clipped else ""
@@ -64,8 +58,7 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
             SpooledWriter(influx, settings.spool_dir) as writer:
         service = ProcessorService(settings, writer=writer, athlete=settings.athlete,
                                    session=settings.session, on_event=show,
-                                   client_id=f"footfall-demo-{settings.session}",
-                                   analysis=DEMO_ANALYSIS)
+                                   client_id=f"footfall-demo-{settings.session}")
         stop = asyncio.Event()
         processor = asyncio.create_task(service.run(stop))
         await asyncio.wait_for(service.connected.wait(), 30)
@@ -82,64 +75,69 @@ async def _pipeline(settings: Settings, console: Console, speed: float | None,
             stats = await replay_session(sample_session(), settings, speed=speed,
                                          athlete=settings.athlete, session=settings.session,
                                          retime=True, progress=progress)
-        # wait until the processor has every frame, then flush its look-ahead and the database
+        # the devices said the run ended: the processor finishes the session by itself
         deadline = time.monotonic() + 60
-        while sum(service.stats.frames.values()) < stats.frames_sent:
+        while service.stats.sessions_finished < 1:
             if time.monotonic() > deadline:
-                console.print("[red]the processor did not receive every frame in 60 s[/]")
+                console.print("[red]the processor did not finish the session within 60 s[/]")
                 break
             await asyncio.sleep(0.05)
         stop.set()
         await processor
         if not await writer.flush(60):
             console.print("[red]InfluxDB did not accept every point within 60 s[/]")
-            return 1
         ids = {"athlete": settings.athlete, "session": settings.session}
-        series = await influx.query(STEP_QUERY.format(**ids))
-        drift = {row["device"]: row for row in rows(await influx.query(DRIFT_QUERY.format(**ids)))}
+        summaries = {row["device"]: event_from_row(DeviceSummary, row)
+                     for row in rows(await influx.query(SUMMARY_QUERY.format(**ids)))}
         alerts = sorted(rows(await influx.query(ALERT_QUERY.format(**ids))),
                         key=lambda row: row["time"])
-        # the run's first sample: the first step's time minus its sensor time
-        first = rows(await influx.query(FIRST_STEP_QUERY.format(**ids)))
-        start_ms = (first[0]["time"] - 1000 * first[0]["sensor_time_s"]) if first else 0
-    table = Table(title=f"Read back from InfluxDB ({settings.influx_url}, database "
-                        f"{settings.influx_database})")
-    table.caption = ("cadence: median of steps; impact: mean peak tibial acceleration, an impact "
-                     "marker (not bone load); drift: last value vs the baseline")
-    for column in ("sensor", "steps", "cadence spm", "impact g", "cadence drift",
-                   "impact drift"):
-        table.add_column(column, justify="right")
-    found = rows(series)
-    for row in found:
-        end = drift.get(row["device"], {})
-        table.add_row(row["device"], str(row["steps"]), f"{row['cadence_spm']:.1f}",
-                      f"{row['impact_g']:.1f}", _pct(end.get("cadence_drift_pct")),
-                      _pct(end.get("impact_drift_pct")))
+    return summaries, alerts, service, writer, stats
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} %"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _print(console: Console, settings: Settings, summaries: dict[str, DeviceSummary],
+           alerts: list[dict[str, Any]], service: ProcessorService, writer: SpooledWriter,
+           stats: ReplayStats) -> None:
+    analysis = settings.analysis_for()
+    console.print(f"[bold]The session, read back from InfluxDB[/] ({settings.influx_url}, "
+                  f"database {settings.influx_database}):")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("sensor", "steps", "cadence spm", "drift", "impact g", "drift"):
+        table.add_column(column, justify="left" if column == "sensor" else "right")
+    for device, s in sorted(summaries.items()):
+        table.add_row(device, str(s.steps), f"{_num(s.cadence_baseline_spm)} → "
+                      f"{_num(s.cadence_final_spm)}", _pct(s.cadence_drift_pct),
+                      f"{_num(s.impact_baseline_g)} → {_num(s.impact_final_g)}",
+                      _pct(s.impact_drift_pct))
     console.print(table)
-    if not found:
-        console.print("[red]no steps were found in InfluxDB[/]")
-        return 1
+    console.print("baseline → end of the run, and the drift between them. Impact is the peak "
+                  "tibial acceleration, an impact marker (not bone load).")
+    start_ms = min((s.start_ns for s in summaries.values()), default=0) / 1e6
     starts = [row for row in alerts if row["state"] == "start"]
     console.print(f"[bold]Alerts[/] (time into the run; {len(starts)} raised, "
                   f"{sum(row['state'] == 'clear' for row in alerts)} cleared):")
     for row in starts:
         console.print(f"  {(row['time'] - start_ms) / 1000:6.1f} s  [yellow]{row['rule']:15}[/]"
                       f"[cyan]{row['device']:12}[/] {row['message']}", highlight=False)
-    console.print(f"Baseline: {DEMO_ANALYSIS.warmup_s:.0f} s warm-up, then "
-                  f"{DEMO_ANALYSIS.baseline_s:.0f} s; drift is against it.")
+    console.print(f"Baseline: {analysis.warmup_s:.0f} s warm-up, then {analysis.baseline_s:.0f} s"
+                  " (the clinical default of every command); drift is against it. `footfall "
+                  f"analyze {sample_session()}` gives the same figures.")
     console.print(f"{stats.frames_sent} frames replayed, {service.stats.published['step']} "
                   f"steps and {service.stats.published['metrics']} metric records published, "
                   f"{writer.stats.lines_written} points written, "
                   f"{service.stats.malformed} malformed messages set aside.")
-    return 0
 
 
-def _pct(value: object) -> str:
-    return f"{value:+.1f} %" if isinstance(value, int | float) else "—"
-
-
-def run_demo(demo_dir: Path, *, speed: float | None, quiet: bool, keep: bool) -> int:
-    console = Console()
+def run_demo(demo_dir: Path, *, speed: float | None, quiet: bool, keep: bool,
+             as_json: bool = False) -> int:
+    console = Console(stderr=as_json)
     if demo_dir.exists():
         LocalStack.at(demo_dir / "stack").down()  # a --keep'd earlier demo
         shutil.rmtree(demo_dir)
@@ -152,10 +150,21 @@ def run_demo(demo_dir: Path, *, speed: float | None, quiet: bool, keep: bool) ->
     console.print(f"  broker {stack.mosquitto.url}, database {stack.influxdb.url}; "
                   f"athlete {settings.athlete}, session {settings.session}")
     try:
-        return asyncio.run(_pipeline(settings, console, speed, quiet))
+        summaries, alerts, service, writer, stats = asyncio.run(
+            _pipeline(settings, console, speed, quiet or as_json))
     finally:
         if keep:
             console.print(f"servers left running: {stack.mosquitto.url}, {stack.influxdb.url}"
                           f" — stop them with: footfall stack down --state-dir {demo_dir}")
         else:
             stack.down()
+    if not summaries:
+        console.print("[red]no session summary was found in InfluxDB[/]")
+        return 1
+    if as_json:
+        report = {"summary": {d: s.to_dict() for d, s in sorted(summaries.items())},
+                  "alerts": alerts}
+        sys.stdout.write(json.dumps(report, allow_nan=False) + "\n")
+    else:
+        _print(console, settings, summaries, alerts, service, writer, stats)
+    return 0

@@ -43,6 +43,10 @@ _CONTROL = struct.Struct("<BBBB")
 
 Sample = tuple[int, int, int]
 
+#: what a Polar H10's accelerometer offers (Polar BLE SDK)
+H10_RATES_HZ = (25, 50, 100, 200)
+H10_RANGES_G = (2, 4, 8)
+
 
 @dataclass(frozen=True, slots=True)
 class PmdFrame:

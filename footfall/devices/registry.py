@@ -41,7 +41,7 @@ def _decode_wit(data: bytes) -> Any:
                                                                   for f in frames]
 
 
-PROFILES: dict[str, ProfileInfo] = {
+BLE_PROFILES: dict[str, ProfileInfo] = {
     p.name: p
     for p in (
         ProfileInfo(rsc.PROFILE, rsc.SERVICE_UUID, "Running Speed and Cadence foot pod",
@@ -61,7 +61,7 @@ PROFILES: dict[str, ProfileInfo] = {
 
 def profile_for_service(uuid: str) -> str | None:
     uuid = uuid.lower()
-    for info in PROFILES.values():
+    for info in BLE_PROFILES.values():
         if info.service_uuid == uuid:
             return info.name
     return None
@@ -84,7 +84,7 @@ def _pretty(obj: Any, indent: str = "") -> str:
 
 def decode_json(profile: str, data: bytes) -> str:
     """Decode one notification of ``profile`` to JSON; raises ParseError or KeyError."""
-    return _pretty(PROFILES[profile].decode(data))
+    return _pretty(BLE_PROFILES[profile].decode(data))
 
 
-__all__ = ["PROFILES", "ParseError", "ProfileInfo", "decode_json", "profile_for_service"]
+__all__ = ["BLE_PROFILES", "ParseError", "ProfileInfo", "decode_json", "profile_for_service"]

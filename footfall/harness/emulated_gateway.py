@@ -41,40 +41,41 @@ from dataclasses import dataclass, field, replace
 from footfall.config.settings import Settings
 from footfall.core.clock import ManualClock
 from footfall.core.errors import FootfallError, SettingError
+from footfall.core.vocab import Placement, Side
 from footfall.devices import rsc
+from footfall.devices.capabilities import (
+    SensorSetup,
+    SettingNames,
+    check_chunk_ms,
+    device_model,
+    resolve_sensor,
+    samples_per_notification,
+)
 from footfall.ingest.ble import BleakConnector
-from footfall.ingest.drivers import DRIVERS, DeviceSpec
+from footfall.ingest.drivers import DeviceSpec
 from footfall.ingest.gateway import DeviceSession, Gateway, SessionConfig
-from footfall.ingest.publisher import BrokerConfig
+from footfall.recordings.framing import DEFAULT_LATENCY_MS
 from footfall.simulators.devices.ble import EmulatorHub
 from footfall.simulators.devices.play import (
     Feed,
     PlayStats,
-    SensorSetup,
-    SettingNames,
-    check_chunk_ms,
     check_convention,
-    device_model,
     imu_feed,
     pod_feed,
     pod_readings,
-    resolve_sensor,
-    samples_per_notification,
     until_streaming,
 )
 from footfall.simulators.devices.play import play as play_feeds
 from footfall.simulators.devices.rsc import CadenceConvention
-from footfall.simulators.framing import DEFAULT_LATENCY_MS
 from footfall.simulators.runner import (
     Gait,
-    Placement,
     RunnerParams,
-    Side,
     SyntheticRun,
     render,
     simulate_gait,
 )
 from footfall.wire.events import RscSample
+from footfall.wire.mqtt import BrokerConfig
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +174,11 @@ def plan_run(profile: str, params: RunnerParams, duration_s: float, *,
 def _worn(placement: str, side: str) -> tuple[Placement, Side]:
     """Where the runner model puts a sensor worn at ``placement``/``side`` (chest/wrist ≈
     sacrum; a leg sensor with no side is on the left)."""
-    where: Placement = "tibia" if placement == "tibia" else "foot" if placement == "foot" \
-        else "sacrum"
-    if where == "sacrum":
-        return where, "none"
-    return where, "right" if side == "right" else "left"
+    where = Placement.TIBIA if placement == "tibia" else Placement.FOOT \
+        if placement == "foot" else Placement.SACRUM
+    if where is Placement.SACRUM:
+        return where, Side.NONE
+    return where, Side.RIGHT if side == "right" else Side.LEFT
 
 
 def plan_devices(specs: Sequence[DeviceSpec], params: RunnerParams, duration_s: float, *,
@@ -185,15 +186,14 @@ def plan_devices(specs: Sequence[DeviceSpec], params: RunnerParams, duration_s: 
                  latency_ms: float = DEFAULT_LATENCY_MS) -> GatewayPlan:
     """``ingest --emulate``: the user's devices, all worn by one runner.
 
-    Each runs at its spec's rate and range, or what the gateway asks the device for when the
-    spec gives none; a setting the real device does not have raises :class:`SettingError`.
+    Each runs at its spec's rate and range, or the device's usual ones (the one table the
+    gateway starts devices with, :mod:`footfall.devices.capabilities`); a setting the real
+    device does not have raises :class:`SettingError`.
     """
     devices = []
     for spec in specs:
-        driver = DRIVERS.get(spec.profile)
         sensor = resolve_sensor(
             spec.profile, rate_hz=spec.sample_rate_hz, range_g=spec.accel_range_g,
-            defaults=(driver.default_rate_hz, driver.default_range_g) if driver else None,
             names=SettingNames(f"{spec.id} ({spec.profile})", "rate={}", "range={}"))
         devices.append((spec, sensor, *_worn(spec.placement, spec.side)))
     return _plan(params, duration_s, chunk_ms, rsc_convention, latency_ms, devices)
@@ -314,10 +314,8 @@ async def run_through_gateway(
     if speed is not None and speed <= 0:
         raise SettingError(f"speed must be positive, got {speed}")
     radios = EmulatedRadios(plan, now_ns=start_utc_ns)
-    broker = BrokerConfig(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
-                          settings.mqtt_password.get_secret_value()
-                          if settings.mqtt_password else None, settings.mqtt_tls)
-    config = SessionConfig(settings.athlete, settings.session, broker, settings.state_dir)
+    config = SessionConfig(settings.athlete, settings.session,
+                           BrokerConfig.from_settings(settings), settings.state_dir)
     gateway = Gateway([d.spec for d in plan.devices], config, radios.connector(),
                       clock=radios.clock)
     stats = GatewayRunStats(sessions=list(gateway.sessions))

@@ -24,7 +24,7 @@ from bleak.exc import (
 )
 
 from footfall.core.errors import FootfallError
-from footfall.devices.registry import PROFILES, profile_for_service
+from footfall.devices.registry import BLE_PROFILES, profile_for_service
 from footfall.ingest.drivers import DeviceSpec, GattClient
 
 log = logging.getLogger(__name__)
@@ -191,5 +191,5 @@ async def scan(timeout_s: float = 5.0, *, battery: bool = False,
     return sorted(out, key=lambda r: -r.rssi)
 
 
-__all__ = ["BLE_ERRORS", "PROFILES", "BleakConnector", "BluetoothUnavailable", "Connector",
+__all__ = ["BLE_ERRORS", "BLE_PROFILES", "BleakConnector", "BluetoothUnavailable", "Connector",
            "ScanResult", "check_bluetooth", "explain", "scan"]

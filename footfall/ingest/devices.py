@@ -23,7 +23,8 @@ from typing import Any
 
 from footfall.core.errors import SettingError
 from footfall.core.ids import IdError, check_id
-from footfall.ingest.drivers import DRIVERS, PLACEMENTS, SIDES, DeviceSpec
+from footfall.core.vocab import worn
+from footfall.ingest.drivers import DRIVERS, DeviceSpec
 
 _KEYS = {"id": "device_id", "rate": "sample_rate_hz", "range": "accel_range_g",
          "cadence": "cadence_multiplier", "name": "name"}
@@ -38,10 +39,10 @@ def make_spec(fields: dict[str, Any], where: str) -> DeviceSpec:
     if profile not in DRIVERS:
         raise SettingError(f"{where}: unknown profile {profile!r}; choose from "
                            f"{', '.join(sorted(DRIVERS))}")
-    if fields.get("placement") not in PLACEMENTS:
-        raise SettingError(f"{where}: placement must be one of {', '.join(PLACEMENTS)}")
-    if fields.get("side") not in SIDES:
-        raise SettingError(f"{where}: side must be one of {', '.join(SIDES)}")
+    try:
+        worn(str(fields.get("placement")), str(fields.get("side")))
+    except SettingError as exc:
+        raise SettingError(f"{where}: {exc}") from None
     if not fields.get("address"):
         raise SettingError(f"{where}: the device address is missing")
     for key in ("sample_rate_hz", "accel_range_g"):

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
+from pydantic import ValidationError
 
 from footfall.core.errors import SettingError
+from footfall.core.vocab import worn
 from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.devices.capabilities import DEVICE_MODELS
 from footfall.devices.errors import ParseError
 from footfall.ingest import clock as clk
 from footfall.ingest.errors import DeviceError
@@ -27,11 +30,12 @@ from footfall.wire.frame import FLAG_GAP_BEFORE, INT16_FULL_SCALE, ImuFrame
 
 log = logging.getLogger(__name__)
 
-PLACEMENTS = ("tibia", "foot", "sacrum", "chest", "wrist")
-SIDES = ("left", "right", "none")
 CadenceMultiplier = Literal["auto", "1", "2"]
 #: the walking/running cut of the auto cadence mode: a running cadence below it is per-leg
 AUTO_PER_LEG_BELOW_SPM = 120
+#: RSC optional fields beyond these are garbage (a u32 distance is up to 429,496 km)
+MAX_STRIDE_M = 10.0
+MAX_DISTANCE_M = 100_000.0
 
 
 class GattClient(Protocol):
@@ -105,8 +109,6 @@ class Driver:
 
     profile = ""
     notify_uuids: tuple[str, ...] = ()
-    default_rate_hz = 0
-    default_range_g = 0
     channels = 3
 
     def __init__(self, spec: DeviceSpec, *, set_aside: Reject | None = None,
@@ -117,8 +119,9 @@ class Driver:
         self.set_aside: Reject = set_aside or _log_only
         self.mapper = mapper or clk.ClockMapper()
         self.sleep = sleep
-        self.rate_hz = spec.sample_rate_hz or self.default_rate_hz
-        self.range_g = spec.accel_range_g or self.default_range_g
+        usual = DEVICE_MODELS.get(self.profile)
+        self.rate_hz = spec.sample_rate_hz or (usual.default_rate_hz if usual else 0)
+        self.range_g = spec.accel_range_g or (usual.default_range_g if usual else 0)
         self.gyro_dps = 0
         self.seq = 0
         self._gap_pending = False
@@ -145,12 +148,10 @@ class Driver:
         rate, range_g, gyro = self._published or (float(self.rate_hz), self.range_g,
                                                    self.gyro_dps)
         self._announced = (rate, range_g, gyro)
-        extra: dict[str, Any] = {"address": self.spec.address}
-        if gyro:
-            extra["gyro_range_dps"] = gyro
-        return DeviceMeta(profile=self.profile, placement=self.spec.placement,
-                          side=self.spec.side, sample_rate_hz=rate, accel_range_g=range_g,
-                          model=self.spec.name, extra=extra)
+        placement, side = worn(self.spec.placement, self.spec.side)
+        return DeviceMeta(profile=self.profile, placement=placement, side=side,
+                          sample_rate_hz=rate, accel_range_g=range_g, gyro_range_dps=gyro,
+                          model=self.spec.name, address=self.spec.address)
 
     # -- data
     def reject(self, reason: str, data: bytes) -> None:
@@ -215,8 +216,6 @@ async def _await_answer(fut: asyncio.Future[Any], device: str, what: str,
 class OpenFrameDriver(Driver):
     profile = footfall_open.PROFILE
     notify_uuids = (footfall_open.DATA_UUID,)
-    default_rate_hz = 200
-    default_range_g = 16
 
     def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
@@ -266,8 +265,6 @@ class OpenFrameDriver(Driver):
 class PolarPmdDriver(Driver):
     profile = polar_pmd.PROFILE
     notify_uuids = (polar_pmd.CONTROL_POINT_UUID, polar_pmd.DATA_UUID)
-    default_rate_hz = 200
-    default_range_g = 8
     answer_timeout_s = 5.0
 
     def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
@@ -319,8 +316,6 @@ class PolarPmdDriver(Driver):
 class MovesenseDriver(Driver):
     profile = movesense.PROFILE
     notify_uuids = (movesense.NOTIFY_UUID,)
-    default_rate_hz = 208
-    default_range_g = 16
     answer_timeout_s = 5.0
 
     def __init__(self, spec: DeviceSpec, **kwargs: Any) -> None:
@@ -400,8 +395,6 @@ class WitMotionDriver(Driver):
 
     profile = witmotion.PROFILE
     notify_uuids = (witmotion.NOTIFY_UUID,)
-    default_rate_hz = 100
-    default_range_g = witmotion.ACC_RANGE_G
     channels = 6
     command_spacing_s = 0.1
     late_threshold_s = 0.3
@@ -534,19 +527,27 @@ class RscDriver(Driver):
 
     def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
         m = rsc.parse(data)
-        sample = RscSample(time_ns=recv_utc_ns, speed_mps=m.speed_mps,
-                           cadence_spm=self.cadence_spm(m), running=m.running,
-                           stride_length_m=m.stride_length_m,
-                           total_distance_m=m.total_distance_m, seq=self.seq)
+        stride, distance = m.stride_length_m, m.total_distance_m
+        if stride is not None and not 0 <= stride <= MAX_STRIDE_M:
+            stride = None  # an optional field out of any human range: dropped, not the sample
+        if distance is not None and not 0 <= distance <= MAX_DISTANCE_M:
+            distance = None
+        try:
+            sample = RscSample(time_ns=recv_utc_ns, speed_mps=m.speed_mps,
+                               cadence_spm=self.cadence_spm(m), running=m.running,
+                               stride_length_m=stride, total_distance_m=distance, seq=self.seq)
+        except ValidationError as exc:
+            raise ParseError(self.profile, "not a running measurement: " + "; ".join(
+                f"{e['loc'][0]} {e['input']}: {e['msg']}" for e in exc.errors())) from None
         self.seq += 1
         self.stats.rsc_samples += 1
         return [sample]
 
     def meta(self) -> DeviceMeta:
         meta = super().meta()
-        extra = dict(meta.extra, cadence_multiplier=self.spec.cadence_multiplier)
-        return DeviceMeta(profile=meta.profile, placement=meta.placement, side=meta.side,
-                          model=meta.model, extra=extra)
+        return meta.model_copy(update={"sample_rate_hz": 0.0, "accel_range_g": 0,
+                                       "gyro_range_dps": 0,
+                                       "cadence_multiplier": self.spec.cadence_multiplier})
 
 
 DRIVERS: dict[str, type[Driver]] = {

@@ -30,11 +30,12 @@ from footfall.devices.errors import ParseError
 from footfall.ingest.ble import BLE_ERRORS, Connector
 from footfall.ingest.drivers import DeviceSpec, DeviceStats, Driver, make_driver
 from footfall.ingest.errors import DeviceError
-from footfall.ingest.publisher import Backoff, BrokerConfig, SpoolPublisher
+from footfall.ingest.publisher import Backoff, SpoolPublisher
 from footfall.ingest.spool import Spool
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import DeviceStatus, RscSample
 from footfall.wire.frame import ImuFrame
+from footfall.wire.mqtt import BrokerConfig
 from footfall.wire.topics import Stream, Topic
 
 log = logging.getLogger(__name__)
@@ -187,9 +188,9 @@ class DeviceSession:
     def _set_aside(self, reason: str, data: bytes) -> None:
         self.quarantine.put(f"{self.spec.id}/{self.spec.profile}", reason, data)
 
-    def _status(self, online: bool, reason: str) -> None:
-        self.publisher.set_state(self.topics[Stream.STATUS],
-                                 DeviceStatus(online=online, reason=reason).to_json())
+    def _status(self, online: bool, reason: str, *, final: bool = False) -> None:
+        self.publisher.set_state(self.topics[Stream.STATUS], DeviceStatus(
+            online=online, reason=reason, final=final).to_json())
 
     # ---------------------------------------------------------------- tasks
     async def run(self, *, ble: bool = True) -> None:
@@ -300,7 +301,7 @@ class DeviceSession:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.queue.join(), drain_timeout_s)
         self._spool(self.driver.flush())
-        self._status(False, "stopped")
+        self._status(False, "stopped", final=True)
         self._save_seq(self.driver.seq)
         drained = await self.publisher.drained(drain_timeout_s)
         for t in self._tasks:

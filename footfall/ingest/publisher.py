@@ -11,24 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiomqtt
 
 from footfall.ingest.spool import Record, Spool
+from footfall.wire import mqtt
+from footfall.wire.mqtt import BrokerConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerConfig:
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
 
 
 @dataclass
@@ -90,13 +82,10 @@ class SpoolPublisher:
         self.spool.append(Record(topic, payload, qos, False))
 
     def _client(self) -> aiomqtt.Client:
-        tls = ssl.create_default_context() if self.broker.tls else None
-        return aiomqtt.Client(
-            self.broker.host, self.broker.port, username=self.broker.username,
-            password=self.broker.password, identifier=self.client_id,
+        return mqtt.client(
+            self.broker, client_id=self.client_id,
             will=aiomqtt.Will(self.will_topic, self.will_payload, qos=1, retain=True),
-            tls_context=tls, timeout=self.publish_timeout_s, keepalive=10,
-        )
+            timeout_s=self.publish_timeout_s, keepalive_s=10)
 
     async def run(self) -> None:
         """Publish forever, reconnecting with backoff; cancel to stop."""

@@ -7,7 +7,7 @@ The engine is fed the processor's own events — every :class:`StepEvent` and
 that went silent is noticed even though no event says so. Its state is one dataclass
 (:class:`AlertEngineState`), separate from the rules.
 
-Rules (thresholds in :class:`~footfall.processing.config.AlertConfig`, docs/alerts.md):
+Rules (thresholds in :class:`~footfall.processing.tuning.AlertConfig`, docs/alerts.md):
 
 ========================  ========  ==========================================================
 rule                      scope     starts when (for its hold time, without interruption)
@@ -36,23 +36,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from footfall.core.errors import FootfallError
-from footfall.processing.config import AlertConfig, AnalysisConfig
-from footfall.wire.events import AlertEvent, MetricsEvent, StepEvent
+from footfall.config.analysis import AlertConfig
+from footfall.core.units import NS
+from footfall.wire.events import AlertEvent, MetricsEvent, RuleName, Severity, StepEvent
 from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
 
-NS = 1_000_000_000
 #: a device's latest metrics count towards the session's cadence for this long
 FRESH_S = 2.5
-#: the processor's packet-loss window: a gap stays in it this long after data returns, and
-#: is already reported by ``no_data``
-LOSS_WINDOW_S = AnalysisConfig().quality_window_s
 Observed: TypeAlias = StepEvent | MetricsEvent
 Alert: TypeAlias = tuple[str, AlertEvent]  # (device, event), like the processor's outputs
 
-SEVERITY = {
+SEVERITY: dict[RuleName, Severity] = {
     "impact": "warning", "cadence_target": "warning", "cadence_drift": "info",
     "asymmetry": "info", "clipping": "warning", "packet_loss": "warning",
     "sensor_offline": "critical", "no_data": "critical",
@@ -105,8 +101,11 @@ class AlertEngine:
     """The alert rules of one session. ``AlertEngine()`` uses the clinical defaults."""
 
     def __init__(self, config: AlertConfig | None = None,
-                 clock: Callable[[], int] | None = None) -> None:
+                 clock: Callable[[], int] | None = None, *, loss_window_s: float = 10.0) -> None:
         self.config = config or AlertConfig()
+        #: the processor's packet-loss window (``AnalysisConfig.quality_window_s``): a gap
+        #: stays in it this long after data returns, and is already reported by ``no_data``
+        self.loss_window_s = loss_window_s
         #: the live service's arrival clock (e.g. ``time.time_ns``): when set, ``observe``
         #: stamps each event's arrival with it and ``tick()`` reads it; offline it stays None
         #: and the events' own times stand in for arrival
@@ -242,23 +241,23 @@ class AlertEngine:
                             extra={"impact_baseline_g": base, "impact_limit_g": limit})
 
     def _metrics(self, device: str, dev: DeviceState, event: MetricsEvent) -> list[Alert]:
-        cfg, x, t = self.config, event.extra, event.time_ns
+        cfg, x, t = self.config, event, event.time_ns
         out: list[Alert] = []
         dev.metrics_ns = t
         dev.cadence_spm = event.cadence_spm
-        dev.cadence_baseline_spm = _num(x.get("cadence_baseline_spm"))
-        dev.symmetry_pct = _num(x.get("symmetry_pct"))
-        base_impact = _num(x.get("impact_baseline_g"))
+        dev.cadence_baseline_spm = x.cadence_baseline_spm
+        dev.symmetry_pct = x.symmetry_pct
+        base_impact = x.impact_baseline_g
         if base_impact is not None:
             dev.impact_baseline_g = base_impact
-        drift = _num(x.get("cadence_drift_pct"))
+        drift = x.cadence_drift_pct
         window = round(cfg.cadence_drift_window_s * NS)
         if drift is not None:
             dev.drift.append((t, drift))
         while dev.drift and dev.drift[0][0] <= t - window:
             dev.drift.popleft()
         # data quality, per device
-        clip = _num(x.get("clipping_pct"))
+        clip = x.clipping_pct
         out += self._update(
             "clipping", device, t,
             start=None if clip is None else clip >= cfg.clipping_start_pct,
@@ -266,8 +265,8 @@ class AlertEngine:
             hold_s=cfg.quality_hold_s, value=clip,
             message=f"{clip or 0:.0f} % of recent impact peaks hit the sensor's full-scale "
                     "range: PTA is underestimated there (use a ≥ ±32 g range)")
-        loss = _num(x.get("packet_loss_pct"))
-        if dev.resumed_ns is not None and t < dev.resumed_ns + round(LOSS_WINDOW_S * NS):
+        loss = x.packet_loss_pct
+        if dev.resumed_ns is not None and t < dev.resumed_ns + round(self.loss_window_s * NS):
             loss = None  # the gap itself, already a no_data alert
         out += self._update(
             "packet_loss", device, t,
@@ -338,7 +337,7 @@ class AlertEngine:
 
     # -- hysteresis --------------------------------------------------------------------------
 
-    def _update(self, rule_name: str, device: str, t: int, *, start: bool | None,
+    def _update(self, rule_name: RuleName, device: str, t: int, *, start: bool | None,
                 clear: bool | None, hold_s: float, value: float | None, message: str,
                 extra: dict[str, Any] | None = None) -> list[Alert]:
         """Advance one rule. ``start``/``clear``: its conditions now (None: unknown, which
@@ -355,15 +354,17 @@ class AlertEngine:
             return []
         rule.pending_since_ns = None
         body = {"device": device, **{k: v for k, v in (extra or {}).items() if v is not None}}
+        text = message
         severity = SEVERITY[rule_name]
         if rule.active:
             started = rule.started
             since = f" (active {(t - started.time_ns) / NS:.0f} s)" if started else ""
-            event = AlertEvent(t, rule_name, "clear", severity,
-                               f"{rule_name} cleared{since}", value, body)
+            text = f"{rule_name} cleared{since}"
+        event = AlertEvent(time_ns=t, rule=rule_name, state="clear" if rule.active else "start",
+                           severity=severity, message=text, value=value, **body)
+        if rule.active:
             rule.active, rule.started = False, None
         else:
-            event = AlertEvent(t, rule_name, "start", severity, message, value, body)
             rule.active, rule.started = True, event
         log.info("alert %s %s %s: %s", device, rule_name, event.state, event.message)
         return [(device, event)]
@@ -390,43 +391,3 @@ def _num(value: Any) -> float | None:
 def _mean(values: Iterable[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) / len(known) if known else None
-
-
-# -- per-athlete thresholds from TOML ----------------------------------------------------------
-
-
-class AlertConfigError(FootfallError, ValueError):
-    """An ``[alerts]`` table has an unknown key or a value of the wrong type."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def alert_config(table: dict[str, Any] | None, athlete: str | None = None) -> AlertConfig:
-    """:class:`AlertConfig` from a TOML ``[alerts]`` table: its keys are the defaults for
-    every athlete, ``[alerts.athletes.<id>]`` overrides them for one athlete::
-
-        [alerts]
-        impact_rise_pct = 15
-        [alerts.athletes.ann]
-        target_increase_pct = 7.5
-        impact_limit_g = 12.0
-    """
-    table = dict(table or {})
-    athletes = table.pop("athletes", {})
-    if not isinstance(athletes, dict):
-        raise AlertConfigError("[alerts.athletes] must be a table of athlete ids")
-    values = {**table, **(athletes.get(athlete, {}) if athlete else {})}
-    known = {f.name: f for f in AlertConfig.__dataclass_fields__.values()}
-    clean: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in known:
-            raise AlertConfigError(f"unknown alert setting {key!r}; known: "
-                                   f"{', '.join(sorted(known))}")
-        is_int = str(known[key].type) == "int"
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or (is_int and not isinstance(value, int))):
-            raise AlertConfigError(f"alert setting {key!r} must be a number, got {value!r}")
-        clean[key] = value if is_int or value is None else float(value)
-    return AlertConfig(**clean)

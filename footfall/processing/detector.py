@@ -25,12 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from footfall.processing.config import (
-    MAX_STANCE_MS,
-    PROFILES,
-    DetectorConfig,
-    PlacementProfile,
-)
+from footfall.config.analysis import DetectorConfig
+from footfall.processing.tuning import MAX_STANCE_MS, PLACEMENT_TUNING, PlacementTuning
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
@@ -117,13 +113,14 @@ class StepDetector:
 
     def __init__(self, sample_rate_hz: float, placement: str = "tibia",
                  config: DetectorConfig | None = None) -> None:
-        if placement not in PROFILES:
-            raise ValueError(f"placement must be one of {sorted(PROFILES)}, got {placement!r}")
+        if placement not in PLACEMENT_TUNING:
+            raise ValueError(f"placement must be one of {sorted(PLACEMENT_TUNING)}, got "
+                             f"{placement!r}")
         if not sample_rate_hz > 0:
             raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
         self.config = config or DetectorConfig()
         self.placement = placement
-        self.profile: PlacementProfile = PROFILES[placement]
+        self.profile: PlacementTuning = PLACEMENT_TUNING[placement]
         self.sample_rate_hz = float(sample_rate_hz)
         fs = self.sample_rate_hz
         cfg = self.config

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from footfall.processing.config import CADENCE_SPEED_SLOPE_SPM_PER_MPS, AnalysisConfig
+from footfall.config.analysis import AnalysisConfig
+from footfall.core.units import NS
+from footfall.processing.tuning import CADENCE_SPEED_SLOPE_SPM_PER_MPS
 
-NS = 1_000_000_000
 #: trend needs this much per-second history before it is reported
 MIN_TREND_POINTS = 30
 
@@ -187,7 +188,8 @@ class MetricsTracker:
         i = bisect_left(rc.times, start)
         if len(rc) - i < MIN_TREND_POINTS:
             return None
-        t = (np.asarray(rc.times[i:], dtype=np.float64) - now_ns) / (60 * NS)
+        # subtract in integers first: the result must not depend on where in time the run is
+        t = (np.asarray(rc.times[i:], dtype=np.int64) - now_ns).astype(np.float64) / (60 * NS)
         v = np.asarray(rc.values[i:])
         t -= t.mean()
         denom = float(t @ t)

@@ -6,7 +6,8 @@
   of the preceding 375 ms — which is how the published method's refractory behaves in practice.
 - :func:`offline_peaks`: the offline SciPy way (zero-phase ``filtfilt`` + ``find_peaks``) used
   as the throughput baseline.
-- :func:`grf_contacts` / :func:`match_contacts`: force-plate ground truth and scoring.
+- :func:`match_contacts`: scoring against force-plate contacts
+  (:func:`footfall.recordings.alcantara.grf_contacts`, the dataset's one contact rule).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal
+
+from footfall.recordings.alcantara import Contacts
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 IntArray: TypeAlias = npt.NDArray[np.intp]
@@ -52,27 +55,6 @@ def offline_peaks(x: FloatArray, sample_rate_hz: float, lowpass_hz: float,
     peaks, _ = signal.find_peaks(y, height=min_height_g,
                                  distance=max(1, round(min_distance_s * sample_rate_hz)))
     return np.asarray(peaks, dtype=np.intp)
-
-
-@dataclass(frozen=True, slots=True)
-class Contacts:
-    """Foot contacts from a force trace: [on, off) sample ranges; ``complete`` ones are inside
-    the recording (a contact cut by its start or end has unknown timing)."""
-
-    on: IntArray
-    off: IntArray
-    complete: npt.NDArray[np.bool_]
-
-
-def grf_contacts(force_bw: FloatArray, threshold_bw: float = 0.1,
-                 min_samples: int = 10) -> Contacts:
-    above = force_bw > threshold_bw
-    edges = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
-    on, off = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    long = (off - on) >= min_samples
-    on, off = on[long], off[long]
-    complete = (on > 0) & (off < force_bw.size)
-    return Contacts(on, off, complete)
 
 
 @dataclass(frozen=True, slots=True)

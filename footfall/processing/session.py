@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 
+from footfall.config.analysis import AnalysisConfig
+from footfall.core.units import NS
+from footfall.core.vocab import Placement, Side
 from footfall.processing.alerts import AlertEngine
-from footfall.processing.config import AXIS_AXIAL, PROFILES, AnalysisConfig
 from footfall.processing.detector import DetectorState, Peak, StepDetector, rescale_history
-from footfall.processing.metrics import NS, MetricsTracker, TimeSeries
+from footfall.processing.metrics import MetricsTracker, TimeSeries
 from footfall.processing.quality import (
     QualityState,
     add_strike,
@@ -30,12 +33,23 @@ from footfall.processing.quality import (
     place_frame,
     total_loss_pct,
 )
-from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, RscSample, StepEvent
+from footfall.processing.summary import SummaryBuilder
+from footfall.processing.tuning import AXIS_AXIAL, PLACEMENT_TUNING
+from footfall.wire.control import ControlCommand
+from footfall.wire.events import (
+    AlertEvent,
+    DeviceMeta,
+    DeviceStatus,
+    DeviceSummary,
+    MetricsEvent,
+    RscSample,
+    StepEvent,
+)
 from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
 
 log = logging.getLogger(__name__)
 
-Event: TypeAlias = StepEvent | MetricsEvent | AlertEvent
+Event: TypeAlias = StepEvent | MetricsEvent | AlertEvent | DeviceSummary
 Output: TypeAlias = tuple[str, Event]
 #: a foot pod's cadence is integrated into a step count over at most this gap
 RSC_MAX_GAP_S = 5.0
@@ -58,8 +72,8 @@ class Anchor:
 class ImuStream:
     """Everything the processor keeps for one IMU device."""
 
-    placement: str
-    side: str
+    placement: Placement
+    side: Side
     tracker: MetricsTracker
     detector: StepDetector | None = None
     detector_state: DetectorState | None = None
@@ -71,7 +85,7 @@ class ImuStream:
     boundary_k: int = 0
     steps_total: int = 0
     last_interval_s: float | None = None  # sacrum: previous step, for stride cadence
-    last_metrics: dict[str, Any] = field(default_factory=dict)
+    last_impact_g: float | None = None  # the rolling impact of the latest metrics
     reconfigure: bool = False
 
 
@@ -102,22 +116,22 @@ class SessionProcessor:
             self.speed.add(0, self.config.treadmill_speed_mps)
         #: the session's alert rules, fed every step and metrics event; the live service may
         #: also call its ``tick`` (silence), ``device_status`` and ``set_target``
-        self.alerts = AlertEngine(self.config.alerts)
+        self.alerts = AlertEngine(self.config.alerts,
+                                  loss_window_s=self.config.quality_window_s)
+        #: whole-session figures per device, from the same events (emitted by ``finish``)
+        self.summary = SummaryBuilder(self.config)
+        #: devices whose status said they ended normally (``DeviceStatus.final``)
+        self.ended: set[str] = set()
 
     # -- configuration -----------------------------------------------------------------------
 
     def set_meta(self, device: str, meta: DeviceMeta) -> None:
         """Placement and side of ``device``; a change takes effect at its next frame."""
-        placement = meta.placement if meta.placement in PROFILES else None
-        if placement is None:
-            log.warning("%s: unknown placement %r, using %s", device, meta.placement,
-                        self.config.default_placement)
         self.meta[device] = meta
         stream = self.imu.get(device)
         if stream is not None:
-            new = placement or self.config.default_placement
-            stream.reconfigure = stream.reconfigure or new != stream.placement
-            stream.placement, stream.side = new, meta.side
+            stream.reconfigure = stream.reconfigure or meta.placement != stream.placement
+            stream.placement, stream.side = meta.placement, meta.side
 
     def set_speed(self, speed_mps: float, at_ns: int) -> None:
         """Treadmill speed set by the operator (UTC ``at_ns``); foot-pod speed adds to this."""
@@ -138,6 +152,35 @@ class SessionProcessor:
             start = at_ns if at_ns is not None else latest
             if start is not None:
                 tracker.mark_baseline(start, duration_s)
+
+    def set_status(self, device: str, status: DeviceStatus) -> list[Output]:
+        """The device's retained ``status``: online, lost (the ``sensor_offline`` alert), or a
+        normal end of its session (no alert)."""
+        if status.online:
+            self.ended.discard(device)
+            return self._out(self.alerts.device_status(device, True))
+        if status.final:
+            self.ended.add(device)
+            log.info("%s/%s: %s ended (%s)", self.athlete, self.session, device, status.reason)
+            return []
+        return self._out(self.alerts.device_status(device, False, reason=status.reason))
+
+    def control(self, command: ControlCommand) -> list[Output]:
+        """A therapist's command (docs/monitor.md): baseline now, or the cadence target."""
+        if command.action == "mark_baseline":
+            self.mark_baseline()  # from each device's latest sample, for baseline_s
+            return []
+        return self._out(self.alerts.set_target(cadence_spm=command.cadence_spm,
+                                                increase_pct=command.increase_pct))
+
+    def tick(self, now_ns: int) -> list[Output]:
+        """Live only: the arrival clock moved on (devices that went silent)."""
+        return self._out(self.alerts.tick(now_ns))
+
+    def _out(self, outputs: Sequence[Output]) -> list[Output]:
+        for device, event in outputs:
+            self.summary.add(device, event)
+        return list(outputs)
 
     # -- IMU frames --------------------------------------------------------------------------
 
@@ -175,6 +218,7 @@ class SessionProcessor:
         start = placed.first_index
         stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns, fs))
         stream.tracker.start(frame.utc_ns)
+        self.summary.started(device, frame.utc_ns)
         while stream.next_boundary < start:  # boundaries inside a gap have no data
             self._advance_boundary(stream)
         accel = frame.accel_g()
@@ -186,21 +230,18 @@ class SessionProcessor:
         end = start + frame.n_samples
         out += self._merge(device, stream, peaks, end)
         self._trim_anchors(stream)
-        return out
+        return self._out(out)
 
     def _imu_stream(self, device: str) -> ImuStream:
         stream = self.imu.get(device)
         if stream is None:
             meta = self.meta.get(device)
-            placement: str
             if meta is None:
                 log.warning("%s: no device meta yet: assuming placement %s, side %s", device,
                             self.config.default_placement, self.config.default_side)
                 placement, side = self.config.default_placement, self.config.default_side
             else:
-                placement = meta.placement if meta.placement in PROFILES else \
-                    self.config.default_placement
-                side = meta.side
+                placement, side = meta.placement, meta.side
             stream = ImuStream(placement, side, MetricsTracker(self.config))
             self.imu[device] = stream
         return stream
@@ -238,7 +279,7 @@ class SessionProcessor:
     def _step(self, device: str, stream: ImuStream, peak: Peak) -> list[Output]:
         fs = stream.sample_rate_hz
         utc, sensor_ns = self._times(stream, peak.index)
-        per_stride = PROFILES[stream.placement].strikes_per_stride
+        per_stride = PLACEMENT_TUNING[stream.placement].strikes_per_stride
         interval_s = peak.interval_samples / fs if peak.interval_samples is not None else None
         cadence = 60.0 * (2 / per_stride) / interval_s if interval_s else None
         stride_s = interval_s
@@ -257,35 +298,32 @@ class SessionProcessor:
             time_ns=utc, sensor_time_s=sensor_ns / NS, impact_g=peak.impact_g,
             cadence_spm=cadence, interval_s=interval_s, side=stream.side,
             placement=stream.placement, clipped=peak.clipped, confidence=peak.confidence,
-            extra={
-                "impact_axial_g": peak.impact_axial_g,
-                "loading_rate_gps": peak.loading_rate_gps,
-                "impact_is_lower_bound": peak.clipped,
-                "confirm_delay_ms": 1000.0 * (peak.confirm_index - peak.index) / fs,
-                "rise_sensor_time_s": (sensor_ns + round((peak.rise_index - peak.index) * NS / fs))
-                / NS,
-                "strike": "stride" if per_stride == 1 else "step",
-            },
+            impact_axial_g=peak.impact_axial_g, loading_rate_gps=peak.loading_rate_gps,
+            confirm_delay_ms=1000.0 * (peak.confirm_index - peak.index) / fs,
+            rise_sensor_time_s=(sensor_ns + round((peak.rise_index - peak.index) * NS / fs))
+            / NS,
+            strike="stride" if per_stride == 1 else "step",
         )
         return [(device, event), *self.alerts.observe(device, event)]
 
-    def _metrics(self, device: str, stream: ImuStream, index: int) -> list[Output]:
+    def _metrics(self, device: str, stream: ImuStream, index: int, *,
+                 final: bool = False) -> list[Output]:
         utc, _ = self._times(stream, index)
         fs = stream.sample_rate_hz
         q = stream.quality
-        extra = stream.tracker.snapshot(utc, self.speed)
-        extra.update(
-            placement=stream.placement, side=stream.side,
+        figures = stream.tracker.snapshot(utc, self.speed)
+        stream.last_impact_g = figures["impact_g"]
+        step_time, step_symmetry = self._step_symmetry(stream, utc)
+        event = MetricsEvent(
+            time_ns=utc, steps_total=stream.steps_total, placement=stream.placement,
+            side=stream.side, **figures,
             packet_loss_pct=packet_loss_pct(q, index, round(self.config.quality_window_s * fs)),
             packet_loss_total_pct=total_loss_pct(q), frames_late_total=q.frames_late,
             clipping_pct=clipping_pct(q), clipped_steps_total=q.strikes_clipped,
-            strides_total=stream.steps_total // PROFILES[stream.placement].strikes_per_stride,
-        )
-        stream.last_metrics = extra
-        extra["symmetry_pct"] = self._symmetry(stream)
-        extra["step_time_s"], extra["step_time_symmetry_pct"] = self._step_symmetry(stream, utc)
-        cadence = extra.pop("cadence_spm")
-        event = MetricsEvent(utc, cadence, stream.steps_total, extra)
+            strides_total=stream.steps_total
+            // PLACEMENT_TUNING[stream.placement].strikes_per_stride,
+            symmetry_pct=self._symmetry(stream), step_time_s=step_time,
+            step_time_symmetry_pct=step_symmetry, final=final)
         return [(device, event), *self.alerts.observe(device, event)]
 
     def _symmetry(self, stream: ImuStream) -> float | None:
@@ -294,7 +332,7 @@ class SessionProcessor:
             return None
         sides: dict[str, float] = {}
         for other in self.imu.values():
-            impact = other.last_metrics.get("impact_g")
+            impact = other.last_impact_g
             if other.placement == stream.placement and other.side in ("left", "right") and \
                     impact is not None:
                 sides[other.side] = float(impact)
@@ -306,7 +344,7 @@ class SessionProcessor:
     def _record_step_time(self, stream: ImuStream, rise_ns: int, stride_s: float | None) -> None:
         """A leg strike ends a step that began with the other leg's last strike (both sensors'
         clocks are UTC-mapped by the gateway, so they can be compared)."""
-        if stream.side not in SIDES or PROFILES[stream.placement].strikes_per_stride != 1:
+        if stream.side not in SIDES or PLACEMENT_TUNING[stream.placement].strikes_per_stride != 1:
             return
         other = self._last_strike_ns.get((stream.placement, SIDES[stream.side]))
         self._last_strike_ns[(stream.placement, stream.side)] = rise_ns
@@ -364,6 +402,7 @@ class SessionProcessor:
         period = round(self.config.metrics_period_s * NS)
         if stream.last_ns is None:
             stream.tracker.start(t)
+            self.summary.started(device, t)
             stream.next_boundary_ns = t + period
         elif sample.running and sample.cadence_spm > 0:
             dt = min((t - stream.last_ns) / NS, RSC_MAX_GAP_S)
@@ -377,33 +416,34 @@ class SessionProcessor:
             return []
         b = stream.next_boundary_ns + (t - stream.next_boundary_ns) // period * period
         stream.next_boundary_ns = b + period
-        return self._rsc_metrics(device, stream, b)
+        return self._out(self._rsc_metrics(device, stream, b))
 
-    def _rsc_metrics(self, device: str, stream: RscStream, at_ns: int) -> list[Output]:
-        extra = stream.tracker.snapshot(at_ns, self.speed)
-        extra.update(placement="foot", side=self.meta[device].side if device in self.meta
-                     else "none", source="rsc")
-        cadence = extra.pop("cadence_spm")
-        event = MetricsEvent(at_ns, cadence, round(stream.steps), extra)
+    def _rsc_metrics(self, device: str, stream: RscStream, at_ns: int, *,
+                     final: bool = False) -> list[Output]:
+        meta = self.meta.get(device)
+        event = MetricsEvent(
+            time_ns=at_ns, steps_total=round(stream.steps), placement=Placement.FOOT,
+            side=meta.side if meta is not None else Side.NONE, source="rsc",
+            **stream.tracker.snapshot(at_ns, self.speed), final=final)
         return [(device, event), *self.alerts.observe(device, event)]
 
     # -- end of stream -----------------------------------------------------------------------
 
     def finish(self) -> list[Output]:
-        """Flush every stream's pending look-ahead and emit a final metrics event for each."""
+        """End of the session: flush every stream's pending look-ahead, emit a final metrics
+        event for each, then each device's :class:`DeviceSummary`."""
         out: list[Output] = []
         for device, stream in self.imu.items():
             if stream.detector_state is None or not stream.anchors:
                 continue
             out += self._flush(device, stream)
-            for _, event in self._metrics(device, stream, stream.quality.next_index - 1):
-                if isinstance(event, MetricsEvent):
-                    event.extra["final"] = True
-                out.append((device, event))
+            out += [(d, e) for d, e in self._metrics(device, stream,
+                                                      stream.quality.next_index - 1, final=True)
+                    if isinstance(e, MetricsEvent)]
         for device, rsc in self.rsc.items():
             if rsc.last_ns is not None:
-                for _, event in self._rsc_metrics(device, rsc, rsc.last_ns):
-                    if isinstance(event, MetricsEvent):
-                        event.extra["final"] = True
-                    out.append((device, event))
-        return out
+                out += [(d, e) for d, e in self._rsc_metrics(device, rsc, rsc.last_ns,
+                                                             final=True)
+                        if isinstance(e, MetricsEvent)]
+        self._out(out)
+        return out + list(self.summary.summaries().items())

@@ -7,7 +7,6 @@ processor; the truth comes from a force plate (sacral data set) or from the synt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -15,43 +14,11 @@ import numpy.typing as npt
 from footfall.processing.offline import AnalysisResult, analyze_accel
 from footfall.processing.reference import (
     fitted_rate_spm,
-    grf_contacts,
     match_contacts,
     mean_rate_spm,
     peaks_375ms,
 )
-
-SACRAL_RATE_HZ = 500.0
-SACRAL_SAMPLES = 2480
-
-
-@dataclass(frozen=True, slots=True)
-class SacralTrial:
-    number: int
-    speed_mps: float
-    slope_deg: float
-    accel_g: npt.NDArray[np.float64]  # (n, 3): vertical, anterior-posterior, 0 (not recorded)
-    grf_bw: npt.NDArray[np.float64]
-
-
-def load_sacral(folder: Path) -> list[SacralTrial]:
-    acc = np.loadtxt(_existing(folder, "Accelerometer_one_sub.csv"), delimiter=",", ndmin=2)
-    grf = np.loadtxt(_existing(folder, "GRF_one_sub.csv"), delimiter=",", ndmin=2)
-    info = np.genfromtxt(folder / "Sub_Info_one_sub.csv", delimiter=",", names=True,
-                         dtype=None, encoding="utf-8")
-    trials = []
-    for i in range(acc.shape[0]):
-        a = np.zeros((SACRAL_SAMPLES, 3))
-        a[:, 0] = acc[i, :SACRAL_SAMPLES]
-        a[:, 1] = acc[i, SACRAL_SAMPLES:]
-        trials.append(SacralTrial(i + 1, float(info["Speed"][i]), float(info["Slope"][i]), a,
-                                  grf[i]))
-    return trials
-
-
-def _existing(folder: Path, name: str) -> Path:
-    plain = folder / name
-    return plain if plain.exists() else folder / f"{name}.gz"
+from footfall.recordings.alcantara import SAMPLE_RATE_HZ, Trial, grf_contacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +71,7 @@ def pta_agreement(result: AnalysisResult, signal_g: npt.NDArray[np.float64],
         if abs(int(ref[k]) - i) > w:
             continue
         compared += 1
-        ours = step.extra["impact_axial_g"] if axial else step.impact_g
+        ours = step.impact_axial_g if axial else step.impact_g
         equal += int(ours == float(signal_g[ref[k]]) and (axial or int(ref[k]) == i))
     return equal, compared
 
@@ -118,13 +85,13 @@ def quantised_axial(accel_g: npt.NDArray[np.float64], accel_range_g: int) -> npt
     return np.asarray(counts * (accel_range_g / INT16_FULL_SCALE), dtype=np.float64)
 
 
-def score_sacral(trial: SacralTrial) -> TrialScore:
-    result = analyze_accel(trial.accel_g, SACRAL_RATE_HZ, placement="sacrum")
+def score_sacral(trial: Trial) -> TrialScore:
+    result = analyze_accel(trial.accel_g, SAMPLE_RATE_HZ, placement="sacrum")
     contacts = grf_contacts(trial.grf_bw)
-    score = match_contacts(step_indices(result, SACRAL_RATE_HZ), contacts)
-    steps = np.asarray([result.steps[n].extra["rise_sensor_time_s"] for n, _ in score.pairs])
-    onsets = np.asarray([contacts.on[k] / SACRAL_RATE_HZ for _, k in score.pairs])
-    delays = [s.extra["confirm_delay_ms"] for s in result.steps]
+    score = match_contacts(step_indices(result, SAMPLE_RATE_HZ), contacts)
+    steps = np.asarray([result.steps[n].rise_sensor_time_s for n, _ in score.pairs])
+    onsets = np.asarray([contacts.on[k] / SAMPLE_RATE_HZ for _, k in score.pairs])
+    delays = [s.confirm_delay_ms or 0.0 for s in result.steps]
     return TrialScore(trial.number, trial.speed_mps, trial.slope_deg,
                       int(contacts.complete.sum()), score.true_pos, score.false_pos,
                       score.false_neg, fitted_rate_spm(onsets), fitted_rate_spm(steps),
@@ -135,7 +102,7 @@ def score_sacral(trial: SacralTrial) -> TrialScore:
 
 def quantised_resultant(accel_g: npt.NDArray[np.float64],
                          accel_range_g: int | None = None) -> npt.NDArray[np.float64]:
-    from footfall.processing.offline import choose_range_g
+    from footfall.recordings.csv import choose_range_g
     from footfall.wire.frame import INT16_FULL_SCALE, g_to_counts
 
     rng = accel_range_g or choose_range_g(accel_g)

@@ -1,13 +1,16 @@
-"""Accelerometer CSV files: ``time_s,ax_g,ay_g,az_g`` (+ optional ``gx_dps,gy_dps,gz_dps``).
+"""Accelerometer CSV files: ``time_s,ax_g,ay_g,az_g`` (+ optional ``gx_dps,gy_dps,gz_dps``):
+the one CSV reader (``footfall analyze``, ``record --from`` and ``replay`` all use it).
 
 Columns may come in any order; ``time_s`` may be missing when the sample rate is given. The
 sample rate is 1 / the median sample interval; a jump of more than ``GAP_INTERVALS`` intervals
 is a gap (lost data), anything else off by more than ``MAX_JITTER`` makes the time column
-unusable — then pass the rate explicitly and the time column is ignored.
+unusable — then pass the rate explicitly and the time column is ignored. :func:`csv_track` makes
+the device stream a sensor at ``accel_range_g`` would have sent: values beyond it saturate.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
@@ -16,8 +19,19 @@ import numpy as np
 import numpy.typing as npt
 
 from footfall.core.errors import FootfallError
+from footfall.core.vocab import Placement, Side
+from footfall.recordings.framing import frame_counts
+from footfall.recordings.tracks import DEFAULT_CHUNK_MS, DeviceTrack, chunk_samples, imu_track
+from footfall.wire.events import DeviceMeta
+from footfall.wire.frame import g_to_counts
+
+log = logging.getLogger(__name__)
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
+#: standard accelerometer full-scale ranges, g
+STANDARD_RANGES_G = (2, 4, 8, 16, 32, 64, 100, 200, 400)
+#: the gyro channels' full scale in frames made from a CSV
+GYRO_RANGE_DPS = 4000
 
 ACCEL_COLUMNS = ("ax_g", "ay_g", "az_g")
 GYRO_COLUMNS = ("gx_dps", "gy_dps", "gz_dps")
@@ -51,7 +65,15 @@ class CsvRecording:
 
 def read_csv(path: Path | str, sample_rate_hz: float | None = None) -> CsvRecording:
     """Read ``path``; ``sample_rate_hz`` overrides (and replaces) the time column."""
-    with Path(path).open(encoding="utf-8") as f:
+    try:
+        return _read_csv(Path(path), sample_rate_hz)
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError(f"{path}: not a text file in UTF-8 ({exc.reason} at byte "
+                             f"{exc.start}): export it as UTF-8 CSV") from None
+
+
+def _read_csv(path: Path, sample_rate_hz: float | None) -> CsvRecording:
+    with path.open(encoding="utf-8") as f:
         header = [c.strip() for c in f.readline().split(",")]
         missing = [c for c in ACCEL_COLUMNS if c not in header]
         if missing:
@@ -91,3 +113,35 @@ def read_csv(path: Path | str, sample_rate_hz: float | None = None) -> CsvRecord
         raise CsvFormatError(f"{path}: irregular sampling around {interval * 1e3:.3f} ms: "
                              "resample it, or give the rate (--sample-rate HZ)")
     return CsvRecording(time, accel, gyro, 1.0 / interval, True)
+
+
+def csv_track(rec: CsvRecording, *, device: str, start_utc_ns: int, placement: Placement,
+              side: Side, accel_range_g: int, chunk_ms: float = DEFAULT_CHUNK_MS) -> DeviceTrack:
+    """The recording as the device stream a ±``accel_range_g`` sensor would have sent."""
+    counts = g_to_counts(rec.accel_g, accel_range_g)
+    gyro_range = 0
+    if rec.gyro_dps is not None:
+        gyro_range = GYRO_RANGE_DPS
+        counts = np.concatenate((counts, g_to_counts(rec.gyro_dps, gyro_range)), axis=1)
+    clipped = int(np.count_nonzero(np.abs(rec.accel_g) >= accel_range_g))
+    if clipped:
+        log.info("%d values reach ±%d g and saturate, as on a ±%d g sensor", clipped,
+                 accel_range_g, accel_range_g)
+    frames, _ = frame_counts(counts, sample_rate_hz=rec.sample_rate_hz,
+                             accel_range_g=accel_range_g, start_utc_ns=start_utc_ns,
+                             samples_per_frame=chunk_samples(rec.sample_rate_hz, chunk_ms),
+                             time_s=rec.time_s if rec.time_from_file else None,
+                             gyro_range_dps=gyro_range)
+    meta = DeviceMeta(profile="csv", placement=placement, side=side,
+                      sample_rate_hz=rec.sample_rate_hz, accel_range_g=accel_range_g,
+                      gyro_range_dps=gyro_range, model="CSV import")
+    return imu_track(device, meta, frames, start_utc_ns)
+
+
+def choose_range_g(accel_g: FloatArray) -> int:
+    """Smallest standard full-scale range covering the data: values at it count as clipped."""
+    peak = float(np.max(np.abs(accel_g))) if accel_g.size else 0.0
+    for r in STANDARD_RANGES_G:
+        if peak <= r:
+            return r
+    return STANDARD_RANGES_G[-1]

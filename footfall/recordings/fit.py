@@ -20,8 +20,8 @@ from typing import Any, cast
 from garmin_fit_sdk import Decoder, Stream
 
 from footfall.core.errors import FootfallError
-from footfall.recordings.session_file import SessionInfo
-from footfall.recordings.tracks import DeviceTrack, write_session
+from footfall.core.vocab import Placement, Side
+from footfall.recordings.tracks import DeviceTrack
 from footfall.wire.events import DeviceMeta, RscSample
 from footfall.wire.topics import Stream as WireStream
 
@@ -138,23 +138,11 @@ def fit_track(fit: FitImport, device: str = "footpod") -> DeviceTrack:
     times = [s.time_ns for s in fit.samples]
     intervals = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
     rate = 1e9 / intervals[len(intervals) // 2] if intervals else 1.0
-    meta = DeviceMeta(profile="rsc", placement="foot", side="none", sample_rate_hz=rate,
-                      model=f"{fit.model} (FIT import)",
-                      extra={"cadence_unit": "steps/min", "source": "fit"})
+    meta = DeviceMeta(profile="rsc", placement=Placement.FOOT, side=Side.NONE,
+                      sample_rate_hz=rate, model=f"{fit.model} (FIT import)"[:100])
     return DeviceTrack(device, meta, [(s.time_ns, WireStream.RSC, s.to_json())
                                       for s in fit.samples])
 
 
-def write_fit_session(fit_path: Path | str, out: Path | str, *, athlete: str, session: str,
-                      device: str = "footpod") -> SessionInfo:
-    fit = read_fit(fit_path)
-    sports = ",".join(w.sport for w in fit.windows)
-    return write_session(out, [fit_track(fit, device)], athlete=athlete, session=session,
-                         source="fit", extra={"imported_from": Path(fit_path).name,
-                                              "fit_sports": sports,
-                                              "fit_records_not_running":
-                                                  str(fit.records_not_running)})
-
-
-__all__: Sequence[str] = ["FitImport", "FitImportError", "read_fit", "steps_per_min",
-                          "write_fit_session"]
+__all__: Sequence[str] = ["FitImport", "FitImportError", "fit_track", "read_fit",
+                          "steps_per_min"]

@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiomqtt
-
 from footfall.config.settings import Settings
 from footfall.recordings.session_file import SessionWriter
+from footfall.wire import mqtt
 from footfall.wire.events import DeviceStatus, EventError
 from footfall.wire.topics import ROOT, Stream, Topic, TopicError
 
@@ -66,12 +65,8 @@ async def record_session(
     filter_ = f"{ROOT}/{athlete}/{session}/#"
     source_extra = {"recorded_from": settings.mqtt_url, "topic_filter": filter_, **(extra or {})}
     with SessionWriter(path, source="mqtt", extra=source_extra) as writer:
-        async with aiomqtt.Client(
-            settings.mqtt_host, settings.mqtt_port, username=settings.mqtt_username,
-            password=(settings.mqtt_password.get_secret_value() if settings.mqtt_password
-                      else None),
-            identifier=client_id, max_queued_incoming_messages=MAX_QUEUED_MESSAGES,
-        ) as client:
+        async with mqtt.client(settings, client_id=client_id,
+                               max_queued_incoming_messages=MAX_QUEUED_MESSAGES) as client:
             await client.subscribe(filter_, qos=1)
             if ready is not None:
                 ready.set()

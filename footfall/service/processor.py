@@ -1,15 +1,19 @@
-"""The live processor: MQTT in, steps/metrics/alerts out to MQTT and InfluxDB.
+"""The live processor: MQTT in, steps/metrics/alerts/summaries out to MQTT and InfluxDB.
 
-One persistent MQTT session (stable client id, ``clean_session=False``, QoS 1) so that data sent
-while the processor restarts is queued by the broker, not lost. Derived events are published
-from a queue that survives reconnects, and written to InfluxDB through the spooled writer.
+The analysis itself is the :class:`~footfall.processing.router.SessionRouter`, the same one
+``footfall analyze`` uses; this module only moves messages. One persistent MQTT session
+(stable client id, ``clean_session=False``, QoS 1) so that data sent while the processor
+restarts is queued by the broker, not lost. Derived events are published from a queue that
+survives reconnects, and written to InfluxDB through the spooled writer. A session ends when
+every device said it ended (``DeviceStatus.final``) and nothing more came for
+:data:`SESSION_END_GRACE_S`: its last steps, final metrics and per-device summaries are
+written then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections import Counter
@@ -18,24 +22,24 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 
+from footfall.config.analysis import AnalysisConfig
 from footfall.config.settings import Settings
 from footfall.core.quarantine import Quarantine
-from footfall.processing.alerts import alert_config
-from footfall.processing.config import AnalysisConfig
-from footfall.processing.session import SessionProcessor
+from footfall.processing.router import INPUT_STREAMS, Routed, SessionRouter
+from footfall.processing.session import Event, SessionProcessor
 from footfall.service import health
 from footfall.storage.influx import SpooledWriter
-from footfall.storage.lineprotocol import Event, to_line
-from footfall.wire import frame as wire_frame
-from footfall.wire.control import ControlCommand
-from footfall.wire.events import AlertEvent, DeviceMeta, DeviceStatus, EventError, RscSample
-from footfall.wire.topics import SESSION_DEVICE, Stream, Topic, TopicError, subscription
+from footfall.storage.lineprotocol import to_line
+from footfall.wire import mqtt
+from footfall.wire.events import AlertEvent, DeviceMeta
+from footfall.wire.topics import SESSION_DEVICE, Stream, Topic, subscription
 
 log = logging.getLogger(__name__)
 
-INPUT_STREAMS = (Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS)
-#: how often silent devices are checked (the alert engine's ``tick``)
+#: how often silent devices and ended sessions are checked
 TICK_S = 1.0
+#: a session whose devices all ended is finished once nothing came for this long
+SESSION_END_GRACE_S = 2.0
 EventCallback = Callable[[Topic, Event], None]
 
 
@@ -47,6 +51,7 @@ class ServiceStats:
     malformed: int = 0
     published: Counter[str] = field(default_factory=Counter)  # per event type
     reconnects: int = 0
+    sessions_finished: int = 0
 
 
 async def _cancel_all(tasks: Sequence[asyncio.Task[None]]) -> None:
@@ -74,7 +79,10 @@ class ProcessorService:
         on_event: EventCallback | None = None,
         reconnect_s: float = 1.0,
         analysis: AnalysisConfig | None = None,
+        on_session: Callable[[str, str, SessionProcessor], None] | None = None,
     ) -> None:
+        """``analysis`` replaces the settings' own (``settings.analysis_for(athlete)``) for
+        every athlete."""
         self.settings = settings
         self.writer = writer
         self.athlete = athlete
@@ -82,17 +90,21 @@ class ProcessorService:
         self.client_id = client_id
         self.on_event = on_event
         self.reconnect_s = reconnect_s
-        self.analysis = analysis
         self.stats = ServiceStats()
         self.quarantine = Quarantine(settings.state_dir / "quarantine")
         self.connected = asyncio.Event()
-        self._sessions: dict[tuple[str, str], SessionProcessor] = {}
-        self._meta: dict[tuple[str, str, str], DeviceMeta] = {}
+        self.router = SessionRouter(
+            (lambda _athlete: analysis) if analysis is not None else settings.analysis_for,
+            clock=time.time_ns, on_reject=self._reject, on_session=on_session)
+        #: arrival time of each session's latest message (for the end-of-session grace)
+        self._last_seen_ns: dict[tuple[str, str], int] = {}
         self._finished = False
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
 
+    # -- the connection ----------------------------------------------------------------------
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Process until ``stop`` is set; then flush every stream's look-ahead."""
+        """Process until ``stop`` is set; then finish every session (look-ahead, summaries)."""
         stopper = asyncio.create_task(stop.wait())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
@@ -116,18 +128,10 @@ class ProcessorService:
         self._finish_all()
 
     async def _connected_session(self, stopper: asyncio.Task[bool]) -> None:
-        client = aiomqtt.Client(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
-            username=self.settings.mqtt_username,
-            password=(self.settings.mqtt_password.get_secret_value()
-                      if self.settings.mqtt_password else None),
-            identifier=self.client_id,
-            clean_session=False,
-            max_inflight_messages=100,
-        )
+        client = mqtt.client(self.settings, client_id=self.client_id, clean_session=False,
+                             max_inflight_messages=100)
         async with client:
-            for stream in INPUT_STREAMS:
+            for stream in sorted(INPUT_STREAMS - {Stream.CONTROL}):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
             await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
                                                 Stream.CONTROL), qos=1)
@@ -140,7 +144,7 @@ class ProcessorService:
             done, _ = await asyncio.wait({consumer, publisher, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
-                # the streams' last look-ahead, then everything queued, while still connected
+                # the sessions' last look-ahead, then everything queued, while still connected
                 self._finish_all()
                 await self._drain_outbox(client)
             tasks = (consumer, publisher, ticker)
@@ -155,6 +159,7 @@ class ProcessorService:
             "messages": self.stats.messages,
             "malformed": self.stats.malformed,
             "reconnects": self.stats.reconnects,
+            "sessions": len(self.router.sessions),
             "spooled_batches": self.writer.stats.spooled_batches if self.writer else 0,
         })
 
@@ -163,13 +168,6 @@ class ProcessorService:
             self._beat()
             await asyncio.sleep(health.INTERVAL_S)
 
-    def _finish_all(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        for (athlete, session), processor in self._sessions.items():
-            self._emit(athlete, session, processor.finish())
-
     async def _consume(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             payload = message.payload
@@ -177,11 +175,12 @@ class ProcessorService:
             self.handle(str(message.topic), bytes(body))
 
     async def _tick(self) -> None:
-        """Once a second: devices that went silent (no_data alerts, judged on arrival)."""
+        """Once a second: devices that went silent (no_data alerts, judged on arrival), and
+        sessions that ended."""
         while True:
             await asyncio.sleep(TICK_S)
-            for (athlete, session), processor in list(self._sessions.items()):
-                self._emit(athlete, session, processor.alerts.tick())
+            self._emit(self.router.tick())
+            self.finish_ended()
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         while True:
@@ -203,104 +202,74 @@ class ProcessorService:
             topic, payload, retain = self._outbox.get_nowait()
             await client.publish(topic, payload, qos=1, retain=retain)
 
+    # -- messages ----------------------------------------------------------------------------
+
     def handle(self, topic_text: str, payload: bytes) -> None:
         """Process one MQTT message (public so tests and replays can feed messages directly)."""
         self.stats.messages += 1
-        try:
-            topic = Topic.parse(topic_text)
-        except TopicError as exc:
-            self._reject(topic_text, str(exc), payload)
-            return
-        if topic.stream is Stream.CONTROL:
-            self._control(topic.athlete, topic.session, topic_text, payload)
-            return
-        processor = self._session(topic.athlete, topic.session)
-        key = (topic.athlete, topic.session, topic.device)
-        try:
-            if topic.stream is Stream.IMU:
-                frame = wire_frame.decode(payload)
-                self.stats.frames["/".join(key)] += 1
-                outputs = processor.feed_frame(topic.device, frame)
-            elif topic.stream is Stream.RSC:
-                sample = RscSample.from_json(payload)
+        parts = topic_text.split("/")
+        if len(parts) == 6:
+            key = (parts[2], parts[3])
+            self._last_seen_ns[key] = time.time_ns()
+            if parts[5] == Stream.IMU.value:
+                self.stats.frames["/".join(parts[2:5])] += 1
+            elif parts[5] == Stream.RSC.value:
                 self.stats.rsc_samples += 1
-                outputs = processor.feed_rsc(topic.device, sample)
-            elif topic.stream is Stream.META:
-                if not payload:  # retained meta cleared
-                    return
-                meta = DeviceMeta.from_json(payload)
-                self._meta[key] = meta
-                processor.set_meta(topic.device, meta)
-                return
-            else:  # status: the sensor_offline alert
-                if not payload:  # retained status cleared
-                    return
-                status = DeviceStatus.from_json(payload)
-                log.info("device %s is %s", topic.device,
-                         "online" if status.online else f"offline ({status.reason})")
-                outputs = [*processor.alerts.device_status(topic.device, status.online,
-                                                           reason=status.reason)]
-        except (wire_frame.FrameError, EventError) as exc:
-            self._reject(topic_text, exc.reason, payload)
-            return
-        self._emit(topic.athlete, topic.session, outputs)
-
-    def _control(self, athlete: str, session: str, topic_text: str, payload: bytes) -> None:
-        """A command from footfall monitor (docs/monitor.md): baseline now, or the target."""
-        if not payload:  # the retained target was cleared
-            return
-        try:
-            command = ControlCommand.from_json(payload)
-        except EventError as exc:
-            self._reject(topic_text, exc.reason, payload)
-            return
-        processor = self._session(athlete, session)
-        log.info("control %s/%s: %s", athlete, session, command.to_dict())
-        if command.action == "mark_baseline":
-            processor.mark_baseline()  # from each device's latest sample, for baseline_s
-            return
-        self._emit(athlete, session, processor.alerts.set_target(
-            cadence_spm=command.cadence_spm, increase_pct=command.increase_pct))
-
-    def _session(self, athlete: str, session: str) -> SessionProcessor:
-        processor = self._sessions.get((athlete, session))
-        if processor is None:
-            analysis = dataclasses.replace(self.analysis or AnalysisConfig(),
-                                           alerts=alert_config(self.settings.alerts, athlete))
-            processor = SessionProcessor(athlete, session, analysis)
-            processor.alerts.clock = time.time_ns  # silence is judged on arrival
-            self._sessions[(athlete, session)] = processor
-            log.info("new session %s/%s", athlete, session)
-        return processor
+        self._emit(self.router.handle(topic_text, payload))
 
     def processor(self, athlete: str, session: str) -> SessionProcessor:
-        return self._session(athlete, session)
+        return self.router.processor(athlete, session)
+
+    def finish_ended(self, now_ns: int | None = None) -> None:
+        """Finish the sessions whose devices all ended, once their grace has passed."""
+        now = time.time_ns() if now_ns is None else now_ns
+        for athlete, session in self.router.ended():
+            seen = self._last_seen_ns.get((athlete, session), 0)
+            if now - seen >= SESSION_END_GRACE_S * 1e9:
+                self._finish(athlete, session)
+
+    def _finish(self, athlete: str, session: str) -> None:
+        self._emit(self.router.finish_session(athlete, session))
+        self._last_seen_ns.pop((athlete, session), None)
+        self.stats.sessions_finished += 1
+
+    def _finish_all(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        for athlete, session in list(self.router.sessions):
+            self._finish(athlete, session)
 
     def _reject(self, source: str, reason: str, payload: bytes) -> None:
         self.stats.malformed += 1
         self.quarantine.put(source, reason, payload)
 
-    def _emit(self, athlete: str, session: str, outputs: Sequence[tuple[str, Event]]) -> None:
+    def _emit(self, outputs: Sequence[Routed]) -> None:
         lines = []
-        alerts_changed = False
-        for device, event in outputs:
-            stream = Stream(event.TYPE)
-            topic = Topic(athlete, session, device, stream)
+        alerts_changed: set[tuple[str, str]] = set()
+        for topic, event in outputs:
             self._outbox.put_nowait((str(topic), event.to_json(), False))
-            alerts_changed = alerts_changed or isinstance(event, AlertEvent)
             self.stats.published[event.TYPE] += 1
-            meta = self._meta.get((athlete, session, device))
-            tags = {"athlete": athlete, "session": session, "device": device}
-            if meta is not None:
-                tags |= {"placement": meta.placement, "side": meta.side}
+            tags = {"athlete": topic.athlete, "session": topic.session, "device": topic.device}
+            if isinstance(event, AlertEvent):
+                alerts_changed.add((topic.athlete, topic.session))
+                meta = self._meta(topic)
+                if meta is not None:
+                    tags |= {"placement": meta.placement.value, "side": meta.side.value}
             line = to_line(event, tags)
             if line is not None:
                 lines.append(line)
             if self.on_event is not None:
                 self.on_event(topic, event)
-        if alerts_changed:  # the retained set of active alerts, for late joiners
-            active = Topic(athlete, session, SESSION_DEVICE, Stream.ALERTS_ACTIVE)
-            payload = self._session(athlete, session).alerts.active_payload()
-            self._outbox.put_nowait((str(active), payload, True))
+        for athlete, session in alerts_changed:  # the retained set of active alerts
+            processor = self.router.sessions.get((athlete, session))
+            if processor is not None:
+                active = Topic(athlete, session, SESSION_DEVICE, Stream.ALERTS_ACTIVE)
+                self._outbox.put_nowait((str(active), processor.alerts.active_payload(), True))
         if lines and self.writer is not None:
             self.writer.add(lines)
+
+    def _meta(self, topic: Topic) -> DeviceMeta | None:
+        processor = self.router.sessions.get((topic.athlete, topic.session))
+        return processor.meta.get(topic.device) if processor is not None else None
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from footfall.core.vocab import Placement, Side
 from footfall.recordings.tracks import DeviceTrack
 from footfall.simulators.runner import Gait
 from footfall.wire.events import DeviceMeta, RscSample
@@ -44,8 +45,7 @@ def rsc_samples(gait: Gait, *, start_utc_ns: int, interval_s: float = 1.0,
 
 def rsc_track(gait: Gait, *, start_utc_ns: int, device: str = "footpod",
               interval_s: float = 1.0, seed: int = 0) -> DeviceTrack:
-    meta = DeviceMeta(profile="rsc", placement="foot", side="none",
-                      sample_rate_hz=1.0 / interval_s, model="footfall synthetic foot pod",
-                      extra={"cadence_unit": "steps/min"})
+    meta = DeviceMeta(profile="rsc", placement=Placement.FOOT, side=Side.NONE,
+                      sample_rate_hz=1.0 / interval_s, model="footfall synthetic foot pod")
     samples = rsc_samples(gait, start_utc_ns=start_utc_ns, interval_s=interval_s, seed=seed)
     return DeviceTrack(device, meta, [(s.time_ns, Stream.RSC, s.to_json()) for s in samples])

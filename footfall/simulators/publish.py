@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiomqtt
-
 from footfall.config.settings import Settings
-from footfall.simulators.framing import TimedFrame, to_frames
+from footfall.recordings.framing import TimedFrame
+from footfall.simulators.framing import to_frames
 from footfall.simulators.runner import SyntheticRun
+from footfall.wire import mqtt
 from footfall.wire.events import DeviceMeta, DeviceStatus
 from footfall.wire.frame import encode
 from footfall.wire.topics import Stream, Topic
@@ -91,11 +91,7 @@ async def publish_streams(
     topics = [str(Topic(settings.athlete, settings.session, s.device, Stream.IMU))
               for s in streams]
 
-    async with aiomqtt.Client(
-        settings.mqtt_host, settings.mqtt_port, username=settings.mqtt_username,
-        password=(settings.mqtt_password.get_secret_value() if settings.mqtt_password else None),
-        identifier=client_id, max_inflight_messages=100,
-    ) as client:
+    async with mqtt.client(settings, client_id=client_id, max_inflight_messages=100) as client:
         for stream in streams:
             meta = Topic(settings.athlete, settings.session, stream.device, Stream.META)
             await client.publish(str(meta), stream.meta.to_json(), qos=1, retain=True)
@@ -120,7 +116,8 @@ async def publish_streams(
             for stream in streams:
                 status = Topic(settings.athlete, settings.session, stream.device, Stream.STATUS)
                 await client.publish(str(status),
-                                     DeviceStatus(online=False, reason="end of run").to_json(),
+                                     DeviceStatus(online=False, reason="end of run",
+                                                  final=True).to_json(),
                                      qos=1, retain=True)
     if progress is not None:
         progress(1.0, stats)

@@ -18,8 +18,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import aiomqtt
-
 from footfall.config.settings import Settings
 from footfall.recordings.session_file import (
     DERIVED_STREAMS,
@@ -28,6 +26,7 @@ from footfall.recordings.session_file import (
     iter_messages,
     read_info,
 )
+from footfall.wire import mqtt
 from footfall.wire.events import utc_iso
 from footfall.wire.frame import HEADER_SIZE, MAGIC
 from footfall.wire.topics import Stream, Topic
@@ -117,11 +116,8 @@ async def replay_session(
     wall_start = time.monotonic()
     shift_ns = time.time_ns() - info.start_ns if retime else 0
     start_ns: int | None = None  # log time of the first live (not retained) message
-    async with aiomqtt.Client(
-        settings.mqtt_host, settings.mqtt_port, username=settings.mqtt_username,
-        password=(settings.mqtt_password.get_secret_value() if settings.mqtt_password else None),
-        identifier=client_id, max_inflight_messages=FAST_WINDOW * 2,
-    ) as client:
+    async with mqtt.client(settings, client_id=client_id,
+                           max_inflight_messages=FAST_WINDOW * 2) as client:
         client.pending_calls_threshold = FAST_WINDOW + 16  # the window is deliberate
         for message in iter_messages(path, selected):
             if start_ns is None and not message.retain:

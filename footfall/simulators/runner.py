@@ -37,10 +37,9 @@ from typing import Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from footfall.core.vocab import Placement, Side
 from footfall.wire.frame import INT16_FULL_SCALE, g_to_counts
 
-Placement: TypeAlias = Literal["tibia", "foot", "sacrum"]
-Side: TypeAlias = Literal["left", "right", "none"]
 #: a value over time: a constant, or (time_s, value) points linearly interpolated and held
 #: constant before the first and after the last point
 Schedule: TypeAlias = float | tuple[tuple[float, float], ...]
@@ -97,8 +96,8 @@ class RunnerParams:
     noise_g: float = 0.03  # white sensor noise, 1 sigma per axis
     sample_rate_hz: float = 1000.0
     accel_range_g: int = 16
-    placement: Placement = "tibia"
-    side: Side = "left"
+    placement: Placement = Placement.TIBIA
+    side: Side = Side.LEFT
     first_strike_side: Literal["left", "right"] = "left"
     start_delay_s: float = 0.2  # time of the first strike
     seed: int = 0

@@ -28,7 +28,7 @@ def run_meta(run: SyntheticRun) -> DeviceMeta:
     return DeviceMeta(profile="sim", placement=run.placement, side=run.side,
                       sample_rate_hz=run.sample_rate_hz, accel_range_g=run.accel_range_g,
                       model="footfall synthetic runner",
-                      extra={"axes": list(AXIS_NAMES[run.placement])})
+                      axes=AXIS_NAMES[run.placement])
 
 
 def truth_json(run: SyntheticRun, start_utc_ns: int) -> bytes:

@@ -1,8 +1,5 @@
-"""Events to InfluxDB line protocol, at millisecond precision.
+"""Events to InfluxDB line protocol, at millisecond precision, as :mod:`.schema` declares.
 
-Schema (docs/wire.md has the full table): measurement = event type (``step``, ``metrics``,
-``alert``, ``rsc``); tags = athlete, device, placement, session, side (+ rule/severity for
-alerts), sorted by key as InfluxData advises; every numeric event field becomes a field.
 A point's identity is (measurement, tags, time): writing the same event twice stores it once,
 which is what makes spool replay after an outage duplicate-free.
 """
@@ -13,46 +10,45 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from footfall.wire.events import AlertEvent, MetricsEvent, RscSample, StepEvent
+from footfall.storage.schema import MEASUREMENTS, FieldType
+from footfall.wire.events import AlertEvent, DeviceSummary, MetricsEvent, RscSample, StepEvent
 
-Event = StepEvent | MetricsEvent | AlertEvent | RscSample
-#: event fields that are tags or the timestamp, not fields
-_NOT_FIELDS = {"v", "type", "time_ns", "time_utc", "side", "placement", "rule", "severity"}
+StoredEvent = StepEvent | MetricsEvent | AlertEvent | RscSample | DeviceSummary
 
 
 def _escape_tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
-def _field(value: Any) -> str | None:
-    if isinstance(value, bool):
+def _field(value: Any, kind: FieldType) -> str | None:
+    if value is None:
+        return None
+    if kind == "boolean":
         return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value}i"
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return None  # None, lists, dicts: not representable as a field
+    if kind == "integer":
+        return f"{int(value)}i"
+    if kind == "float":
+        number = float(value)
+        return repr(number) if math.isfinite(number) else None
+    text = str(value.value if hasattr(value, "value") else value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def to_line(event: Event, tags: Mapping[str, str]) -> str | None:
-    """One line for ``event``; ``tags`` carry athlete/session/device. None if it has no field."""
-    body = event.to_dict()
+def to_line(event: StoredEvent, tags: Mapping[str, str]) -> str | None:
+    """One line for ``event``; ``tags`` carry athlete/session/device (and, from the device's
+    meta, placement/side for events that do not carry their own). None if it has no field."""
+    schema = MEASUREMENTS[event.TYPE]
     all_tags = dict(tags)
-    for name in ("side", "placement", "rule", "severity"):
-        if isinstance(body.get(name), str) and body[name]:
-            all_tags[name] = body[name]
+    for name in event.TAGS:
+        value = getattr(event, name, None)
+        if value:
+            all_tags[name] = str(value)
     fields = []
-    for key in sorted(body):
-        # a field named like a tag would come back as "<name>_1" from SELECT *: tags win
-        if key in _NOT_FIELDS or key in all_tags:
-            continue
-        text = _field(body[key])
+    for name, kind in schema.fields.items():
+        text = _field(getattr(event, name), kind)
         if text is not None:
-            fields.append(f"{key}={text}")
+            fields.append(f"{name}={text}")
     if not fields:
         return None
     tag_text = "".join(f",{k}={_escape_tag(v)}" for k, v in sorted(all_tags.items()) if v)
-    time_ms = int(body["time_ns"]) // 1_000_000
-    return f"{event.TYPE}{tag_text} {','.join(fields)} {time_ms}"
+    return f"{event.TYPE}{tag_text} {','.join(fields)} {event.time_ns // 1_000_000}"

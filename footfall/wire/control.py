@@ -14,16 +14,20 @@ target), ``mark_baseline`` is not (it is an action, never to be replayed). QoS 1
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
 
 from footfall.core.ids import check_id
-from footfall.wire.events import SCHEMA_VERSION, EventError, load, utc_iso
+from footfall.wire.events import EventError, Name, TimedEvent
 from footfall.wire.topics import ROOT, SESSION_DEVICE, Stream
 
 CONTROL_STREAM = Stream.CONTROL.value
-ACTIONS = ("mark_baseline", "set_target")
+Action = Literal["mark_baseline", "set_target"]
+ACTIONS: tuple[str, ...] = ("mark_baseline", "set_target")
+#: a cadence target is a step rate a runner can hold
+TargetSpm = Annotated[float, Field(gt=0.0, le=300.0)]
+IncreasePct = Annotated[float, Field(gt=0.0, le=50.0)]
 
 
 def control_topic(athlete: str, session: str) -> str:
@@ -32,54 +36,36 @@ def control_topic(athlete: str, session: str) -> str:
     return f"{ROOT}/{athlete}/{session}/{SESSION_DEVICE}/{CONTROL_STREAM}"
 
 
-@dataclass(frozen=True, slots=True)
-class ControlCommand:
+class ControlCommand(TimedEvent):
     """``mark_baseline``, or ``set_target`` with an absolute cadence, an increase over the
     baseline, or neither (no target)."""
 
-    action: str
-    time_ns: int
-    cadence_spm: float | None = None
-    increase_pct: float | None = None
-    source: str = "monitor"
+    TYPE: ClassVar[str] = "control"
+    type: Literal["control"] = "control"
+    action: Action
+    cadence_spm: TargetSpm | None = None
+    increase_pct: IncreasePct | None = None
+    source: Name = "monitor"
 
-    def __post_init__(self) -> None:
-        if self.action not in ACTIONS:
-            raise EventError(f"unknown control action {self.action!r}; expected one of "
-                             f"{', '.join(ACTIONS)}")
-        for name in ("cadence_spm", "increase_pct"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, int | float) or value <= 0):
-                raise EventError(f"control {name} must be a positive number, got {value!r}")
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
         if self.cadence_spm is not None and self.increase_pct is not None:
-            raise EventError("set_target takes cadence_spm or increase_pct, not both")
+            raise ValueError("set_target takes cadence_spm or increase_pct, not both")
+        return self
+
+    @classmethod
+    def mark_baseline(cls, time_ns: int, *, source: str = "monitor") -> ControlCommand:
+        return cls(action="mark_baseline", time_ns=time_ns, source=source)
+
+    @classmethod
+    def set_target(cls, time_ns: int, *, cadence_spm: float | None = None,
+                   increase_pct: float | None = None, source: str = "monitor") -> ControlCommand:
+        try:
+            return cls(action="set_target", time_ns=time_ns, cadence_spm=cadence_spm,
+                       increase_pct=increase_pct, source=source)
+        except ValueError as exc:
+            raise EventError(str(exc)) from None
 
     @property
     def retain(self) -> bool:
         return self.action == "set_target"
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"v": SCHEMA_VERSION, "type": "control", "action": self.action,
-                                "time_ns": self.time_ns, "time_utc": utc_iso(self.time_ns),
-                                "source": self.source}
-        if self.action == "set_target":
-            body["cadence_spm"] = self.cadence_spm
-            if self.increase_pct is not None:
-                body["increase_pct"] = self.increase_pct
-        return body
-
-    def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
-
-    @classmethod
-    def from_json(cls, payload: bytes | str) -> ControlCommand:
-        data = load(payload)
-        if data.get("type") != "control":
-            raise EventError(f"expected a 'control' event, got type {data.get('type')!r}")
-        time_ns = data.get("time_ns")
-        if not isinstance(time_ns, int):
-            raise EventError("control event needs an integer time_ns")
-        return cls(action=str(data.get("action")), time_ns=time_ns,
-                   cadence_spm=data.get("cadence_spm"), increase_pct=data.get("increase_pct"),
-                   source=str(data.get("source", "")))

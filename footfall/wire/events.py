@@ -1,20 +1,50 @@
-"""JSON events for low-rate data: device meta/status, foot-pod samples, steps, metrics, alerts.
+"""JSON events for low-rate data: device meta/status, foot-pod samples, steps, metrics, alerts,
+session summaries. Every field is declared here with its type, unit (in its name) and range.
 
 Every event carries ``"v": 1`` and a ``"type"``. Times are UTC: ``time_ns`` (integer ns since
-the Unix epoch, exact) plus ``time_utc`` (ISO 8601, for people). Unknown extra fields are kept,
-so adding a field is never a breaking change.
+the Unix epoch, exact) plus ``time_utc`` (ISO 8601, for people; ignored on input).
+
+Decoding is strict (:meth:`WireEvent.from_json`): a payload larger than
+:data:`MAX_EVENT_BYTES`, nested too deeply, not an object, with a field of the wrong type (a
+string where a number belongs, a float where an integer belongs, a boolean where a number
+belongs), NaN or infinity, a number out of its range, or an id or enum outside its set, is an
+:class:`EventError` whose ``reason`` names the field. Unknown fields are ignored (so adding a
+field is never a breaking change) and never stored. An integer is accepted where a float
+belongs and becomes a float, so InfluxDB always sees one type per field.
+
+The InfluxDB schema (:mod:`footfall.storage.schema`) and the MCAP JSON Schemas are derived
+from these declarations; docs/wire.md is checked against them by a test.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
 
 from footfall.core.errors import InputError
+from footfall.core.ids import IdPattern
+from footfall.core.vocab import Placement as PlacementEnum
+from footfall.core.vocab import Side as SideEnum
 
 SCHEMA_VERSION = 1
+#: the largest JSON event accepted from the network; real ones are below 2 kB
+MAX_EVENT_BYTES = 64 * 1024
+#: 2000-01-01 … 2100-01-01: any time outside is a broken clock, not a run
+MIN_TIME_NS = 946_684_800 * 10**9
+MAX_TIME_NS = 4_102_444_800 * 10**9
+#: what offline statuses said before ``DeviceStatus.final`` marked a normal end
+NORMAL_END_REASONS = frozenset({"stopped", "end of run", "end of recording"})
 
 
 class EventError(InputError):
@@ -27,49 +57,264 @@ def utc_iso(time_ns: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(time_ns // 1_000_000) % 1000:03d}Z"
 
 
-@dataclass(frozen=True, slots=True)
-class _Event:
+# -- field types: the unit is in the field's name, the range here ------------------------------
+
+TimeNs = Annotated[int, Field(ge=MIN_TIME_NS, le=MAX_TIME_NS)]
+Seconds = Annotated[float, Field(ge=0.0, le=1e10)]
+Spm = Annotated[float, Field(ge=0.0, le=600.0)]  # steps per minute (RSC u8 × 2 at most 510)
+SpmPerMin = Annotated[float, Field(ge=-600.0, le=600.0)]
+Mps = Annotated[float, Field(ge=0.0, le=20.0)]  # running speed; 20 m/s is beyond any human
+G = Annotated[float, Field(ge=0.0, le=2000.0)]
+Gps = Annotated[float, Field(ge=0.0, le=1e7)]  # loading rate, g/s
+Pct = Annotated[float, Field(ge=0.0, le=100.0)]  # a share
+Change = Annotated[float, Field(ge=-1e6, le=1e6)]  # a relative change, %
+Symmetry = Annotated[float, Field(ge=-100.0, le=100.0)]  # (R − L) / max(R, L) × 100
+Count = Annotated[int, Field(ge=0, le=2**53)]
+Seq = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Hz = Annotated[float, Field(ge=0.0, le=100_000.0)]
+RangeG = Annotated[int, Field(ge=0, le=2000)]
+RangeDps = Annotated[int, Field(ge=0, le=100_000)]
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Metres = Annotated[float, Field(ge=0.0, le=100_000.0)]
+Text = Annotated[str, Field(max_length=500)]
+Name = Annotated[str, Field(max_length=100)]
+Word = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+DeviceId = Annotated[str, Field(pattern=IdPattern)]
+#: enums accept their string values (and nothing else) also from Python dicts
+Placement = Annotated[PlacementEnum, Strict(False)]
+Side = Annotated[SideEnum, Strict(False)]
+
+
+class WireEvent(BaseModel):
+    """Base of every JSON event: strict types, frozen; constructing one with an unknown field
+    is an error, decoding one ignores unknown fields."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False,
+                              ser_json_inf_nan="null")
     TYPE: ClassVar[str] = ""
+    #: event fields that are InfluxDB tags (besides athlete, session, device from the topic)
+    TAGS: ClassVar[tuple[str, ...]] = ()
+
+    v: Literal[1] = 1
 
     def to_dict(self) -> dict[str, Any]:
-        body = asdict(self)
-        extra = body.pop("extra", None) or {}
-        out: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.TYPE, **extra, **body}
-        if "time_ns" in out:
-            out["time_utc"] = utc_iso(int(out["time_ns"]))
-        return out
+        return self.model_dump(mode="json")
 
     def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
+        return self.model_dump_json().encode()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Validate a decoded JSON object: its type, then every declared field."""
         if data.get("type") != cls.TYPE:
             raise EventError(f"expected a {cls.TYPE!r} event, got type {data.get('type')!r}")
-        names = {f.name for f in fields(cls)}
-        known = {k: v for k, v in data.items() if k in names and k != "extra"}
-        extra = {k: v for k, v in data.items() if k not in names and k not in _ENVELOPE}
-        if "extra" in names:
-            known["extra"] = extra
+        known = {k: v for k, v in data.items() if k in cls.model_fields}
         try:
-            return cls(**known)
-        except TypeError as exc:
-            raise EventError(f"{cls.TYPE} event is missing a field: {exc}") from exc
+            return cls.model_validate(known)
+        except ValidationError as exc:
+            raise EventError(_reason(cls.TYPE, exc)) from None
 
     @classmethod
-    def from_json(cls, payload: bytes | str) -> Self:
+    def from_json(cls, payload: bytes | bytearray | str) -> Self:
         return cls.from_dict(load(payload))
 
 
-_ENVELOPE = {"v", "type", "time_utc"}
+def _reason(kind: str, exc: ValidationError) -> str:
+    """What a quarantine record should say: the missing fields, then each bad one."""
+    errors = exc.errors(include_url=False)
+    missing = [".".join(str(p) for p in e["loc"]) for e in errors if e["type"] == "missing"]
+    parts = [f"missing a field: {', '.join(missing)}"] if missing else []
+    bad = [e for e in errors if e["type"] != "missing"]
+    for err in bad[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "event"
+        parts.append(f"{where}: {err['msg']} (got {repr(err.get('input'))[:40]})")
+    more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
+    return f"invalid {kind or 'event'}: " + "; ".join(parts) + more
 
 
-def load(payload: bytes | str) -> dict[str, Any]:
-    """Parse and check the envelope of any event; raises :class:`EventError`."""
+class TimedEvent(WireEvent):
+    """An event at one instant: ``time_ns`` (UTC) and, for people, ``time_utc``."""
+
+    time_ns: TimeNs
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def time_utc(self) -> str:
+        return utc_iso(self.time_ns)
+
+
+# -- what devices send ---------------------------------------------------------------------------
+
+
+class DeviceMeta(WireEvent):
+    """What a device is and where it is worn; published retained on the ``meta`` stream."""
+
+    TYPE: ClassVar[str] = "meta"
+    type: Literal["meta"] = "meta"
+    #: the BLE profile (footfall, rsc, polar-pmd, witmotion, movesense) or the source of a
+    #: recording (sim, csv, fit, dataset, file)
+    profile: Word
+    placement: Placement
+    side: Side
+    sample_rate_hz: Hz = 0.0
+    accel_range_g: RangeG = 0
+    gyro_range_dps: RangeDps = 0
+    model: Name = ""
+    address: Name = ""  # the BLE address, when it is a BLE device
+    #: a foot pod's cadence convention (auto, 1 = steps, 2 = per-leg strides)
+    cadence_multiplier: Literal["auto", "1", "2"] | None = None
+    #: names of the three accelerometer axes, when they are not the body frame
+    axes: Annotated[tuple[Name, Name, Name], Strict(False)] | None = None
+
+
+class DeviceStatus(WireEvent):
+    """Retained online/offline flag; the offline form is also the MQTT last will.
+
+    ``final`` marks the normal end of a device's session (stopped, end of run, end of a
+    recording): not an alert, and no reconnect is expected.
+    """
+
+    TYPE: ClassVar[str] = "status"
+    type: Literal["status"] = "status"
+    online: bool
+    reason: Text = ""
+    final: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_final(cls, data: Any) -> Any:
+        """Recordings made before ``final`` existed say a normal end in their reason."""
+        if isinstance(data, dict) and "final" not in data and data.get("online") is False \
+                and data.get("reason") in NORMAL_END_REASONS:
+            return {**data, "final": True}
+        return data
+
+
+class RscSample(TimedEvent):
+    """One foot-pod Running Speed and Cadence measurement, cadence already in steps/min."""
+
+    TYPE: ClassVar[str] = "rsc"
+    type: Literal["rsc"] = "rsc"
+    speed_mps: Mps
+    cadence_spm: Spm
+    running: bool = True
+    stride_length_m: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
+    total_distance_m: Metres | None = None
+    seq: Seq = 0
+
+
+# -- what the processor derives ------------------------------------------------------------------
+
+
+class StepEvent(TimedEvent):
+    """One detected foot strike, timed at its impact peak."""
+
+    TYPE: ClassVar[str] = "step"
+    TAGS: ClassVar[tuple[str, ...]] = ("placement", "side")
+    type: Literal["step"] = "step"
+    sensor_time_s: Seconds  # the same instant on the sensor's own clock
+    impact_g: G  # resultant peak acceleration (PTA marker)
+    #: instantaneous, from the step/stride interval; None for the first strike after a start or
+    #: a gap (there is no interval yet), never a made-up 0
+    cadence_spm: Spm | None
+    interval_s: Seconds | None  # since the previous strike seen by this sensor
+    side: Side
+    placement: Placement
+    clipped: bool  # the peak reached the sensor's range: impact_g is a lower bound
+    confidence: Unit
+    impact_axial_g: G | None = None  # largest |axial| within the peak region
+    loading_rate_gps: Gps | None = None
+    confirm_delay_ms: Annotated[float, Field(ge=0.0, le=10_000.0)] | None = None
+    rise_sensor_time_s: Seconds | None = None  # the strike's rising edge, sensor clock
+    #: "stride": a leg sensor's own strike (one per stride); "step": a trunk sensor's
+    strike: Literal["stride", "step"] = "step"
+
+    @property
+    def impact_is_lower_bound(self) -> bool:
+        return self.clipped
+
+
+BaselineState = Literal["warmup", "collecting", "set"]
+
+
+class MetricsEvent(TimedEvent):
+    """Rolling per-stream metrics, emitted once per second of sensor time (docs/metrics.md)."""
+
+    TYPE: ClassVar[str] = "metrics"
+    TAGS: ClassVar[tuple[str, ...]] = ("placement", "side")
+    type: Literal["metrics"] = "metrics"
+    cadence_spm: Spm | None
+    steps_total: Count
+    placement: Placement
+    side: Side
+    source: Literal["imu", "rsc"] = "imu"
+    cadence_baseline_spm: Spm | None = None
+    cadence_change_pct: Change | None = None
+    cadence_speed_explained_pct: Change | None = None
+    cadence_drift_pct: Change | None = None
+    cadence_trend_spm_per_min: SpmPerMin | None = None
+    impact_g: G | None = None
+    impact_baseline_g: G | None = None
+    impact_drift_pct: Change | None = None
+    impact_axial_g: G | None = None
+    impact_axial_baseline_g: G | None = None
+    impact_axial_drift_pct: Change | None = None
+    speed_mps: Mps | None = None
+    speed_baseline_mps: Mps | None = None
+    baseline_state: BaselineState = "warmup"
+    symmetry_pct: Symmetry | None = None
+    step_time_s: Seconds | None = None
+    step_time_symmetry_pct: Symmetry | None = None
+    packet_loss_pct: Pct | None = None
+    packet_loss_total_pct: Pct | None = None
+    frames_late_total: Count | None = None
+    clipping_pct: Pct | None = None
+    clipped_steps_total: Count | None = None
+    strides_total: Count | None = None
+    final: bool = False  # the stream's last metrics (end of session)
+
+
+RuleName = Literal["impact", "cadence_target", "cadence_drift", "asymmetry", "clipping",
+                   "packet_loss", "sensor_offline", "no_data"]
+Severity = Literal["info", "warning", "critical"]
+
+
+class AlertEvent(TimedEvent):
+    """An alert starting or clearing, about ``device`` (or ``session`` for session rules)."""
+
+    TYPE: ClassVar[str] = "alert"
+    TAGS: ClassVar[tuple[str, ...]] = ("rule", "severity")
+    type: Literal["alert"] = "alert"
+    rule: RuleName
+    state: Literal["start", "clear"]
+    severity: Severity
+    message: Text
+    value: Annotated[float, Field(ge=-1e9, le=1e9)] | None = None
+    device: DeviceId | None = None
+    impact_baseline_g: G | None = None
+    impact_limit_g: G | None = None
+    cadence_target_spm: Spm | None = None
+    cadence_baseline_spm: Spm | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def active(self) -> int:
+        """1 while the alert is on (its start event), 0 at its clear: what Grafana's rules
+        read (a string state cannot be compared there)."""
+        return 1 if self.state == "start" else 0
+
+
+
+
+def load(payload: bytes | bytearray | str) -> dict[str, Any]:
+    """Parse and check the envelope of any event (e.g. to read its type); raises
+    :class:`EventError`."""
+    if len(payload) > MAX_EVENT_BYTES:
+        raise EventError(f"event of {len(payload)} bytes is larger than {MAX_EVENT_BYTES}")
     try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EventError(f"not JSON: {exc}") from exc
+        data = json.loads(payload, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise EventError(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise EventError("event is not a JSON object")
     if data.get("v") != SCHEMA_VERSION:
@@ -77,82 +322,52 @@ def load(payload: bytes | str) -> dict[str, Any]:
     return data
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceMeta(_Event):
-    """What a device is and where it is worn; published retained on the ``meta`` stream."""
-
-    TYPE: ClassVar[str] = "meta"
-    profile: str  # footfall | rsc | polar-pmd | witmotion | movesense | sim
-    placement: str  # tibia | foot | sacrum
-    side: str  # left | right | none
-    sample_rate_hz: float = 0.0
-    accel_range_g: int = 0
-    model: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceStatus(_Event):
-    """Retained online/offline flag; the offline form is also the MQTT last will."""
+class DeviceSummary(TimedEvent):
+    """One device's whole session, computed when the session ends (``time_ns``: its last
+    data) by the same code for a live session and for a file (docs/metrics.md, "Summary").
 
-    TYPE: ClassVar[str] = "status"
-    online: bool
-    reason: str = ""
+    Stored as the ``summary`` measurement: visit history reads one point per session and
+    device instead of months of steps.
+    """
 
-
-@dataclass(frozen=True, slots=True)
-class RscSample(_Event):
-    """One foot-pod Running Speed and Cadence measurement, cadence already in steps/min."""
-
-    TYPE: ClassVar[str] = "rsc"
-    time_ns: int
-    speed_mps: float
-    cadence_spm: float
-    running: bool = True
-    stride_length_m: float | None = None
-    total_distance_m: float | None = None
-    seq: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StepEvent(_Event):
-    """One detected foot strike, timed at its impact peak."""
-
-    TYPE: ClassVar[str] = "step"
-    time_ns: int  # UTC of the impact peak
-    sensor_time_s: float  # the same instant on the sensor's own clock
-    impact_g: float  # resultant peak acceleration (PTA marker)
-    #: instantaneous, from the step/stride interval; None for the first strike after a start or
-    #: a gap (there is no interval yet), never a made-up 0
-    cadence_spm: float | None
-    interval_s: float | None  # since the previous strike seen by this sensor
-    side: str
-    placement: str
-    clipped: bool
-    confidence: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    TYPE: ClassVar[str] = "summary"
+    TAGS: ClassVar[tuple[str, ...]] = ("placement", "side")
+    type: Literal["summary"] = "summary"
+    start_ns: TimeNs
+    duration_s: Seconds
+    steps: Count
+    source: Literal["imu", "rsc"] | None = None
+    placement: Placement | None = None
+    side: Side | None = None
+    strike: Literal["stride", "step"] | None = None
+    steps_both_legs_estimate: Count | None = None
+    cadence_spm: Spm | None = None
+    cadence_mean_spm: Spm | None = None
+    cadence_baseline_spm: Spm | None = None
+    cadence_final_spm: Spm | None = None
+    cadence_change_pct: Change | None = None
+    cadence_speed_explained_pct: Change | None = None
+    cadence_drift_pct: Change | None = None
+    cadence_trend_spm_per_min: SpmPerMin | None = None
+    impact_g: G | None = None
+    impact_baseline_g: G | None = None
+    impact_final_g: G | None = None
+    impact_drift_pct: Change | None = None
+    impact_axial_drift_pct: Change | None = None
+    symmetry_pct: Symmetry | None = None
+    step_time_symmetry_pct: Symmetry | None = None
+    clipped_steps: Count = 0
+    clipped_pct: Pct | None = None
+    packet_loss_pct: Pct | None = None
+    speed_mps: Mps | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MetricsEvent(_Event):
-    """Rolling per-stream metrics, emitted once per second of sensor time."""
-
-    TYPE: ClassVar[str] = "metrics"
-    time_ns: int
-    cadence_spm: float | None
-    steps_total: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class AlertEvent(_Event):
-    """An alert starting or clearing."""
-
-    TYPE: ClassVar[str] = "alert"
-    time_ns: int
-    rule: str
-    state: str  # start | clear
-    severity: str
-    message: str
-    value: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+#: the event type of each JSON stream (docs/wire.md)
+EVENT_TYPES: dict[str, type[WireEvent]] = {
+    cls.TYPE: cls for cls in (DeviceMeta, DeviceStatus, RscSample, StepEvent, MetricsEvent,
+                              AlertEvent, DeviceSummary)
+}

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from footfall.config.analysis import AlertConfig, AnalysisConfig
 from footfall.processing.alerts import AlertEngine
-from footfall.processing.config import AlertConfig, AnalysisConfig
 from footfall.processing.metrics import MetricsTracker
-from footfall.processing.offline import frames_from_counts
 from footfall.processing.session import Output, SessionProcessor
+from footfall.recordings.framing import frame_counts
 from footfall.simulators.runner import SyntheticRun
 from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, StepEvent
 
@@ -57,10 +58,13 @@ def run_offline(runs: Sequence[SyntheticRun], *, alerts: AlertConfig | None = No
     streams = []
     for run in runs:
         name = device_name(run)
-        processor.set_meta(name, DeviceMeta("sim", run.placement, run.side,
-                                            run.sample_rate_hz, run.accel_range_g))
-        frames = list(frames_from_counts(run.counts, run.sample_rate_hz, run.accel_range_g,
-                                         utc0_ns=UTC0, frame_samples=frame_samples))
+        processor.set_meta(name, DeviceMeta(profile="sim", placement=run.placement,
+                                            side=run.side, sample_rate_hz=run.sample_rate_hz,
+                                            accel_range_g=run.accel_range_g))
+        timed, _ = frame_counts(run.counts, sample_rate_hz=run.sample_rate_hz,
+                                accel_range_g=run.accel_range_g, start_utc_ns=UTC0,
+                                samples_per_frame=frame_samples)
+        frames = [t.frame for t in timed]
         if drop_s is not None:
             lo, hi = (UTC0 + round(s * NS) for s in drop_s)
             frames = [f for f in frames if not lo <= f.utc_ns < hi]
@@ -96,9 +100,26 @@ def reference_alerts(run: SyntheticRun, *, alerts: AlertConfig | None = None,
             tracker.add_impact(t_ns, impact, bool(truth.clipped[i]))
             n += 1
             event: StepEvent | MetricsEvent = StepEvent(
-                t_ns, t, impact, 0.0, 0.0, run.side, run.placement, bool(truth.clipped[i]), 1.0)
+                time_ns=t_ns, sensor_time_s=t, impact_g=impact, cadence_spm=0.0,
+                interval_s=0.0, side=run.side, placement=run.placement,
+                clipped=bool(truth.clipped[i]), confidence=1.0)
         else:
-            extra = tracker.snapshot(t_ns)
-            event = MetricsEvent(t_ns, extra.pop("cadence_spm"), n, extra)
+            event = MetricsEvent(time_ns=t_ns, steps_total=n, placement=run.placement,
+                                 side=run.side, **tracker.snapshot(t_ns))
         result.alerts += result.engine.observe(name, event)
     return result
+
+
+def metrics_event(time_ns: int, cadence_spm: float | None, steps_total: int,
+                  fields: dict[str, Any] | None = None) -> MetricsEvent:
+    """A left-tibia metrics event with only the given figures."""
+    return MetricsEvent(time_ns=time_ns, cadence_spm=cadence_spm, steps_total=steps_total,
+                        placement="tibia", side="left", **(fields or {}))
+
+
+def step_event(time_ns: int, sensor_time_s: float, impact_g: float, cadence_spm: float | None,
+               interval_s: float | None, side: str = "left", placement: str = "tibia",
+               clipped: bool = False, confidence: float = 1.0) -> StepEvent:
+    return StepEvent(time_ns=time_ns, sensor_time_s=sensor_time_s, impact_g=impact_g,
+                     cadence_spm=cadence_spm, interval_s=interval_s, side=side,
+                     placement=placement, clipped=clipped, confidence=confidence)

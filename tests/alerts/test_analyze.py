@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from footfall.commands import analyze
-from footfall.processing.offline import frames_from_counts
+from footfall.recordings.framing import frame_counts
 from footfall.recordings.session_file import SessionWriter
 from footfall.simulators.runner import RunnerParams, synthesize
 from footfall.wire.events import DeviceMeta
@@ -37,10 +37,13 @@ def test_analyze_of_a_fatigue_session_lists_a_cadence_and_an_impact_alert(
     path = tmp_path / "fatigue.mcap"
     device = Topic("ann", "fatigue", "tibia-left", Stream.META)
     with SessionWriter(path, source="test", created_ns=UTC0) as writer:
-        meta = DeviceMeta("sim", "tibia", "left", 500.0, 32).to_json()
+        meta = DeviceMeta(profile="sim", placement="tibia", side="left", sample_rate_hz=500.0,
+                          accel_range_g=32).to_json()
         writer.write(device, meta, log_time_ns=UTC0)
         imu = Topic("ann", "fatigue", "tibia-left", Stream.IMU)
-        for frame in frames_from_counts(run.counts, 500.0, 32, utc0_ns=UTC0, frame_samples=25):
+        timed, _ = frame_counts(run.counts, sample_rate_hz=500.0, accel_range_g=32,
+                                start_utc_ns=UTC0, samples_per_frame=25)
+        for frame in (t.frame for t in timed):
             writer.write(imu, encode(frame), log_time_ns=frame.utc_ns)
     report = _analyze(capsys, path)
     starts = [(a["device"], a["rule"]) for a in report["alerts"] if a["state"] == "start"]

@@ -3,7 +3,7 @@ published under device ``session``, not the sensor's)."""
 
 from __future__ import annotations
 
-from footfall.processing.config import AnalysisConfig
+from footfall.config.analysis import AnalysisConfig
 from footfall.processing.offline import analyze_accel
 from footfall.simulators.runner import RunnerParams, synthesize
 

@@ -13,17 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from footfall.config.analysis import AlertConfig, AnalysisConfigError, alert_config
 from footfall.config.settings import load_settings
-from footfall.processing.alerts import (
-    AlertConfigError,
-    AlertEngine,
-    alert_config,
-)
-from footfall.processing.config import AlertConfig
+from footfall.processing.alerts import AlertEngine
 from footfall.simulators.runner import RunnerParams, SyntheticRun, synthesize
-from footfall.wire.events import MetricsEvent, StepEvent
 
-from .helpers import NS, UTC0, reference_alerts, run_offline
+from .helpers import NS, UTC0, metrics_event, reference_alerts, run_offline, step_event
 
 RATE_HZ = 500.0
 TWELVE_MIN_S = 720.0
@@ -80,7 +75,7 @@ def test_disconnected_sensor_raises_and_clears_a_no_data_alert_once() -> None:
 def test_offline_status_raises_and_online_clears_once() -> None:
     engine = AlertEngine()
     t = UTC0 + 100 * NS
-    engine.observe("tibia-left", MetricsEvent(t, 170.0, 10, {}))
+    engine.observe("tibia-left", metrics_event(t, 170.0, 10, {}))
     started = engine.device_status("tibia-left", online=False, reason="link lost")
     assert [(d, e.rule, e.state, e.severity) for d, e in started] == [
         ("tibia-left", "sensor_offline", "start", "critical")]
@@ -97,13 +92,13 @@ def test_offline_status_raises_and_online_clears_once() -> None:
 def test_live_silence_is_noticed_by_the_arrival_clock_and_clears_on_data() -> None:
     engine = AlertEngine()
     t, wall = UTC0, 5_000 * NS  # a replay: sensor UTC and the wall clock differ
-    engine.observe("tibia-left", MetricsEvent(t, 170.0, 1, {}), arrival_ns=wall)
+    engine.observe("tibia-left", metrics_event(t, 170.0, 1, {}), arrival_ns=wall)
     assert engine.tick(wall + 4 * NS) == []
     started = engine.tick(wall + 6 * NS)
     assert [(e.rule, e.state, e.time_ns) for _, e in started] == [
         ("no_data", "start", t + 5 * NS)]
     assert engine.tick(wall + 8 * NS) == []
-    back = engine.observe("tibia-left", MetricsEvent(t + 9 * NS, 170.0, 2, {}),
+    back = engine.observe("tibia-left", metrics_event(t + 9 * NS, 170.0, 2, {}),
                           arrival_ns=wall + 9 * NS)
     assert [(e.rule, e.state) for _, e in back] == [("no_data", "clear")]
     assert engine.active_payload() == b"[]"
@@ -112,7 +107,7 @@ def test_live_silence_is_noticed_by_the_arrival_clock_and_clears_on_data() -> No
 def test_the_processor_engine_with_the_services_clock_judges_silence_by_arrival() -> None:
     wall = [9_000 * NS]  # the service's wall clock; the data is an old session's replay
     engine = AlertEngine(clock=lambda: wall[0])
-    engine.observe("tibia-left", MetricsEvent(UTC0, 170.0, 1, {}))
+    engine.observe("tibia-left", metrics_event(UTC0, 170.0, 1, {}))
     assert engine.tick() == []  # its UTC is hours behind the wall clock: not silence
     wall[0] += 6 * NS
     assert [(e.rule, e.time_ns) for _, e in engine.tick()] == [("no_data", UTC0 + 5 * NS)]
@@ -134,7 +129,7 @@ def test_cadence_below_target_starts_once_and_clears_when_the_runner_reaches_it(
     assert start == pytest.approx(120.0 + AlertConfig().cadence_hold_s, abs=2.0)
     assert 215.0 < clear < 240.0
     event = result.alerts[0][1]
-    assert event.extra["cadence_target_spm"] == pytest.approx(170 * 1.075, abs=1.0)
+    assert event.cadence_target_spm == pytest.approx(170 * 1.075, abs=1.0)
 
 
 def test_set_target_live_and_its_removal_clears_the_alert() -> None:
@@ -143,7 +138,7 @@ def test_set_target_live_and_its_removal_clears_the_alert() -> None:
     assert engine.set_target(cadence_spm=180.0) == []
     out = []
     for s in range(0, 12):
-        out += engine.observe("pod", MetricsEvent(UTC0 + s * NS, 170.0, s, base))
+        out += engine.observe("pod", metrics_event(UTC0 + s * NS, 170.0, s, base))
     assert [(e.rule, e.state) for _, e in out] == [("cadence_target", "start")]
     assert engine.target_spm() == 180.0
     cleared = engine.set_target(None)
@@ -155,7 +150,7 @@ def test_impact_above_an_absolute_limit_without_a_baseline() -> None:
                                      impact_min_steps=4, impact_hold_s=0.0))
     out = []
     for i, g in enumerate([11.0, 12.5, 13.0, 12.2, 12.8, 13.1, 9.0, 9.0, 9.0, 9.0, 9.0]):
-        out += engine.observe("tib", StepEvent(UTC0 + i * NS, i, g, 170.0, 0.7, "left",
+        out += engine.observe("tib", step_event(UTC0 + i * NS, i, g, 170.0, 0.7, "left",
                                                "tibia", False, 1.0))
     assert [(e.rule, e.state, e.time_ns) for _, e in out] == [
         ("impact", "start", UTC0 + 4 * NS), ("impact", "clear", UTC0 + 9 * NS)]
@@ -188,7 +183,7 @@ def test_thresholds_per_athlete_from_toml(tmp_path: Path) -> None:
     bob = alert_config(table, "bob")
     assert (bob.impact_rise_pct, bob.target_increase_pct) == (12.0, None)
     assert alert_config(load_settings().alerts) == AlertConfig()  # no [alerts]: the defaults
-    with pytest.raises(AlertConfigError, match="unknown alert setting 'impact_rise'"):
+    with pytest.raises(AnalysisConfigError, match="unknown alert setting 'impact_rise'"):
         alert_config({"impact_rise": 3})
-    with pytest.raises(AlertConfigError, match="impact_min_steps"):
+    with pytest.raises(AnalysisConfigError, match="impact_min_steps"):
         alert_config({"impact_min_steps": 2.5})

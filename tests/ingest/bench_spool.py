@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from footfall.ingest.publisher import BrokerConfig, SpoolPublisher
+from footfall.ingest.publisher import SpoolPublisher
 from footfall.ingest.spool import Spool
 from footfall.wire.frame import ImuFrame, encode
+from footfall.wire.mqtt import BrokerConfig
 
 from .conftest import Broker, _mosquitto_binary
 

@@ -21,7 +21,7 @@ from footfall.ingest.drivers import (
     WitMotionDriver,
 )
 from footfall.ingest.gateway import Gateway, Recorder, SessionConfig, read_recording
-from footfall.ingest.publisher import Backoff, BrokerConfig
+from footfall.ingest.publisher import Backoff
 from footfall.simulators.devices import footfall_open as ffo_emu
 from footfall.simulators.devices import witmotion as wit_emu
 from footfall.simulators.devices.ble import EmulatorHub
@@ -30,6 +30,7 @@ from footfall.simulators.devices.rsc import RscPod
 from footfall.simulators.devices.witmotion import WitMotionImu
 from footfall.wire import frame as wire
 from footfall.wire.events import RscSample
+from footfall.wire.mqtt import BrokerConfig
 from footfall.wire.topics import Stream
 
 from .conftest import Broker
@@ -263,7 +264,7 @@ def test_meta_follows_what_the_frames_say() -> None:
                T0 + 10**8)
     assert drv.meta_dirty
     meta = drv.meta()
-    assert (meta.sample_rate_hz, meta.accel_range_g, meta.extra["gyro_range_dps"]) == \
+    assert (meta.sample_rate_hz, meta.accel_range_g, meta.gyro_range_dps) == \
         (400.0, 32, 2000)
 
 

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
 from footfall.devices.errors import ParseError
-from footfall.devices.registry import PROFILES
+from footfall.devices.registry import BLE_PROFILES
 from footfall.ingest import ble
 from footfall.ingest.drivers import DeviceSpec
 from footfall.ingest.gateway import DeviceSession, SessionConfig
-from footfall.ingest.publisher import BrokerConfig
+from footfall.wire.mqtt import BrokerConfig
 
 PARSERS = {
     "rsc": rsc.parse,
@@ -52,10 +52,10 @@ def test_parsers_raise_only_parse_error(name: str, data: bytes) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(profile=st.sampled_from(sorted(PROFILES)), data=_header_biased())
+@given(profile=st.sampled_from(sorted(BLE_PROFILES)), data=_header_biased())
 def test_decode_json_only_parse_error(profile: str, data: bytes) -> None:
     with contextlib.suppress(ParseError):
-        PROFILES[profile].decode(data)
+        BLE_PROFILES[profile].decode(data)
 
 
 def _session(profile: str, folder: Path) -> DeviceSession:

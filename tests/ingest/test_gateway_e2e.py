@@ -26,12 +26,13 @@ from footfall.devices import polar_pmd as pmd
 from footfall.ingest.ble import BleakConnector
 from footfall.ingest.drivers import DeviceSpec
 from footfall.ingest.gateway import Gateway, SessionConfig
-from footfall.ingest.publisher import Backoff, BrokerConfig
+from footfall.ingest.publisher import Backoff
 from footfall.simulators.devices.ble import EmulatorHub, EmulatorLink
 from footfall.simulators.devices.footfall_open import OpenImu
 from footfall.simulators.devices.polar_pmd import PolarAcc
 from footfall.wire import frame as wire
 from footfall.wire.events import DeviceMeta, DeviceStatus
+from footfall.wire.mqtt import BrokerConfig
 from footfall.wire.topics import Topic, subscription
 
 from .conftest import Broker

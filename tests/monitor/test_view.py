@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rich.console import Console
 
@@ -22,6 +23,20 @@ def _screen(state: MonitorState, now_ns: int) -> str:
     return console.export_text()
 
 
+def metrics_event(time_ns: int, cadence_spm: float, steps: int, fields: dict[str, Any], *,
+                  side: str) -> MetricsEvent:
+    return MetricsEvent(time_ns=time_ns, cadence_spm=cadence_spm, steps_total=steps,
+                        placement="tibia", side=side, **fields)
+
+
+def step_event(time_ns: int, sensor_time_s: float, impact_g: float, cadence_spm: float,
+               interval_s: float, side: str, placement: str = "tibia", clipped: bool = False,
+               confidence: float = 1.0) -> StepEvent:
+    return StepEvent(time_ns=time_ns, sensor_time_s=sensor_time_s, impact_g=impact_g,
+                     cadence_spm=cadence_spm, interval_s=interval_s, side=side,
+                     placement=placement, clipped=clipped, confidence=confidence)
+
+
 def _feed(state: MonitorState, device: str, stream: str, payload: bytes, t: int) -> None:
     assert apply(state, f"{BASE}/{device}/{stream}", payload, t)
 
@@ -30,17 +45,18 @@ def _session() -> MonitorState:
     st = MonitorState("ann", "s1")
     for side in ("left", "right"):
         dev = f"tibia-{side}"
-        _feed(st, dev, "meta", DeviceMeta("sim", "tibia", side, 1000.0, 16).to_json(), T0)
-        _feed(st, dev, "status", DeviceStatus(True).to_json(), T0)
-        _feed(st, dev, "step", StepEvent(T0, 1.0, 11.4 if side == "left" else 12.6, 171.0, 0.7,
-                                         side, "tibia", side == "right", 0.9).to_json(), T0)
+        _feed(st, dev, "meta", DeviceMeta(profile="sim", placement="tibia", side=side,
+                                          sample_rate_hz=1000.0, accel_range_g=16).to_json(), T0)
+        _feed(st, dev, "status", DeviceStatus(online=True).to_json(), T0)
+        _feed(st, dev, "step", step_event(T0, 1.0, 11.4 if side == "left" else 12.6, 171.0,
+                                          0.7, side, "tibia", side == "right", 0.9).to_json(), T0)
         extra = {"cadence_baseline_spm": 168.0, "cadence_change_pct": 1.5,
                  "cadence_drift_pct": 1.5, "cadence_trend_spm_per_min": -0.8,
                  "impact_g": 11.0 if side == "left" else 12.0, "impact_baseline_g": 9.5,
                  "impact_drift_pct": 15.8 if side == "left" else 26.3, "symmetry_pct": 8.3,
                  "packet_loss_pct": 0.0 if side == "left" else 2.5, "clipping_pct": 0.0}
-        _feed(st, dev, "metrics", MetricsEvent(T0, 170.0 if side == "left" else 171.0, 80,
-                                               extra).to_json(), T0)
+        _feed(st, dev, "metrics", metrics_event(T0, 170.0 if side == "left" else 171.0, 80,
+                                                extra, side=side).to_json(), T0)
     return st
 
 
@@ -63,22 +79,24 @@ def test_screen_shows_cadence_impact_symmetry_quality_in_80x24() -> None:
 
 def test_alert_events_and_the_retained_set_drive_the_alert_lines() -> None:
     st = _session()
-    start = AlertEvent(T0, "impact", "start", "warning", "impact (PTA marker) high", 12.0,
-                       {"device": "tibia-right"})
+    start = AlertEvent(time_ns=T0, rule="impact", state="start", severity="warning",
+                       message="impact (PTA marker) high", value=12.0, device="tibia-right")
     _feed(st, "tibia-right", "alert", start.to_json(), T0)
-    drift = AlertEvent(T0, "cadence_drift", "start", "info", "cadence -3.2 % vs baseline",
-                       -3.2, {"device": "session"})
+    drift = AlertEvent(time_ns=T0, rule="cadence_drift", state="start", severity="info",
+                       message="cadence -3.2 % vs baseline", value=-3.2, device="session")
     _feed(st, "session", "alert", drift.to_json(), T0)
     text = _screen(st, T0)
     assert "ALERTS 2" in text
     assert "WARNING  impact tibia-right 17:20:00 impact (PTA marker) high" in text
     assert "INFO     cadence_drift session" in text
-    _feed(st, "tibia-right", "alert", AlertEvent(T0 + NS, "impact", "clear", "warning",
-                                                 "impact cleared").to_json(), T0)
+    _feed(st, "tibia-right", "alert", AlertEvent(time_ns=T0 + NS, rule="impact", state="clear",
+                                                 severity="warning",
+                                                 message="impact cleared").to_json(), T0)
     assert "impact tibia-right" not in _screen(st, T0)
     # the retained set replaces whatever the monitor had (a monitor started late)
-    retained = [{**AlertEvent(T0, "no_data", "start", "critical", "no data from tibia-left "
-                              "for 5 s", 5.0).to_dict(), "device": "tibia-left"}]
+    retained = [{**AlertEvent(time_ns=T0, rule="no_data", state="start", severity="critical",
+                              message="no data from tibia-left for 5 s", value=5.0).to_dict(),
+                 "device": "tibia-left"}]
     _feed(st, "session", "alerts", json.dumps(retained).encode(), T0)
     text = _screen(st, T0)
     assert "ALERTS 1" in text and "CRITICAL no_data tibia-left" in text
@@ -88,10 +106,11 @@ def test_target_from_control_and_offline_devices() -> None:
     st = _session()
     topic = control_topic("ann", "s1")
     assert topic == f"{BASE}/session/control"
-    assert apply(st, topic, ControlCommand("set_target", T0, increase_pct=7.5).to_json(), T0)
+    assert apply(st, topic, ControlCommand.set_target(T0, increase_pct=7.5).to_json(), T0)
     text = _screen(st, T0)
     assert "target 180.6 spm (-5.6 %)" in text  # 168 × 1.075; 170.5 is 5.6 % below
-    _feed(st, "tibia-left", "status", DeviceStatus(False, "ble link lost").to_json(), T0)
+    lost = DeviceStatus(online=False, reason="ble link lost")
+    _feed(st, "tibia-left", "status", lost.to_json(), T0)
     text = _screen(st, T0 + 10 * NS)
     assert "tibia-left   OFFLINE" in text and "tibia-right  no data 10 s" in text
 
@@ -100,8 +119,8 @@ def test_latency_is_measured_from_the_impact_peak_to_the_render() -> None:
     st = _session()
     assert rendered(st, T0 + 80_000_000) == [80.0, 80.0]
     assert rendered(st, T0 + 90_000_000) == []  # each step counted once
-    _feed(st, "tibia-left", "step", StepEvent(T0 - 3600 * NS, 1.0, 10.0, 170.0, 0.7, "left",
-                                              "tibia", False, 1.0).to_json(), T0)
+    _feed(st, "tibia-left", "step", step_event(T0 - 3600 * NS, 1.0, 10.0, 170.0, 0.7,
+                                               "left").to_json(), T0)
     assert rendered(st, T0) == []  # an hour old: a replay's timestamps, not latency
 
 

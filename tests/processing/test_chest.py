@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from footfall.processing.config import AnalysisConfig
+from footfall.config.analysis import AnalysisConfig
 from footfall.processing.offline import analyze_accel
 from footfall.simulators.runner import RunnerParams, synthesize
 

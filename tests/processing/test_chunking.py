@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from footfall.processing.config import AnalysisConfig
+from footfall.config.analysis import AnalysisConfig
 from footfall.processing.offline import analyze_accel
 
 from .synth import leg_run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from footfall.processing.config import AnalysisConfig
+from footfall.config.analysis import AnalysisConfig
 from footfall.processing.metrics import NS, MetricsTracker, TimeSeries
 from footfall.processing.session import SessionProcessor
 from footfall.wire.events import DeviceMeta, MetricsEvent
@@ -76,13 +76,13 @@ def test_symmetry_from_both_legs_and_live_baseline_mark() -> None:
         events += [e for _, e in proc.feed_frame("tib-right", fr)]
     proc.mark_baseline(None)  # the therapist resets the baseline for everyone, now
     metrics = [e for e in events if isinstance(e, MetricsEvent)]
-    sym = [m.extra["symmetry_pct"] for m in metrics[-4:]]
+    sym = [m.symmetry_pct for m in metrics[-4:]]
     assert all(s == pytest.approx(100 * (11 - 9) / 11, abs=3) for s in sym)
     assert proc.imu["tib-left"].tracker.state.baseline.start_ns == UTC0 + 39_999 * 1_000_000
 
 
 def test_two_legs_give_impact_and_step_time_symmetry() -> None:
-    from footfall.processing.offline import frames_from_counts
+    from footfall.recordings.framing import frame_counts
     from footfall.simulators.runner import RunnerParams, synthesize
 
     proc = SessionProcessor("ann", "s1", CONFIG)
@@ -91,11 +91,13 @@ def test_two_legs_give_impact_and_step_time_symmetry() -> None:
         run = synthesize(RunnerParams(placement="tibia", side=side, accel_range_g=32,
                                       cadence_spm=170.0, asymmetry_pct=20.0, seed=4), 30.0)
         proc.set_meta(side, DeviceMeta(profile="sim", placement="tibia", side=side))
-        frames[side] = list(frames_from_counts(run.counts, 1000.0, 32, utc0_ns=UTC0))
+        timed, _ = frame_counts(run.counts, sample_rate_hz=1000.0, accel_range_g=32,
+                                start_utc_ns=UTC0)
+        frames[side] = [t.frame for t in timed]
     events = []
     for fl, fr in zip(frames["left"], frames["right"], strict=True):
         events += proc.feed_frame("left", fl) + proc.feed_frame("right", fr)
-    last = [e for d, e in events if isinstance(e, MetricsEvent) and d == "right"][-1].extra
-    assert last["symmetry_pct"] == pytest.approx(20.0, abs=5)  # R impact 20 % above L
-    assert last["step_time_symmetry_pct"] == pytest.approx(0.0, abs=2)
-    assert last["step_time_s"] == pytest.approx(60 / 170, rel=0.02)
+    last = [e for d, e in events if isinstance(e, MetricsEvent) and d == "right"][-1]
+    assert last.symmetry_pct == pytest.approx(20.0, abs=5)  # R impact 20 % above L
+    assert last.step_time_symmetry_pct == pytest.approx(0.0, abs=2)
+    assert last.step_time_s == pytest.approx(60 / 170, rel=0.02)

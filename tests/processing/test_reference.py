@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from footfall.processing.reference import (
-    Contacts,
-    fitted_rate_spm,
-    grf_contacts,
-    match_contacts,
-    peaks_375ms,
-)
+from footfall.processing.reference import fitted_rate_spm, match_contacts, peaks_375ms
+from footfall.recordings.alcantara import Contacts, grf_contacts
 
 
 def test_375ms_method_keeps_only_the_dominant_peak_within_375_ms() -> None:

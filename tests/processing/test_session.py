@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 
-from footfall.processing.offline import frames_from_counts
 from footfall.processing.session import SessionProcessor
+from footfall.recordings.framing import frame_counts
 from footfall.wire.events import DeviceMeta, MetricsEvent, RscSample, StepEvent
 from footfall.wire.frame import ImuFrame, g_to_counts
 
@@ -19,7 +19,9 @@ UTC0 = 1_795_000_000_000_000_000  # 2026-11-17, an arbitrary UTC start
 
 def _frames(run_accel: np.ndarray, fs: float, rng: int = 32, size: int = 50) -> list[ImuFrame]:
     counts = g_to_counts(run_accel, rng)
-    return list(frames_from_counts(counts, fs, rng, utc0_ns=UTC0, frame_samples=size))
+    timed, _ = frame_counts(counts, sample_rate_hz=fs, accel_range_g=rng, start_utc_ns=UTC0,
+                            samples_per_frame=size)
+    return [t.frame for t in timed]
 
 
 def _feed(proc: SessionProcessor, device: str, frames: list[ImuFrame]) -> list[object]:
@@ -47,7 +49,7 @@ def test_tibia_reports_own_leg_strikes_and_step_cadence() -> None:
     assert len(metrics) == 29 + 1  # one per whole second of sensor time (1 … 29 s) + final
     assert metrics[-1].cadence_spm == pytest.approx(172, abs=1)
     assert metrics[-1].steps_total == len(steps)
-    assert all(0 < s.extra["confirm_delay_ms"] <= 100 for s in steps)
+    assert all(0 < s.confirm_delay_ms <= 100 for s in steps)
 
 
 def test_sacrum_reports_every_step() -> None:
@@ -76,10 +78,10 @@ def test_clipped_peaks_are_flagged_and_kept_out_of_impact_metrics() -> None:
     proc = SessionProcessor("ann", "s1")
     events = _feed(proc, "x", _frames(run.accel_g, 1000, rng=8))
     steps = [e for e in events if isinstance(e, StepEvent)]
-    assert steps and all(s.clipped and s.extra["impact_is_lower_bound"] for s in steps)
+    assert steps and all(s.clipped and s.impact_is_lower_bound for s in steps)
     final = [e for e in events if isinstance(e, MetricsEvent)][-1]
-    assert final.extra["impact_g"] is None
-    assert final.extra["clipping_pct"] == 100.0
+    assert final.impact_g is None
+    assert final.clipping_pct == 100.0
 
 
 def test_seq_gap_counts_packet_loss_and_late_frames_are_dropped(
@@ -93,8 +95,8 @@ def test_seq_gap_counts_packet_loss_and_late_frames_are_dropped(
         events = _feed(proc, "x", kept)
     assert any("duplicate or late" in r.message for r in caplog.records)
     final = [e for e in events if isinstance(e, MetricsEvent)][-1]
-    assert final.extra["packet_loss_total_pct"] == pytest.approx(10.0, abs=0.5)
-    assert final.extra["frames_late_total"] == 1
+    assert final.packet_loss_total_pct == pytest.approx(10.0, abs=0.5)
+    assert final.frames_late_total == 1
     steps = [e for e in events if isinstance(e, StepEvent)]
     assert len(steps) >= 0.85 * len(run.strike_times_s)
     assert final.cadence_spm == pytest.approx(170, abs=1)  # intervals across short gaps count
@@ -110,7 +112,7 @@ def test_rsc_foot_pod_cadence_and_steps() -> None:
     assert len(metrics) == 119
     assert metrics[-1].cadence_spm == 170.0
     assert metrics[-1].steps_total == pytest.approx(170 * 119 / 60, abs=1)
-    assert metrics[-1].extra["speed_mps"] == 3.0
+    assert metrics[-1].speed_mps == 3.0
 
 
 def test_sample_rate_change_mid_stream_keeps_times_right() -> None:

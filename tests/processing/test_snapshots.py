@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from footfall.processing.offline import AnalysisResult, analyze_accel
-from footfall.processing.validation import SACRAL_RATE_HZ, load_sacral
+from footfall.recordings.alcantara import SAMPLE_RATE_HZ, load_trials
 
 from .synth import leg_run
 
@@ -30,7 +30,7 @@ def _r(value: float | None) -> float | None:
 
 def _digest(result: AnalysisResult) -> dict[str, Any]:
     return {
-        "steps": [[_r(s.sensor_time_s), _r(s.impact_g), _r(s.extra["impact_axial_g"]),
+        "steps": [[_r(s.sensor_time_s), _r(s.impact_g), _r(s.impact_axial_g),
                    s.clipped, _r(s.cadence_spm), _r(s.confidence)] for s in result.steps],
         "summary": {k: _r(v) if isinstance(v, float) else v
                     for k, v in result.summary().items()},
@@ -48,9 +48,9 @@ def _check(name: str, digest: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("trial", [1, 12, 22])
 def test_sacral_trials(trial: int) -> None:
-    t = load_sacral(DATA)[trial - 1]
+    t = load_trials(DATA)[trial - 1]
     _check(f"sacral-trial-{trial:02d}",
-           _digest(analyze_accel(t.accel_g, SACRAL_RATE_HZ, placement="sacrum")))
+           _digest(analyze_accel(t.accel_g, SAMPLE_RATE_HZ, placement="sacrum")))
 
 
 def test_clipping_shank_143_hz() -> None:

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from footfall.processing.validation import load_sacral, score_sacral
+from footfall.processing.validation import score_sacral
+from footfall.recordings.alcantara import load_trials
 
 DATA = Path(__file__).parents[1] / "data" / "sacral-grf-alcantarar"
 
 
 @pytest.fixture(scope="module")
 def scores() -> list:  # type: ignore[type-arg]
-    return [score_sacral(t) for t in load_sacral(DATA)]
+    return [score_sacral(t) for t in load_trials(DATA)]
 
 
 def test_step_recall_and_precision_at_least_99_pct(scores: list) -> None:  # type: ignore[type-arg]

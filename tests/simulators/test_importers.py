@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from garmin_fit_sdk import Decoder, Encoder, Profile, Stream
 
-from footfall.recordings.alcantara import write_alcantara_session
-from footfall.recordings.fit import FitImportError, read_fit, write_fit_session
+from footfall.core.vocab import Placement, Side
+from footfall.recordings.fit import FitImportError, read_fit
 from footfall.recordings.session_file import iter_messages, read_attachments
-from footfall.simulators.importers.csv_accel import CsvImportError, write_csv_session
+from footfall.recordings.sources import ImportKindError, ImportOptions, import_file
 from footfall.wire.events import RscSample
 from footfall.wire.frame import FLAG_GAP_BEFORE, decode, g_to_counts
 from footfall.wire.topics import Stream as WireStream
@@ -48,7 +48,7 @@ def test_fit_import_keeps_every_record_cadence(path: Path) -> None:
 
 
 def test_fit_session_carries_the_pod_stream(tmp_path: Path) -> None:
-    info = write_fit_session(FENIX2, tmp_path / "f.mcap", athlete="a", session="s")
+    info = import_file("fit", FENIX2, tmp_path / "f.mcap", ImportOptions(athlete="a", session="s"))
     pod = info.devices["footpod"]
     assert (pod.profile, pod.placement, pod.sample_rate_hz) == ("rsc", "foot", 1.0)
     samples = [RscSample.from_json(m.payload)
@@ -127,8 +127,9 @@ def test_csv_import_frames_with_gap_and_clipping(tmp_path: Path) -> None:
     csv = tmp_path / "a.csv"
     np.savetxt(csv, np.column_stack([t, accel]), delimiter=",", header="time_s,ax_g,ay_g,az_g",
                comments="")
-    info = write_csv_session(csv, tmp_path / "a.mcap", athlete="a", session="s",
-                             start_utc_ns=START_UTC_NS, placement="tibia", side="right")
+    info = import_file("csv", csv, tmp_path / "a.mcap", ImportOptions(
+        athlete="a", session="s", start_utc_ns=START_UTC_NS, placement=Placement.TIBIA,
+        side=Side.RIGHT, accel_range_g=16))
     assert info.devices["imu"].sample_rate_hz == pytest.approx(rate)
     frames = [decode(m.payload) for m in iter_messages(tmp_path / "a.mcap", {WireStream.IMU})]
     counts = np.concatenate([f.counts for f in frames])
@@ -141,15 +142,15 @@ def test_csv_import_frames_with_gap_and_clipping(tmp_path: Path) -> None:
 def test_csv_with_wrong_header_says_what_is_expected(tmp_path: Path) -> None:
     csv = tmp_path / "b.csv"
     csv.write_text("t,x,y,z\n0,0,0,1\n")
-    with pytest.raises(CsvImportError, match="time_s,ax_g,ay_g,az_g"):
-        write_csv_session(csv, tmp_path / "b.mcap", athlete="a", session="s",
-                          start_utc_ns=START_UTC_NS)
+    with pytest.raises(ImportKindError, match="time_s,ax_g,ay_g,az_g"):
+        import_file("csv", csv, tmp_path / "b.mcap", ImportOptions(
+            athlete="a", session="s", start_utc_ns=START_UTC_NS))
 
 
 def test_sacral_dataset_becomes_a_500_hz_sacrum_stream_with_force_truth(tmp_path: Path) -> None:
     out = tmp_path / "sacrum.mcap"
-    info = write_alcantara_session(DATA / "sacral-grf-alcantarar", out, athlete="a",
-                                   session="s", start_utc_ns=START_UTC_NS, trials=[2, 3])
+    info = import_file("dataset", DATA / "sacral-grf-alcantarar", out, ImportOptions(
+        athlete="a", session="s", start_utc_ns=START_UTC_NS, trials=(2, 3)))
     sacrum = info.devices["sacrum"]
     assert (sacrum.placement, sacrum.sample_rate_hz) == ("sacrum", 500.0)
     frames = [decode(m.payload) for m in iter_messages(out, {WireStream.IMU})]

@@ -10,9 +10,10 @@ import aiomqtt
 import pytest
 
 from footfall.config.settings import Settings
-from footfall.recordings.fit import read_fit, write_fit_session
+from footfall.recordings.fit import read_fit
 from footfall.recordings.recorder import RecordStats, record_session
 from footfall.recordings.session_file import RAW_STREAMS, iter_messages, read_info
+from footfall.recordings.sources import ImportOptions, import_file
 from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.wire.events import RscSample
 from footfall.wire.topics import Stream, subscription
@@ -79,7 +80,7 @@ async def test_replay_keeps_the_original_timing(broker_settings: Settings,
 async def test_fit_replay_reproduces_the_file_cadence(broker_settings: Settings,
                                                       tmp_path: Path) -> None:
     session = tmp_path / "fenix2.mcap"
-    write_fit_session(FENIX2, session, athlete="x", session="y")
+    import_file("fit", FENIX2, session, ImportOptions(athlete="x", session="y"))
     received: list[RscSample] = []
     settings = broker_settings
     topic = subscription(settings.athlete, settings.session, "footpod", Stream.RSC)

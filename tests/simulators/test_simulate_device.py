@@ -23,6 +23,7 @@ import pytest
 from footfall.cli import main
 from footfall.config.settings import Settings
 from footfall.core.errors import SettingError
+from footfall.devices.capabilities import DEVICE_MODELS, MAX_NOTIFICATION_BYTES, resolve_sensor
 from footfall.harness.emulated_gateway import (
     GatewayPlan,
     GatewayRunStats,
@@ -32,11 +33,6 @@ from footfall.harness.emulated_gateway import (
 from footfall.ingest.drivers import RscDriver
 from footfall.service.processor import ProcessorService
 from footfall.simulators.devices import footfall_open, movesense, polar_pmd
-from footfall.simulators.devices.play import (
-    DEVICE_MODELS,
-    MAX_NOTIFICATION_BYTES,
-    resolve_sensor,
-)
 from footfall.simulators.runner import RunnerParams
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
 from footfall.wire import frame as wire

@@ -37,10 +37,10 @@ def test_foreign_topics_are_refused(text: str) -> None:
         Topic.parse(text)
 
 
-def test_step_event_round_trip_keeps_extra_fields() -> None:
+def test_step_event_round_trip_keeps_every_field() -> None:
     step = StepEvent(time_ns=1_795_540_800_123_000_000, sensor_time_s=84.123, impact_g=11.2,
                      cadence_spm=171.4, interval_s=0.7, side="left", placement="tibia",
-                     clipped=False, confidence=0.97, extra={"loading_rate_gps": 620.0})
+                     clipped=False, confidence=0.97, loading_rate_gps=620.0)
     body = json.loads(step.to_json())
     assert body["v"] == 1 and body["type"] == "step"
     assert body["time_utc"] == "2026-11-24T17:20:00.123Z"

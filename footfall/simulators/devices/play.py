@@ -27,8 +27,8 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal, TypeAlias
+from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -36,11 +36,13 @@ import numpy.typing as npt
 from footfall.core.clock import ManualClock
 from footfall.core.errors import SettingError
 from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
+from footfall.devices.capabilities import device_model, resolve_sensor
+from footfall.recordings.framing import UNDATED_UTC_NS
 from footfall.simulators.devices.base import EmulatedDevice, Notification
 from footfall.simulators.devices.ble import EmulatorHub, EmulatorLink
 from footfall.simulators.devices.footfall_open import OpenImu
 from footfall.simulators.devices.movesense import MovesenseImu
-from footfall.simulators.devices.polar_pmd import H10_RANGES_G, H10_RATES_HZ, PolarAcc
+from footfall.simulators.devices.polar_pmd import PolarAcc
 from footfall.simulators.devices.rsc import CadenceConvention, RscPod
 from footfall.simulators.devices.witmotion import WitMotionImu
 from footfall.simulators.footpod import rsc_samples
@@ -50,183 +52,37 @@ from footfall.wire.frame import g_to_counts
 
 log = logging.getLogger(__name__)
 
-DeviceProfile: TypeAlias = Literal["footfall", "polar-pmd", "witmotion", "movesense", "rsc"]
-DEVICE_PROFILES: tuple[DeviceProfile, ...] = ("footfall", "polar-pmd", "witmotion", "movesense",
-                                              "rsc")
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 #: (time in s from the start of the run, the notifications sent then)
 Timed = tuple[float, list[Notification]]
 
-#: ATT payload of one notification once bleak/BlueZ negotiated the usual MTU of 247
-MAX_NOTIFICATION_BYTES = 244
 #: a foot pod reports about once a second (ble-protocols.md)
 RSC_INTERVAL_S = 1.0
-#: the range the open frame carries is a u8; the CLI offers these
-OPEN_RANGES_G = (2, 4, 8, 16, 32, 64, 200)
-MOVESENSE_RANGES_G = (2, 4, 8, 16)  # /Meas/Acc/Config GRange values
 #: UTC of the first sample in :func:`notifications` (sets the Polar strap's clock)
 DEFAULT_START_UTC_NS = 1_795_000_000 * 10**9
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceModel:
-    """What one profile's device offers: rates, ranges, how many samples fit a notification."""
-
-    profile: DeviceProfile
-    model: str
-    rates_hz: tuple[int, ...] | None  # None: any whole number of Hz (the open frame's u16)
-    ranges_g: tuple[int, ...]
-    default_rate_hz: int
-    default_range_g: int
-    max_samples_per_notification: int
-
-
-DEVICE_MODELS: dict[str, DeviceModel] = {
-    # 14-byte header + 6 bytes per sample in 244 bytes
-    "footfall": DeviceModel("footfall", "footfall open-frame IMU", None, OPEN_RANGES_G,
-                            1000, 16, (MAX_NOTIFICATION_BYTES - footfall_open.HEADER_SIZE) // 6),
-    # worst case of a delta frame: 10-byte header, 6-byte reference, 2-byte block header,
-    # 17-bit deltas (the difference of two int16 needs 17 bits): 36 samples fit
-    "polar-pmd": DeviceModel("polar-pmd", "Polar H10", H10_RATES_HZ, H10_RANGES_G, 200, 8, 36),
-    # one 20-byte 55 61 frame per notification, as the WT901BLE sends them
-    "witmotion": DeviceModel("witmotion", "WitMotion WT901BLE",
-                             tuple(int(r) for r in witmotion.RATE_CODES if r >= 1),
-                             (witmotion.ACC_RANGE_G,), 200, witmotion.ACC_RANGE_G, 1),
-    # DATA + DATA_PART2: 2 × 242 bytes of payload = u32 timestamp + 40 × 12 bytes
-    "movesense": DeviceModel("movesense", "Movesense", movesense.ACC_RATES_HZ,
-                             MOVESENSE_RANGES_G, 208, 16,
-                             (2 * (MAX_NOTIFICATION_BYTES - 2) - 4) // 12),
-    "rsc": DeviceModel("rsc", "RSC foot pod", None, (), 0, 0, 1),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class SensorSetup:
-    """The rate and range a profile will run at, and what the user should know about them."""
-
-    rate_hz: int
-    range_g: int
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SettingNames:
-    """How the user set a device's rate and range, so that a refusal says what to change:
-    ``device`` names the device; ``rate``/``range`` are templates for a value."""
-
-    device: str
-    rate: str = "--rate {}"
-    range: str = "--range-g {}"
-
-    def option(self, template: str) -> str:
-        return template.format("").strip(" =")
-
-
-def device_model(profile: str) -> DeviceModel:
-    try:
-        return DEVICE_MODELS[profile]
-    except KeyError:
-        raise SettingError(f"unknown device profile {profile!r}; choose from "
-                           f"{', '.join(DEVICE_PROFILES)}") from None
-
-
-def _listing(values: Sequence[int], unit: str, prefix: str = "") -> str:
-    items = [f"{prefix}{v}" for v in values]
-    text = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-    return f"{text} {unit}"
-
-
-def _nearest(values: Sequence[int], x: float) -> int:
-    return min(values, key=lambda v: (abs(v - x), -v))
-
-
-def resolve_sensor(profile: str, *, rate_hz: float | None = None, range_g: int | None = None,
-                   defaults: tuple[int, int] | None = None,
-                   names: SettingNames | None = None) -> SensorSetup:
-    """The device's rate/range for what the user asked (``None``: ``defaults``, else the
-    device's usual setting).
-
-    Raises :class:`SettingError` naming what the device supports when it cannot do what was
-    asked (rates and ranges are never changed silently).
-    """
-    dev = device_model(profile)
-    said = names or SettingNames(f"--device {profile}")
-    rate_opt, range_opt = said.option(said.rate), said.option(said.range)
-    if dev.profile == "rsc":
-        if rate_hz is not None or range_g is not None:
-            raise SettingError(f"{said.device}: a foot pod reports speed and cadence about once "
-                               f"a second; {rate_opt} and {range_opt} do not apply to it")
-        return SensorSetup(0, 0, ("foot pod: one RSC measurement per second, speed and cadence "
-                                  "from the runner",))
-    default_rate, default_range = defaults or (dev.default_rate_hz, dev.default_range_g)
-    notes: list[str] = []
-    if rate_hz is None:
-        rate = default_rate
-    elif dev.rates_hz is None:
-        if not 1 <= rate_hz <= 0xFFFF or rate_hz != int(rate_hz):
-            raise SettingError(f"{said.device}: the open frame carries the sample rate as a whole "
-                               f"number of Hz (1-65535), not {rate_hz:g}")
-        rate = int(rate_hz)
-    elif rate_hz in dev.rates_hz:
-        rate = int(rate_hz)
-    else:
-        raise SettingError(
-            f"{said.device}: the {dev.model} samples its accelerometer at "
-            f"{_listing(dev.rates_hz, 'Hz')}, not {rate_hz:g} Hz: use "
-            f"{said.rate.format(_nearest(dev.rates_hz, rate_hz))} (or leave {rate_opt} out for "
-            f"{default_rate} Hz)")
-    if range_g is None:
-        rng = default_range
-    elif range_g in dev.ranges_g:
-        rng = range_g
-    else:
-        raise SettingError(
-            f"{said.device}: the {dev.model} measures {_listing(dev.ranges_g, 'g', '±')}, not "
-            f"±{range_g} g: use {said.range.format(_nearest(dev.ranges_g, range_g))} (peaks "
-            "beyond it clip, as they do on the device)")
-    if dev.profile == "polar-pmd" and rng <= 8:
-        notes.append(f"Polar H10: ±{rng} g, so tibial and foot impacts above {rng} g clip "
-                     "(the processor flags clipped steps)")
-    if dev.profile == "witmotion":
-        notes.append("WitMotion: one 20-byte notification per sample; whether a real WT901BLE "
-                     f"delivers {rate} notifications/s over BLE is unconfirmed")
-    if dev.profile == "movesense":
-        notes.append("Movesense: the gateway does not set /Meas/Acc/Config; the emulated sensor "
-                     f"clips at ±{rng} g")
-    if rate < 100:
-        notes.append(f"{rate} Hz is coarse for impact peaks (~10 ms wide): expect low PTA")
-    return SensorSetup(rate, rng, tuple(notes))
-
-
-def check_chunk_ms(chunk_ms: float) -> None:
-    if chunk_ms <= 0:
-        raise SettingError(f"--chunk-ms must be positive, got {chunk_ms:g}")
-
-
-def samples_per_notification(profile: str, rate_hz: float, chunk_ms: float) -> int:
-    """``chunk_ms`` of signal per notification, capped by what fits in one (WitMotion: 1)."""
-    check_chunk_ms(chunk_ms)
-    cap = device_model(profile).max_samples_per_notification
-    return max(1, min(round(rate_hz * chunk_ms / 1000), cap))
+#: a foot pod's readings are timed from this instant (a valid UTC, as every wire event is)
+READINGS_T0_NS = UNDATED_UTC_NS
 
 
 def pod_readings(gait: Gait, *, interval_s: float = RSC_INTERVAL_S,
                  seed: int = 0) -> tuple[RscSample, ...]:
-    """What a foot pod on this runner reports every ``interval_s`` (``time_ns`` from t = 0).
+    """What a foot pod on this runner reports every ``interval_s`` (``time_ns`` from
+    :data:`READINGS_T0_NS`, the run's t = 0: the player sends them at their offset).
 
     Once it has seen enough steps, :func:`footfall.simulators.footpod.rsc_samples`: cadence
     over the last 6 steps, speed ± 0.03 m/s; before that "not running", speed and cadence 0.
     """
-    measured = {s.time_ns: s for s in rsc_samples(gait, start_utc_ns=0, interval_s=interval_s,
+    measured = {s.time_ns: s for s in rsc_samples(gait, start_utc_ns=READINGS_T0_NS,
+                                                  interval_s=interval_s,
                                                   seed=seed)}
     out: list[RscSample] = []
     t = interval_s
     while t <= gait.duration_s:  # the same ticks as rsc_samples
-        ns = round(t * 1e9)
+        ns = READINGS_T0_NS + round(t * 1e9)
         reading = measured.get(ns) or RscSample(time_ns=ns, speed_mps=0.0, cadence_spm=0.0,
                                                 running=False)
-        out.append(replace(reading, seq=len(out)))
+        out.append(reading.model_copy(update={"seq": len(out)}))
         t += interval_s
     return tuple(out)
 
@@ -379,7 +235,8 @@ class _PodFeed(Feed):
         if started:
             self.pod.on_notify_enabled(rsc.MEASUREMENT_UUID)
         self.readings = tuple(readings)
-        super().__init__(self.pod, np.asarray([s.time_ns / 1e9 for s in self.readings],
+        super().__init__(self.pod, np.asarray([(s.time_ns - READINGS_T0_NS) / 1e9
+                                               for s in self.readings],
                                               dtype=np.float64))
 
     def encode(self, k: int) -> list[Notification]:

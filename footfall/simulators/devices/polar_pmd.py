@@ -14,8 +14,6 @@ from footfall.simulators.devices.base import Notification
 STATUS_OK = 0
 STATUS_INVALID_PARAMETER = 5  # the value the emulator answers for a setting it does not support
 STATUS_NOT_SUPPORTED = 2
-H10_RATES_HZ = (25, 50, 100, 200)
-H10_RANGES_G = (2, 4, 8)
 VERITY_RATES_HZ = (52,)
 _WIDTHS = {0: 1, 1: 2, 2: 3}
 
@@ -82,8 +80,8 @@ class PolarAcc:
     """A Polar H10 (or, with ``rates_hz=(52,)``, a Verity Sense) accelerometer stream."""
 
     name: str = "Polar H10 EMU0001"
-    rates_hz: tuple[int, ...] = H10_RATES_HZ
-    ranges_g: tuple[int, ...] = H10_RANGES_G
+    rates_hz: tuple[int, ...] = pmd.H10_RATES_HZ
+    ranges_g: tuple[int, ...] = pmd.H10_RANGES_G
     compressed: bool = False
     profile: str = pmd.PROFILE
     streaming_acc: bool = False

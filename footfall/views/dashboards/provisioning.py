@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from footfall.processing.config import AlertConfig
+from footfall.config.analysis import AlertConfig
 from footfall.views.dashboards.influxql import DATASOURCE_TYPE, DATASOURCE_UID
 
 #: where docker-compose mounts dashboards/json inside the Grafana container
@@ -67,7 +67,7 @@ def dashboard_provider() -> dict[str, object]:
 
 
 #: Thresholds of the Grafana rules and the dashboards' threshold lines: the processor's own alert
-#: defaults (footfall.processing.config.AlertConfig, docs/alerts.md), read from it so the two
+#: defaults (footfall.processing.tuning.AlertConfig, docs/alerts.md), read from it so the two
 #: never disagree. The windows differ: a Grafana rule judges per-second metrics, the processor
 #: K of M strikes with per-rule holds. (Per-athlete overrides apply to the processor only.)
 _DEFAULTS = AlertConfig()

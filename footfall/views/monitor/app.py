@@ -23,8 +23,8 @@ import aiomqtt
 from rich.console import Console, RenderableType
 from rich.live import Live
 
+from footfall.config.analysis import AlertConfig
 from footfall.config.settings import Settings
-from footfall.processing.config import AlertConfig
 from footfall.views.monitor.state import (
     MonitorState,
     apply,
@@ -33,6 +33,7 @@ from footfall.views.monitor.state import (
     topic_filters,
 )
 from footfall.views.monitor.view import render
+from footfall.wire import mqtt
 from footfall.wire.control import ControlCommand, control_topic
 from footfall.wire.topics import ROOT
 
@@ -121,11 +122,7 @@ class Monitor:
                     await asyncio.wait_for(stop.wait(), RECONNECT_S)
 
     async def _connected(self, stop: asyncio.Event) -> None:
-        s = self.settings
-        async with aiomqtt.Client(
-            s.mqtt_host, s.mqtt_port, username=s.mqtt_username,
-            password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
-        ) as client:
+        async with mqtt.client(self.settings) as client:
             if self.session is None:
                 self.state.notice = f"waiting for a session of {self.athlete}"
                 self._dirty.set()
@@ -208,7 +205,7 @@ class Monitor:
             with contextlib.suppress(ValueError):
                 value = float(st.entry)
                 if 100 <= value <= 260:
-                    command = ControlCommand("set_target", now, cadence_spm=value)
+                    command = ControlCommand.set_target(now, cadence_spm=value)
                 else:
                     st.notice = f"{st.entry} spm is not a running cadence (100–260)"
             st.entry = ""
@@ -217,17 +214,17 @@ class Monitor:
         elif key == "\x1b":
             st.entry = ""
         elif key == "b":
-            command = ControlCommand("mark_baseline", now)
+            command = ControlCommand.mark_baseline(now)
         elif key == "t":
-            command = ControlCommand("set_target", now, increase_pct=self.alerts.target_increase_pct
-                                     or DEFAULT_INCREASE_PCT)
+            command = ControlCommand.set_target(
+                now, increase_pct=self.alerts.target_increase_pct or DEFAULT_INCREASE_PCT)
         elif key in ("+", "=", "-"):
             current = st.target_spm(now) or st.session_metric("cadence_spm", now)
             if current is not None:
-                command = ControlCommand("set_target", now, cadence_spm=round(current) +
-                                         (1 if key != "-" else -1))
+                command = ControlCommand.set_target(
+                    now, cadence_spm=round(current) + (1 if key != "-" else -1))
         elif key == "x":
-            command = ControlCommand("set_target", now)
+            command = ControlCommand.set_target(now)
         elif key == "m":
             st.metronome = not st.metronome
         elif key == "i":

@@ -55,7 +55,7 @@ class DeviceView:
     def metric(self, name: str) -> float | None:
         if self.metrics is None:
             return None
-        value = self.metrics.extra.get(name)
+        value = getattr(self.metrics, name, None)
         return float(value) if isinstance(value, int | float) and \
             not isinstance(value, bool) else None
 
@@ -165,7 +165,7 @@ def _apply(state: MonitorState, device: str, stream: str, payload: bytes,
         return True
     if stream == Stream.ALERT.value:
         alert = AlertEvent.from_json(payload)
-        key = (str(alert.extra.get("device") or device), alert.rule)
+        key = (alert.device or device, alert.rule)
         if alert.state == "start":
             state.alerts[key] = alert
         elif alert.state == "clear":
@@ -178,7 +178,7 @@ def _apply(state: MonitorState, device: str, stream: str, payload: bytes,
         state.alerts = {}
         for item in items:
             alert = AlertEvent.from_dict(item)
-            state.alerts[(str(item.get("device") or alert.extra.get("device") or "?"),
+            state.alerts[(str(item.get("device") or alert.device or "?"),
                           alert.rule)] = alert
         return True
     if stream == Stream.STATUS.value:
