@@ -106,7 +106,7 @@ def analyze_path(path: Path, args: argparse.Namespace,
     from footfall.recordings.sources import ImportKindError, ImportOptions, detect_kind, load
 
     def config_for(athlete: str) -> AnalysisConfig:
-        return analysis_for(athlete, **analysis_overrides(args))
+        return analysis_for(athlete, overrides=analysis_overrides(args))
 
     def reject(source: str, reason: str, payload: bytes) -> None:
         notes.append(f"skipped a malformed message of {source}: {reason}")

@@ -37,10 +37,9 @@ from footfall.processing.summary import SummaryBuilder
 from footfall.processing.tuning import AXIS_AXIAL, PLACEMENT_TUNING
 from footfall.wire.control import ControlCommand
 from footfall.wire.events import (
-    AlertEvent,
+    DerivedEvent,
     DeviceMeta,
     DeviceStatus,
-    DeviceSummary,
     MetricsEvent,
     RscSample,
     StepEvent,
@@ -49,7 +48,7 @@ from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
 
 log = logging.getLogger(__name__)
 
-Event: TypeAlias = StepEvent | MetricsEvent | AlertEvent | DeviceSummary
+Event: TypeAlias = DerivedEvent
 Output: TypeAlias = tuple[str, Event]
 #: a foot pod's cadence is integrated into a step count over at most this gap
 RSC_MAX_GAP_S = 5.0

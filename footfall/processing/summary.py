@@ -20,9 +20,15 @@ import numpy as np
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
-from footfall.wire.events import AlertEvent, DeviceSummary, MetricsEvent, StepEvent
+from footfall.wire.events import (
+    AlertEvent,
+    DerivedEvent,
+    DeviceSummary,
+    MetricsEvent,
+    StepEvent,
+)
 
-Event = StepEvent | MetricsEvent | AlertEvent | DeviceSummary
+Event = DerivedEvent
 
 
 @dataclass(slots=True)

@@ -366,6 +366,8 @@ class DeviceSummary(TimedEvent):
     speed_mps: Mps | None = None
 
 
+#: what the processor derives and publishes
+DerivedEvent = StepEvent | MetricsEvent | AlertEvent | DeviceSummary
 #: the event type of each JSON stream (docs/wire.md)
 EVENT_TYPES: dict[str, type[WireEvent]] = {
     cls.TYPE: cls for cls in (DeviceMeta, DeviceStatus, RscSample, StepEvent, MetricsEvent,

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from footfall.core.units import NS
 from footfall.wire.control import CONTROL_STREAM, ControlCommand
 from footfall.wire.events import (
     AlertEvent,
@@ -26,7 +27,6 @@ from footfall.wire.topics import ROOT, SESSION_DEVICE, Stream
 
 log = logging.getLogger(__name__)
 
-NS = 1_000_000_000
 #: per-step impacts kept per device (the sparkline)
 RECENT_STEPS = 40
 #: session cadence history kept for the trend sparkline

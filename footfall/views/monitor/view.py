@@ -13,7 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from footfall.views.monitor.state import NS, MonitorState, latency_summary
+from footfall.core.units import NS
+from footfall.views.monitor.state import MonitorState, latency_summary
 
 SPARK = "▁▂▃▄▅▆▇█"
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold black on yellow",
