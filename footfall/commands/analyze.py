@@ -101,9 +101,9 @@ def analyze_path(path: Path, args: argparse.Namespace,
     """The file's results by device, its kind, and how its times are given."""
     from footfall.core.vocab import Placement, Side
     from footfall.processing.offline import analyze_messages
-    from footfall.processing.router import INPUT_STREAMS
     from footfall.recordings.session_file import SessionFileError, data_span_ns, iter_messages
     from footfall.recordings.sources import ImportKindError, ImportOptions, detect_kind, load
+    from footfall.wire.topics import INPUT_STREAMS
 
     def config_for(athlete: str) -> AnalysisConfig:
         return analysis_for(athlete, overrides=analysis_overrides(args))

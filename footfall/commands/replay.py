@@ -57,14 +57,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     from footfall.commands.record import convert, describe
     from footfall.core.errors import CommandError
-    from footfall.recordings.session_file import (
-        DERIVED_STREAMS,
-        RAW_STREAMS,
-        SessionFileError,
-        read_info,
-    )
+    from footfall.recordings.session_file import SessionFileError, read_info
     from footfall.recordings.sources import ImportKindError, detect_kind
     from footfall.simulators.replay import ReplayStats, replay_session
+    from footfall.wire.topics import DERIVED_STREAMS, INPUT_STREAMS
 
     speed = pacer_speed(args)
     settings = settings_from_args(args)
@@ -89,7 +85,7 @@ def run_command(args: argparse.Namespace) -> int:
         console.print(f"replaying {args.file} ({info.duration_s:.0f} s, {len(info.devices)} "
                       f"device(s)) as athlete {athlete or info.athlete}, session "
                       f"{session or info.session} to {settings.mqtt_url}")
-        streams = RAW_STREAMS | DERIVED_STREAMS if args.derived else RAW_STREAMS
+        streams = INPUT_STREAMS | DERIVED_STREAMS if args.derived else INPUT_STREAMS
         with Progress(TextColumn("[bold]replay[/]"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%  {task.fields[info]}"),
                       TimeRemainingColumn(), console=console) as bar:

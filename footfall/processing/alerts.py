@@ -360,8 +360,9 @@ class AlertEngine:
             started = rule.started
             since = f" (active {(t - started.time_ns) / NS:.0f} s)" if started else ""
             text = f"{rule_name} cleared{since}"
-        event = AlertEvent(time_ns=t, rule=rule_name, state="clear" if rule.active else "start",
-                           severity=severity, message=text, value=value, **body)
+        event = AlertEvent.derived(time_ns=t, rule=rule_name,
+                                   state="clear" if rule.active else "start",
+                                   severity=severity, message=text, value=value, **body)
         if rule.active:
             rule.active, rule.started = False, None
         else:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
 from footfall.core.vocab import Placement, Side
-from footfall.processing.router import INPUT_STREAMS, Routed, SessionRouter
+from footfall.processing.router import Routed, SessionRouter
 from footfall.processing.session import Event
 from footfall.recordings.csv import GYRO_RANGE_DPS, choose_range_g
 from footfall.recordings.framing import UNDATED_UTC_NS, frame_counts
@@ -32,7 +32,7 @@ from footfall.wire.events import (
     StepEvent,
 )
 from footfall.wire.frame import ImuFrame, g_to_counts
-from footfall.wire.topics import SESSION_DEVICE, Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
 
 #: ids of a recording handed over as arrays or events, with no session of its own
 ATHLETE = SESSION = "offline"

@@ -12,6 +12,7 @@ reports every step. ``steps_total`` counts the step events of that device.
 from __future__ import annotations
 
 import logging
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ RSC_MAX_GAP_S = 5.0
 SIDES = {"left": "right", "right": "left"}
 #: a step (one leg's strike to the other's) longer than this is a pause, not a step
 MAX_STEP_S = 1.0
+#: a command may be this far ahead of a device's latest sample and still be on its timeline
+#: (BLE, frame fill and the broker delay data, not the therapist's key press)
+COMMAND_LEAD_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,19 +142,35 @@ class SessionProcessor:
 
     def mark_baseline(self, device: str | None = None, at_ns: int | None = None,
                       duration_s: float | None = None) -> None:
-        """Start the baseline window now (or at UTC ``at_ns``) for one device or all."""
-        trackers: list[tuple[str, MetricsTracker, int | None]] = []
-        for name, imu in self.imu.items():
-            latest = self._utc(imu, imu.quality.next_index - 1) if imu.anchors else None
-            trackers.append((name, imu.tracker, latest))
-        for name, rsc in self.rsc.items():
-            trackers.append((name, rsc.tracker, rsc.last_ns))
-        for name, tracker, latest in trackers:
+        """Start the baseline window at UTC ``at_ns`` (default: each device's latest sample)
+        for one device or all."""
+        for name, tracker, latest in self._trackers():
             if device is not None and name != device:
                 continue
             start = at_ns if at_ns is not None else latest
             if start is not None:
                 tracker.mark_baseline(start, duration_s)
+
+    def _trackers(self) -> list[tuple[str, MetricsTracker, int | None]]:
+        """Every stream's tracker and the UTC of its latest sample."""
+        out: list[tuple[str, MetricsTracker, int | None]] = []
+        for name, imu in self.imu.items():
+            latest = self._utc(imu, imu.quality.next_index - 1) if imu.anchors else None
+            out.append((name, imu.tracker, latest))
+        for name, rsc in self.rsc.items():
+            out.append((name, rsc.tracker, rsc.last_ns))
+        return out
+
+    def _baseline_now(self, given_ns: int) -> None:
+        """A therapist's "baseline now", given at ``given_ns``: used as is when it lies within
+        :data:`COMMAND_LEAD_S` of a device's data, so the result does not depend on which
+        frames happened to arrive first; far ahead of the data (a replay of an old session,
+        watched live) it means "from here": that device's latest sample."""
+        for _device, tracker, latest in self._trackers():
+            if latest is None:
+                continue
+            tracker.mark_baseline(latest if given_ns - latest > COMMAND_LEAD_S * NS
+                                  else given_ns)
 
     def set_status(self, device: str, status: DeviceStatus) -> list[Output]:
         """The device's retained ``status``: online, lost (the ``sensor_offline`` alert), or a
@@ -167,7 +187,7 @@ class SessionProcessor:
     def control(self, command: ControlCommand) -> list[Output]:
         """A therapist's command (docs/monitor.md): baseline now, or the cadence target."""
         if command.action == "mark_baseline":
-            self.mark_baseline()  # from each device's latest sample, for baseline_s
+            self._baseline_now(command.time_ns)
             return []
         return self._out(self.alerts.set_target(cadence_spm=command.cadence_spm,
                                                 increase_pct=command.increase_pct))
@@ -218,8 +238,7 @@ class SessionProcessor:
         stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns, fs))
         stream.tracker.start(frame.utc_ns)
         self.summary.started(device, frame.utc_ns)
-        while stream.next_boundary < start:  # boundaries inside a gap have no data
-            self._advance_boundary(stream)
+        self._skip_boundaries(stream, start)  # boundaries inside a gap have no data
         accel = frame.accel_g()
         counts = frame.counts[:, :3]
         rail = ((counts == INT16_FULL_SCALE - 1) | (counts == -INT16_FULL_SCALE)).any(axis=1)
@@ -260,6 +279,19 @@ class SessionProcessor:
             else:
                 return out
 
+    def _skip_boundaries(self, stream: ImuStream, start: int) -> None:
+        """Move the next boundary to the first one at or after sample ``start``, in O(1)
+        however long the gap (a clock that jumps a year must not cost a loop per second)."""
+        if stream.next_boundary >= start:
+            return
+        period = stream.sample_rate_hz * self.config.metrics_period_s
+        k = max(stream.boundary_k + 1,
+                math.ceil((start - stream.boundary_origin) / period) - 1)
+        while stream.boundary_origin + round(k * period) < start:  # at most twice (rounding)
+            k += 1
+        stream.boundary_k = k
+        stream.next_boundary = stream.boundary_origin + round(k * period)
+
     def _advance_boundary(self, stream: ImuStream) -> None:
         stream.boundary_k += 1
         period = stream.sample_rate_hz * self.config.metrics_period_s
@@ -293,7 +325,7 @@ class SessionProcessor:
         rise_ns = utc + round((peak.rise_index - peak.index) * NS / fs)
         self._record_step_time(stream, rise_ns, stride_s if per_stride == 1 else None)
         stream.steps_total += 1
-        event = StepEvent(
+        event = StepEvent.derived(
             time_ns=utc, sensor_time_s=sensor_ns / NS, impact_g=peak.impact_g,
             cadence_spm=cadence, interval_s=interval_s, side=stream.side,
             placement=stream.placement, clipped=peak.clipped, confidence=peak.confidence,
@@ -313,7 +345,7 @@ class SessionProcessor:
         figures = stream.tracker.snapshot(utc, self.speed)
         stream.last_impact_g = figures["impact_g"]
         step_time, step_symmetry = self._step_symmetry(stream, utc)
-        event = MetricsEvent(
+        event = MetricsEvent.derived(
             time_ns=utc, steps_total=stream.steps_total, placement=stream.placement,
             side=stream.side, **figures,
             packet_loss_pct=packet_loss_pct(q, index, round(self.config.quality_window_s * fs)),
@@ -420,7 +452,7 @@ class SessionProcessor:
     def _rsc_metrics(self, device: str, stream: RscStream, at_ns: int, *,
                      final: bool = False) -> list[Output]:
         meta = self.meta.get(device)
-        event = MetricsEvent(
+        event = MetricsEvent.derived(
             time_ns=at_ns, steps_total=round(stream.steps), placement=Placement.FOOT,
             side=meta.side if meta is not None else Side.NONE, source="rsc",
             **stream.tracker.snapshot(at_ns, self.speed), final=final)

@@ -103,13 +103,13 @@ class SummaryBuilder:
         if d.steps >= 2 and d.first_step_ns is not None and d.last_step_ns is not None:
             span = (d.last_step_ns - d.first_step_ns) / NS
             mean_cadence = 60.0 * (d.steps - 1) * per_stride / span if span > 0 else None
-        return DeviceSummary(
+        return DeviceSummary.derived(
             time_ns=last, start_ns=first, duration_s=(last - first) / NS,
             steps=d.steps if d.steps else (final.steps_total if final is not None else 0),
             source="imu" if d.steps else "rsc" if final is not None else None,
             placement=final.placement if final is not None else None,
             side=final.side if final is not None else None,
-            strike=d.strike if d.steps else None,  # type: ignore[arg-type]
+            strike=d.strike if d.steps else None,
             steps_both_legs_estimate=d.steps * per_stride if d.steps else None,
             cadence_spm=float(np.median(cadences)) if cadences else None,
             cadence_mean_spm=mean_cadence,

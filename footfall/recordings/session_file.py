@@ -35,7 +35,7 @@ from footfall import __version__
 from footfall.core.errors import FootfallError
 from footfall.wire.events import DeviceMeta, EventError, utc_iso
 from footfall.wire.frame import HEADER, HEADER_SIZE, MAGIC
-from footfall.wire.topics import Stream, Topic, TopicError
+from footfall.wire.topics import RETAINED_STREAMS, Stream, Topic, TopicError
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,6 @@ IMU_ENCODING = "footfall.frame.v1"
 BLE_ENCODING = "footfall.ble.v1"
 BLE_PREFIX = "ble/"
 BLE_DEVICE_METADATA = "footfall.ble_device"
-#: what a replay republishes by default: what devices send, so the processor redoes the rest
-RAW_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS})
-DERIVED_STREAMS = frozenset({Stream.STEP, Stream.METRICS, Stream.ALERT, Stream.ALERTS_ACTIVE})
-#: published with the MQTT retain flag (docs/wire.md)
-RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE})
 #: 1 MiB chunks: a few seconds of several 1 kHz sensors; small enough for quick seeks
 DEFAULT_CHUNK_SIZE = 1 << 20
 _UTC_NS = struct.Struct("<q")

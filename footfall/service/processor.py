@@ -25,14 +25,14 @@ import aiomqtt
 from footfall.config.analysis import AnalysisConfig
 from footfall.config.settings import Settings
 from footfall.core.quarantine import Quarantine
-from footfall.processing.router import INPUT_STREAMS, Routed, SessionRouter
+from footfall.processing.router import Routed, SessionRouter
 from footfall.processing.session import Event, SessionProcessor
 from footfall.service import health
 from footfall.storage.influx import SpooledWriter
 from footfall.storage.lineprotocol import to_line
 from footfall.wire import mqtt
 from footfall.wire.events import AlertEvent, DeviceMeta
-from footfall.wire.topics import SESSION_DEVICE, Stream, Topic, subscription
+from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic, subscription
 
 log = logging.getLogger(__name__)
 

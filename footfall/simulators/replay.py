@@ -20,17 +20,11 @@ from pathlib import Path
 
 from footfall.config.settings import Settings
 from footfall.core.pacing import Pacer
-from footfall.recordings.session_file import (
-    DERIVED_STREAMS,
-    RAW_STREAMS,
-    SessionMessage,
-    iter_messages,
-    read_info,
-)
+from footfall.recordings.session_file import SessionMessage, iter_messages, read_info
 from footfall.wire import mqtt
 from footfall.wire.events import utc_iso
 from footfall.wire.frame import HEADER_SIZE, MAGIC
-from footfall.wire.topics import Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, Stream, Topic
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +83,7 @@ async def replay_session(
     speed: float | None = 1.0,
     athlete: str | None = None,
     session: str | None = None,
-    streams: Collection[Stream] = RAW_STREAMS,
+    streams: Collection[Stream] = INPUT_STREAMS,
     retime: bool = False,
     progress: Callable[[ReplayStats], None] | None = None,
     client_id: str | None = None,
@@ -158,5 +152,5 @@ async def _drain(pending: deque[asyncio.Task[None]]) -> None:
         await pending.popleft()
 
 
-__all__ = ["DERIVED_STREAMS", "RAW_STREAMS", "ReplayStats", "relabel", "replay_session",
+__all__ = ["ReplayStats", "relabel", "replay_session",
            "retime_payload"]

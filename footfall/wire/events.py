@@ -19,6 +19,8 @@ from these declarations; docs/wire.md is checked against them by a test.
 from __future__ import annotations
 
 import json
+import logging
+import typing
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -36,13 +38,14 @@ from footfall.core.errors import InputError
 from footfall.core.ids import IdPattern
 from footfall.core.vocab import Placement as PlacementEnum
 from footfall.core.vocab import Side as SideEnum
+from footfall.wire.frame import MAX_TIME_NS, MIN_TIME_NS
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 #: the largest JSON event accepted from the network; real ones are below 2 kB
 MAX_EVENT_BYTES = 64 * 1024
 #: 2000-01-01 … 2100-01-01: any time outside is a broken clock, not a run
-MIN_TIME_NS = 946_684_800 * 10**9
-MAX_TIME_NS = 4_102_444_800 * 10**9
 #: what offline statuses said before ``DeviceStatus.final`` marked a normal end
 NORMAL_END_REASONS = frozenset({"stopped", "end of run", "end of recording"})
 
@@ -60,12 +63,12 @@ def utc_iso(time_ns: int) -> str:
 # -- field types: the unit is in the field's name, the range here ------------------------------
 
 TimeNs = Annotated[int, Field(ge=MIN_TIME_NS, le=MAX_TIME_NS)]
-Seconds = Annotated[float, Field(ge=0.0, le=1e10)]
+Seconds = Annotated[float, Field(ge=0.0, le=2e13)]  # a sensor's u64 µs clock reaches 1.8e13 s
 Spm = Annotated[float, Field(ge=0.0, le=600.0)]  # steps per minute (RSC u8 × 2 at most 510)
 SpmPerMin = Annotated[float, Field(ge=-600.0, le=600.0)]
 Mps = Annotated[float, Field(ge=0.0, le=20.0)]  # running speed; 20 m/s is beyond any human
-G = Annotated[float, Field(ge=0.0, le=2000.0)]
-Gps = Annotated[float, Field(ge=0.0, le=1e7)]  # loading rate, g/s
+G = Annotated[float, Field(ge=0.0, le=4000.0)]  # the resultant at a ±2000 g range: ≤ 3464 g
+Gps = Annotated[float, Field(ge=0.0, le=1e9)]  # loading rate, g/s: 3464 g in 10 µs at most
 Pct = Annotated[float, Field(ge=0.0, le=100.0)]  # a share
 Change = Annotated[float, Field(ge=-1e6, le=1e6)]  # a relative change, %
 Symmetry = Annotated[float, Field(ge=-100.0, le=100.0)]  # (R − L) / max(R, L) × 100
@@ -104,6 +107,23 @@ class WireEvent(BaseModel):
         return self.model_dump_json().encode()
 
     @classmethod
+    def derived(cls, **values: Any) -> Self:
+        """Build an event the processor derived: an optional figure out of its declared range
+        (a drift computed from garbage, say) is dropped to None and logged, never raised, so
+        hostile input costs a number, not the session. Required fields still must be valid."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            dropped = {name for e in exc.errors() if e["loc"]
+                       and (name := str(e["loc"][0])) in cls.model_fields
+                       and _nullable(cls.model_fields[name].annotation)}
+            if not dropped:
+                raise
+            log.warning("%s: implausible %s dropped: %s", cls.TYPE, ", ".join(sorted(dropped)),
+                        {k: values.get(k) for k in sorted(dropped)})
+            return cls(**{**values, **dict.fromkeys(dropped)})
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Validate a decoded JSON object: its type, then every declared field."""
         if data.get("type") != cls.TYPE:
@@ -117,6 +137,10 @@ class WireEvent(BaseModel):
     @classmethod
     def from_json(cls, payload: bytes | bytearray | str) -> Self:
         return cls.from_dict(load(payload))
+
+
+def _nullable(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
 
 
 def _reason(kind: str, exc: ValidationError) -> str:

@@ -31,6 +31,15 @@ class Stream(StrEnum):
     CONTROL = "control"  # JSON ControlCommand to the processor (baseline now, cadence target)
 
 
+#: what the processor takes: what devices send, and the therapist's commands. A replay
+#: republishes these, so the processor derives everything else again as it did live
+INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL})
+#: what the processor derives
+DERIVED_STREAMS = frozenset(set(Stream) - INPUT_STREAMS)
+#: published with the MQTT retain flag (docs/wire.md)
+RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE})
+
+
 class TopicError(InputError):
     """A topic does not follow the footfall scheme."""
 

@@ -19,13 +19,13 @@ from rich.console import Console
 
 from footfall.config.settings import Settings
 from footfall.processing.session import SessionProcessor
-from footfall.recordings.session_file import RAW_STREAMS, iter_messages
+from footfall.recordings.session_file import iter_messages
 from footfall.service.processor import ProcessorService
 from footfall.simulators.replay import replay_session
 from footfall.views.monitor.app import Monitor
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, StepEvent
-from footfall.wire.topics import Stream
+from footfall.wire.topics import INPUT_STREAMS, Stream
 
 SAMPLE = Path(__file__).parents[2] / "footfall" / "data" / "sample-session.mcap"
 pytestmark = pytest.mark.servers
@@ -39,7 +39,7 @@ def _expected() -> dict[str, object]:
     last_metrics: dict[str, MetricsEvent] = {}
     steps: dict[str, int] = {}
     active: dict[tuple[str, str], AlertEvent] = {}
-    for msg in iter_messages(SAMPLE, RAW_STREAMS):
+    for msg in iter_messages(SAMPLE, INPUT_STREAMS):
         device = msg.topic.device
         if msg.topic.stream is Stream.META:
             processor.set_meta(device, DeviceMeta.from_json(msg.payload))
