@@ -29,6 +29,7 @@ from footfall.wire.events import (
     DeviceSummary,
     MetricsEvent,
     RscSample,
+    SessionMetricsEvent,
     StepEvent,
 )
 from footfall.wire.frame import ImuFrame, g_to_counts
@@ -50,6 +51,8 @@ class AnalysisResult:
 
     steps: list[StepEvent] = field(default_factory=list)
     metrics: list[MetricsEvent] = field(default_factory=list)
+    #: the session's combined figures (device ``session`` only)
+    session_metrics: list[SessionMetricsEvent] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
     #: the device's whole-session figures (:mod:`footfall.processing.summary`)
     device_summary: DeviceSummary | None = None
@@ -63,6 +66,8 @@ class AnalysisResult:
             self.metrics.append(event)
         elif isinstance(event, AlertEvent):
             self.alerts.append(event)
+        elif isinstance(event, SessionMetricsEvent):
+            self.session_metrics.append(event)
         else:
             self.device_summary = event
 

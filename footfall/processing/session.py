@@ -34,6 +34,7 @@ from footfall.processing.quality import (
     place_frame,
     total_loss_pct,
 )
+from footfall.processing.session_join import SessionJoin
 from footfall.processing.summary import SummaryBuilder
 from footfall.processing.tuning import AXIS_AXIAL, PLACEMENT_TUNING
 from footfall.wire.control import ControlCommand
@@ -46,6 +47,7 @@ from footfall.wire.events import (
     StepEvent,
 )
 from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
+from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,6 @@ Event: TypeAlias = DerivedEvent
 Output: TypeAlias = tuple[str, Event]
 #: a foot pod's cadence is integrated into a step count over at most this gap
 RSC_MAX_GAP_S = 5.0
-SIDES = {"left": "right", "right": "left"}
-#: a step (one leg's strike to the other's) longer than this is a pause, not a step
-MAX_STEP_S = 1.0
 #: a command may be this far ahead of a device's latest sample and still be on its timeline
 #: (BLE, frame fill and the broker delay data, not the therapist's key press)
 COMMAND_LEAD_S = 5.0
@@ -88,7 +87,6 @@ class ImuStream:
     boundary_k: int = 0
     steps_total: int = 0
     last_interval_s: float | None = None  # sacrum: previous step, for stride cadence
-    last_impact_g: float | None = None  # the rolling impact of the latest metrics
     reconfigure: bool = False
 
 
@@ -111,10 +109,6 @@ class SessionProcessor:
         self.imu: dict[str, ImuStream] = {}
         self.rsc: dict[str, RscStream] = {}
         self.speed = TimeSeries()
-        #: per (placement, side): UTC of the last strike's rising edge, and the step times
-        #: ending with that side's strikes (since the other leg's strike) — for symmetry
-        self._last_strike_ns: dict[tuple[str, str], int] = {}
-        self._step_times: dict[tuple[str, str], TimeSeries] = {}
         if self.config.treadmill_speed_mps is not None:
             self.speed.add(0, self.config.treadmill_speed_mps)
         #: the session's alert rules, fed every step and metrics event; the live service may
@@ -125,6 +119,10 @@ class SessionProcessor:
         self.summary = SummaryBuilder(self.config)
         #: devices whose status said they ended normally (``DeviceStatus.final``)
         self.ended: set[str] = set()
+        #: what combines devices (session cadence, symmetry), once every device has passed it
+        self.join = SessionJoin(self.config)
+        #: the therapist's latest "baseline now": a device that starts later gets it too
+        self._baseline_mark_ns: int | None = None
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -149,7 +147,7 @@ class SessionProcessor:
                 continue
             start = at_ns if at_ns is not None else latest
             if start is not None:
-                tracker.mark_baseline(start, duration_s)
+                tracker.mark_baseline(start, duration_s, data_ns=latest)
 
     def _trackers(self) -> list[tuple[str, MetricsTracker, int | None]]:
         """Every stream's tracker and the UTC of its latest sample."""
@@ -163,23 +161,32 @@ class SessionProcessor:
 
     def _baseline_now(self, given_ns: int) -> None:
         """A therapist's "baseline now", given at ``given_ns``: used as is when it lies within
-        :data:`COMMAND_LEAD_S` of a device's data, so the result does not depend on which
-        frames happened to arrive first; far ahead of the data (a replay of an old session,
-        watched live) it means "from here": that device's latest sample."""
+        :data:`COMMAND_LEAD_S` of a device's data (or the device has sent none yet, or starts
+        later: it gets the same mark), so the result does not depend on which frames happened
+        to arrive first; far ahead of the data (a replay of an old session, watched live) it
+        means "from here": that device's latest sample."""
+        self._baseline_mark_ns = given_ns
         for _device, tracker, latest in self._trackers():
-            if latest is None:
-                continue
-            tracker.mark_baseline(latest if given_ns - latest > COMMAND_LEAD_S * NS
-                                  else given_ns)
+            far_ahead = latest is not None and given_ns - latest > COMMAND_LEAD_S * NS
+            tracker.mark_baseline(latest if far_ahead and latest is not None else given_ns,
+                                  data_ns=latest)
+
+    def _new_tracker(self) -> MetricsTracker:
+        tracker = MetricsTracker(self.config)
+        if self._baseline_mark_ns is not None:
+            tracker.mark_baseline(self._baseline_mark_ns)
+        return tracker
 
     def set_status(self, device: str, status: DeviceStatus) -> list[Output]:
         """The device's retained ``status``: online, lost (the ``sensor_offline`` alert), or a
         normal end of its session (no alert)."""
         if status.online:
             self.ended.discard(device)
+            self.join.ended(device, False)
             return self._out(self.alerts.device_status(device, True))
         if status.final:
             self.ended.add(device)
+            self.join.ended(device)
             log.info("%s/%s: %s ended (%s)", self.athlete, self.session, device, status.reason)
             return []
         return self._out(self.alerts.device_status(device, False, reason=status.reason))
@@ -196,10 +203,21 @@ class SessionProcessor:
         """Live only: the arrival clock moved on (devices that went silent)."""
         return self._out(self.alerts.tick(now_ns))
 
-    def _out(self, outputs: Sequence[Output]) -> list[Output]:
+    def _out(self, outputs: Sequence[Output], *, final: bool = False) -> list[Output]:
+        """Every output passes here: into the session summary and the join; what the join then
+        completes (session metrics, and the session alerts on them) is added."""
+        out = list(outputs)
         for device, event in outputs:
             self.summary.add(device, event)
-        return list(outputs)
+            self.join.observe(device, event)
+        for combined in (self.join.flush() if final else self.join.ready()):
+            more: list[Output] = [(SESSION_DEVICE, combined),
+                                  *self.alerts.observe(SESSION_DEVICE, combined)]
+            for device, event in more:
+                self.summary.add(device, event)
+                self.join.observe(device, event)
+            out += more
+        return out
 
     # -- IMU frames --------------------------------------------------------------------------
 
@@ -260,7 +278,7 @@ class SessionProcessor:
                 placement, side = self.config.default_placement, self.config.default_side
             else:
                 placement, side = meta.placement, meta.side
-            stream = ImuStream(placement, side, MetricsTracker(self.config))
+            stream = ImuStream(placement, side, self._new_tracker())
             self.imu[device] = stream
         return stream
 
@@ -322,8 +340,6 @@ class SessionProcessor:
             stream.tracker.add_cadence(utc, 120.0 / stride_s)
         stream.tracker.add_impact(utc, peak.impact_g, peak.clipped, peak.impact_axial_g)
         add_strike(stream.quality, peak.clipped)
-        rise_ns = utc + round((peak.rise_index - peak.index) * NS / fs)
-        self._record_step_time(stream, rise_ns, stride_s if per_stride == 1 else None)
         stream.steps_total += 1
         event = StepEvent.derived(
             time_ns=utc, sensor_time_s=sensor_ns / NS, impact_g=peak.impact_g,
@@ -343,8 +359,6 @@ class SessionProcessor:
         fs = stream.sample_rate_hz
         q = stream.quality
         figures = stream.tracker.snapshot(utc, self.speed)
-        stream.last_impact_g = figures["impact_g"]
-        step_time, step_symmetry = self._step_symmetry(stream, utc)
         event = MetricsEvent.derived(
             time_ns=utc, steps_total=stream.steps_total, placement=stream.placement,
             side=stream.side, **figures,
@@ -352,52 +366,8 @@ class SessionProcessor:
             packet_loss_total_pct=total_loss_pct(q), frames_late_total=q.frames_late,
             clipping_pct=clipping_pct(q), clipped_steps_total=q.strikes_clipped,
             strides_total=stream.steps_total
-            // PLACEMENT_TUNING[stream.placement].strikes_per_stride,
-            symmetry_pct=self._symmetry(stream), step_time_s=step_time,
-            step_time_symmetry_pct=step_symmetry, final=final)
+            // PLACEMENT_TUNING[stream.placement].strikes_per_stride, final=final)
         return [(device, event), *self.alerts.observe(device, event)]
-
-    def _symmetry(self, stream: ImuStream) -> float | None:
-        """Impact symmetry (R − L) / max(R, L) × 100 from the latest rolling impacts."""
-        if stream.side not in ("left", "right"):
-            return None
-        sides: dict[str, float] = {}
-        for other in self.imu.values():
-            impact = other.last_impact_g
-            if other.placement == stream.placement and other.side in ("left", "right") and \
-                    impact is not None:
-                sides[other.side] = float(impact)
-        if len(sides) < 2:
-            return None
-        r, left = sides["right"], sides["left"]
-        return 100.0 * (r - left) / max(r, left) if max(r, left) > 0 else None
-
-    def _record_step_time(self, stream: ImuStream, rise_ns: int, stride_s: float | None) -> None:
-        """A leg strike ends a step that began with the other leg's last strike (both sensors'
-        clocks are UTC-mapped by the gateway, so they can be compared)."""
-        if stream.side not in SIDES or PLACEMENT_TUNING[stream.placement].strikes_per_stride != 1:
-            return
-        other = self._last_strike_ns.get((stream.placement, SIDES[stream.side]))
-        self._last_strike_ns[(stream.placement, stream.side)] = rise_ns
-        limit_s = 0.75 * stride_s if stride_s else MAX_STEP_S
-        if other is not None and 0 < rise_ns - other < limit_s * NS:
-            series = self._step_times.setdefault((stream.placement, stream.side), TimeSeries())
-            series.add(rise_ns, (rise_ns - other) / NS)
-
-    def _step_symmetry(self, stream: ImuStream, now_ns: int) -> tuple[float | None,
-                                                                      float | None]:
-        """(this side's median step time, step-time symmetry (R − L) / max(R, L) × 100)."""
-        start = now_ns - round(self.config.cadence_window_s * NS)
-        medians: dict[str, float | None] = {}
-        for side in SIDES:
-            values = self._step_times.get((stream.placement, side), TimeSeries()).window(
-                start, now_ns)
-            medians[side] = float(np.median(values)) if values else None
-        mine = medians.get(stream.side)
-        r, left = medians["right"], medians["left"]
-        if r is None or left is None:
-            return mine, None
-        return mine, 100.0 * (r - left) / max(r, left)
 
     def _times(self, stream: ImuStream, index: int) -> tuple[int, int]:
         """(UTC ns, sensor ns) of a sample, from the frame it arrived in."""
@@ -424,7 +394,7 @@ class SessionProcessor:
         has passed; its speed also becomes the session's speed."""
         stream = self.rsc.get(device)
         if stream is None:
-            stream = self.rsc[device] = RscStream(MetricsTracker(self.config))
+            stream = self.rsc[device] = RscStream(self._new_tracker())
         t = sample.time_ns
         if stream.last_ns is not None and t <= stream.last_ns:
             log.warning("%s: dropped foot-pod sample at %d: not after %d", device, t,
@@ -476,5 +446,5 @@ class SessionProcessor:
                 out += [(d, e) for d, e in self._rsc_metrics(device, rsc, rsc.last_ns,
                                                              final=True)
                         if isinstance(e, MetricsEvent)]
-        self._out(out)
+        out = self._out(out, final=True)
         return out + list(self.summary.summaries().items())

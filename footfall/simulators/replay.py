@@ -20,6 +20,7 @@ from pathlib import Path
 
 from footfall.config.settings import Settings
 from footfall.core.pacing import Pacer
+from footfall.core.units import NS
 from footfall.recordings.session_file import SessionMessage, iter_messages, read_info
 from footfall.wire import mqtt
 from footfall.wire.events import utc_iso
@@ -92,9 +93,9 @@ async def replay_session(
 
     ``speed``: × real time (``None`` or 0: as fast as the broker acks, :mod:`footfall.core.pacing`).
     ``athlete``/``session`` re-label every topic (``None`` keeps the recorded ids).
-    ``retime`` shifts all UTC timestamps so the first message is "now". ``progress`` is
-    called every few messages and once at the end. Retained messages recorded before the
-    first live one (the devices' ``meta``/``status``) go out at once, then the rest is paced
+    ``retime`` shifts all UTC timestamps by whole seconds so the first message is "now".
+    ``progress`` is called every few messages and once at the end. Retained messages recorded
+    before the first live one (the devices' ``meta``/``status``) go out at once, then the rest is paced
     by its log time.
     """
     pacer = Pacer(speed)  # 0 or None: as fast as the broker acks
@@ -108,7 +109,9 @@ async def replay_session(
     )
     pending: deque[asyncio.Task[None]] = deque()
     topics: set[str] = set()
-    shift_ns = time.time_ns() - info.start_ns if retime else 0
+    # a whole number of seconds: the session's combined figures are on a UTC-second grid, so
+    # a retimed replay gives exactly the figures of the recording
+    shift_ns = round((time.time_ns() - info.start_ns) / NS) * NS if retime else 0
     start_ns: int | None = None  # log time of the first live (not retained) message
     async with mqtt.client(settings, client_id=client_id,
                            max_inflight_messages=FAST_WINDOW * 2) as client:

@@ -286,9 +286,6 @@ class MetricsEvent(TimedEvent):
     speed_mps: Mps | None = None
     speed_baseline_mps: Mps | None = None
     baseline_state: BaselineState = "warmup"
-    symmetry_pct: Symmetry | None = None
-    step_time_s: Seconds | None = None
-    step_time_symmetry_pct: Symmetry | None = None
     packet_loss_pct: Pct | None = None
     packet_loss_total_pct: Pct | None = None
     frames_late_total: Count | None = None
@@ -296,6 +293,30 @@ class MetricsEvent(TimedEvent):
     clipped_steps_total: Count | None = None
     strides_total: Count | None = None
     final: bool = False  # the stream's last metrics (end of session)
+
+
+class SessionMetricsEvent(TimedEvent):
+    """What needs every device of the session, once a second on a UTC-second grid: the session
+    cadence and drift (the mean of its devices), and a leg pair's impact and step-time symmetry
+    (R − L) / max(R, L) × 100. Emitted for second ``time_ns`` only once every active device's
+    data has passed it, so the figures never depend on which device's frames arrived first
+    (processing/session_join.py)."""
+
+    TYPE: ClassVar[str] = "session_metrics"
+    type: Literal["session_metrics"] = "session_metrics"
+    devices: Count  # devices that reported in the last seconds
+    #: the least advanced of the devices' baseline states: "set" once every device has one
+    baseline_state: BaselineState = "warmup"
+    cadence_spm: Spm | None = None
+    cadence_baseline_spm: Spm | None = None
+    cadence_drift_pct: Change | None = None
+    placement: Placement | None = None  # of the leg pair below
+    impact_left_g: G | None = None
+    impact_right_g: G | None = None
+    symmetry_pct: Symmetry | None = None
+    step_time_left_s: Seconds | None = None
+    step_time_right_s: Seconds | None = None
+    step_time_symmetry_pct: Symmetry | None = None
 
 
 RuleName = Literal["impact", "cadence_target", "cadence_drift", "asymmetry", "clipping",
@@ -391,9 +412,9 @@ class DeviceSummary(TimedEvent):
 
 
 #: what the processor derives and publishes
-DerivedEvent = StepEvent | MetricsEvent | AlertEvent | DeviceSummary
+DerivedEvent = StepEvent | MetricsEvent | SessionMetricsEvent | AlertEvent | DeviceSummary
 #: the event type of each JSON stream (docs/wire.md)
 EVENT_TYPES: dict[str, type[WireEvent]] = {
     cls.TYPE: cls for cls in (DeviceMeta, DeviceStatus, RscSample, StepEvent, MetricsEvent,
-                              AlertEvent, DeviceSummary)
+                              SessionMetricsEvent, AlertEvent, DeviceSummary)
 }

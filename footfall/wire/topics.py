@@ -25,6 +25,7 @@ class Stream(StrEnum):
     STATUS = "status"  # JSON DeviceStatus, retained, also the last will
     STEP = "step"  # JSON StepEvent
     METRICS = "metrics"  # JSON MetricsEvent, once per second of sensor time
+    SESSION_METRICS = "session_metrics"  # JSON SessionMetricsEvent of device session, 1/s
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
     SUMMARY = "summary"  # JSON DeviceSummary, once per device when its session ends

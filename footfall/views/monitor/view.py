@@ -124,7 +124,7 @@ def _impact(state: MonitorState, now_ns: int) -> Table:
             _fmt(dev.metric("impact_baseline_g"), ".1f", " g"),
             _fmt(dev.metric("impact_drift_pct"), "+.0f", " %"),
             Text(sparkline(list(dev.impacts_g), 24), style="magenta"))
-    sym = state.session_metric("symmetry_pct", now_ns)
+    sym = state.combined.symmetry_pct if state.combined is not None else None
     if sym is not None:
         side = "right" if sym > 0 else "left"
         table.caption = f"symmetry {sym:+.0f} % ({side} higher)  ! = clipped: a lower bound"
