@@ -61,6 +61,11 @@ SEVERITY: dict[RuleName, Severity] = {
     "sensor_offline": "critical", "no_data": "critical",
 }
 RULES = tuple(SEVERITY)
+#: rules judged on a device's own data, and on the session's combined figures
+DEVICE_DATA_RULES: tuple[RuleName, ...] = ("impact", "clipping", "packet_loss")
+SESSION_RULES: tuple[RuleName, ...] = ("cadence_target", "cadence_drift", "asymmetry")
+#: rules about the link itself: no metrics while they hold
+CONNECTIVITY_RULES: tuple[RuleName, ...] = ("sensor_offline", "no_data")
 
 
 @dataclass(slots=True)
@@ -197,6 +202,13 @@ class AlertEngine:
         found = [(device, r.started) for (_, device), r in self.state.rules.items()
                  if r.active and r.started is not None]
         return sorted(found, key=lambda x: (x[1].time_ns, x[1].rule, x[0]))
+
+    def flags(self, device: str) -> dict[str, int]:
+        """``<rule>_alert``: 1 for each of ``device``'s rules that is on (session rules for
+        the pseudo-device ``session``), 0 for the others: the per-second state Grafana reads."""
+        rules = SESSION_RULES if device == SESSION_DEVICE else DEVICE_DATA_RULES
+        return {f"{rule}_alert": int(bool((r := self.state.rules.get((rule, device)))
+                                          and r.active)) for rule in rules}
 
     def active_payload(self) -> bytes:
         """The retained ``session/alerts`` message: a JSON list of the active alerts' start

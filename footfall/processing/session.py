@@ -211,8 +211,9 @@ class SessionProcessor:
             self.summary.add(device, event)
             self.join.observe(device, event)
         for combined in (self.join.flush() if final else self.join.ready()):
-            more: list[Output] = [(SESSION_DEVICE, combined),
-                                  *self.alerts.observe(SESSION_DEVICE, combined)]
+            alerts = self.alerts.observe(SESSION_DEVICE, combined)
+            combined = combined.model_copy(update=self.alerts.flags(SESSION_DEVICE))
+            more: list[Output] = [(SESSION_DEVICE, combined), *alerts]
             for device, event in more:
                 self.summary.add(device, event)
                 self.join.observe(device, event)
@@ -367,7 +368,8 @@ class SessionProcessor:
             clipping_pct=clipping_pct(q), clipped_steps_total=q.strikes_clipped,
             strides_total=stream.steps_total
             // PLACEMENT_TUNING[stream.placement].strikes_per_stride, final=final)
-        return [(device, event), *self.alerts.observe(device, event)]
+        alerts = self.alerts.observe(device, event)
+        return [(device, event.model_copy(update=self.alerts.flags(device))), *alerts]
 
     def _times(self, stream: ImuStream, index: int) -> tuple[int, int]:
         """(UTC ns, sensor ns) of a sample, from the frame it arrived in."""
@@ -426,7 +428,8 @@ class SessionProcessor:
             time_ns=at_ns, steps_total=round(stream.steps), placement=Placement.FOOT,
             side=meta.side if meta is not None else Side.NONE, source="rsc",
             **stream.tracker.snapshot(at_ns, self.speed), final=final)
-        return [(device, event), *self.alerts.observe(device, event)]
+        alerts = self.alerts.observe(device, event)
+        return [(device, event.model_copy(update=self.alerts.flags(device))), *alerts]
 
     # -- end of stream -----------------------------------------------------------------------
 

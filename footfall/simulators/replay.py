@@ -95,8 +95,8 @@ async def replay_session(
     ``athlete``/``session`` re-label every topic (``None`` keeps the recorded ids).
     ``retime`` shifts all UTC timestamps by whole seconds so the first message is "now".
     ``progress`` is called every few messages and once at the end. Retained messages recorded
-    before the first live one (the devices' ``meta``/``status``) go out at once, then the rest is paced
-    by its log time.
+    before the first live one (the devices' ``meta``/``status``) go out at once, then the rest
+    is paced by its log time.
     """
     pacer = Pacer(speed)  # 0 or None: as fast as the broker acks
     info = read_info(path)

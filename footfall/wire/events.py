@@ -78,6 +78,7 @@ Hz = Annotated[float, Field(ge=0.0, le=100_000.0)]
 RangeG = Annotated[int, Field(ge=0, le=2000)]
 RangeDps = Annotated[int, Field(ge=0, le=100_000)]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Flag = Annotated[int, Field(ge=0, le=1)]  # an integer 0/1: InfluxQL and Grafana compare it
 Metres = Annotated[float, Field(ge=0.0, le=100_000.0)]
 Text = Annotated[str, Field(max_length=500)]
 Name = Annotated[str, Field(max_length=100)]
@@ -293,6 +294,11 @@ class MetricsEvent(TimedEvent):
     clipped_steps_total: Count | None = None
     strides_total: Count | None = None
     final: bool = False  # the stream's last metrics (end of session)
+    #: 1 while the processor's alert of that rule is on for this device (what Grafana's rules
+    #: read: the processor is the one place alerts are judged)
+    impact_alert: Flag = 0
+    clipping_alert: Flag = 0
+    packet_loss_alert: Flag = 0
 
 
 class SessionMetricsEvent(TimedEvent):
@@ -317,6 +323,10 @@ class SessionMetricsEvent(TimedEvent):
     step_time_left_s: Seconds | None = None
     step_time_right_s: Seconds | None = None
     step_time_symmetry_pct: Symmetry | None = None
+    #: 1 while the processor's session alert of that rule is on
+    cadence_target_alert: Flag = 0
+    cadence_drift_alert: Flag = 0
+    asymmetry_alert: Flag = 0
 
 
 RuleName = Literal["impact", "cadence_target", "cadence_drift", "asymmetry", "clipping",

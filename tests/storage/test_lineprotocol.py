@@ -26,7 +26,8 @@ def test_missing_values_are_left_out_and_numbers_keep_their_declared_type() -> N
                            side="right", packet_loss_pct=4.5, final=True)
     line = to_line(metrics, {"athlete": "a", "session": "s", "device": "d"})
     assert line == ("metrics,athlete=a,device=d,placement=foot,session=s,side=right "
-                    'baseline_state="warmup",final=true,packet_loss_pct=4.5,source="imu",'
+                    'baseline_state="warmup",clipping_alert=0i,final=true,impact_alert=0i,'
+                    'packet_loss_alert=0i,packet_loss_pct=4.5,source="imu",'
                     "steps_total=3i 1795540800123")
     # an integer speed on the wire is a float field, always: InfluxDB never sees 3i
     rsc = RscSample.from_json(b'{"v":1,"type":"rsc","time_ns":%d,"speed_mps":3,'
