@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich_argparse import RawDescriptionRichHelpFormatter
+
 from footfall.config.settings import Settings, load_settings
+
+
+class HelpFormatter(RawDescriptionRichHelpFormatter):
+    """Every command's help: colours from rich, but the text is printed as written, so a
+    device spec's ``:foot:`` stays text (not an emoji) and ``[[device]]`` keeps its brackets."""
+
+    help_markup = False
+    text_markup = False
+
 
 SETTINGS_FLAGS = (
     ("--mqtt-url", "broker URL (default mqtt://127.0.0.1:1883)"),

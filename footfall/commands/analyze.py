@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_analysis_options, analysis_overrides
+from footfall.commands._common import HelpFormatter, add_analysis_options, analysis_overrides
 from footfall.core.errors import CommandError
 from footfall.core.vocab import PLACEMENTS, SIDES
 
@@ -50,7 +48,7 @@ KINDS = ("auto", "csv", "fit", "session", "dataset")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("analyze", help="analyse a CSV, FIT or session file offline",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("file", type=Path, metavar="FILE", help="CSV, FIT or MCAP session file")
     parser.add_argument("--kind", choices=KINDS, default="auto",
                         help="file type (default: from the extension, else the content)")

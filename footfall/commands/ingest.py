@@ -6,9 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, pacer_speed, settings_from_args
+from footfall.commands._common import (
+    HelpFormatter,
+    add_settings_options,
+    pacer_speed,
+    settings_from_args,
+)
 
 if TYPE_CHECKING:
     from footfall.harness.emulated_gateway import EmulatedRadios
@@ -27,7 +30,7 @@ Profiles: footfall (open IMU frame), polar-pmd, movesense, witmotion, rsc.
   footfall ingest --device C4:7C:8D:6A:11:22:polar-pmd:chest:none \\
                   --device F0:11:22:33:44:55:footfall:tibia:left,rate=400
   footfall ingest --devices devices.toml --athlete anna --record run.mcap
-  footfall ingest --emulate --duration 60 --device EE:00:00:00:00:01:footfall:tibia:left \
+  footfall ingest --emulate --duration 60 --device EE:00:00:00:00:01:footfall:tibia:left \\
                   --device EE:00:00:00:00:02:rsc:foot:right     # no hardware needed
   footfall ingest --replay run.mcap --speed 0                    # a recording, re-parsed
 
@@ -39,7 +42,7 @@ kept under <state-dir>/quarantine. Ctrl-C stops cleanly (publishes what is spool
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("ingest", help="stream BLE devices to the broker",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     dev = parser.add_argument_group("devices")
     dev.add_argument("--device", action="append", default=[], metavar="SPEC",
                      help="ADDRESS:PROFILE:PLACEMENT:SIDE[,key=value…] (repeat for more)")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
 from footfall.commands._common import (
+    HelpFormatter,
     add_analysis_options,
     add_settings_options,
     analysis_overrides,
@@ -29,7 +28,7 @@ returns; malformed messages are set aside in <state-dir>/quarantine with the rea
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("process", help="live processor: MQTT in, steps/metrics to InfluxDB",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("--client-id", default="footfall-processor",
                         help="MQTT client id; the broker keeps its queue while it is away "
                              "(default %(default)s)")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
 from footfall.commands._common import (
+    HelpFormatter,
     add_settings_options,
     add_speed_options,
     pacer_speed,
@@ -31,7 +30,7 @@ Old derived events (steps, metrics, alerts) are not republished unless --derived
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("replay", help="republish a recorded session (or FIT/CSV) live",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("file", type=Path, metavar="FILE",
                         help="session .mcap, .fit activity, .csv, or the sacral dataset dir")
     timing = parser.add_argument_group("timing")

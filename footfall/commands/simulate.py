@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
 from footfall.commands._common import (
+    HelpFormatter,
     add_settings_options,
     add_speed_options,
     pacer_speed,
@@ -51,7 +50,7 @@ witmotion (up to 200 Hz, ±16 g), movesense (13-1666 Hz), rsc (foot pod: speed a
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("simulate", help="stream a synthetic runner to the broker",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     run = parser.add_argument_group("the runner")
     run.add_argument("--duration", type=float, default=120.0, metavar="S",
                      help="seconds of running (default %(default)s)")

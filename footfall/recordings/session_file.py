@@ -29,6 +29,8 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from mcap.reader import make_reader
+from mcap.records import Channel, Message, Metadata, Schema
+from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 
 from footfall import __version__
@@ -136,6 +138,9 @@ class SessionInfo:
     channel_counts: dict[str, int]  # MQTT topics only
     extra: dict[str, str] = field(default_factory=dict)
     notification_count: int = 0  # raw BLE notifications (``footfall ingest --record``)
+    #: False for a file cut off while it was written (no summary section): everything up to
+    #: its last complete record was read by scanning it
+    complete: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -305,21 +310,100 @@ def _open(path: Path | str) -> IO[bytes]:
         raise SessionFileError(f"cannot open session file {path}: {exc.strerror}") from exc
 
 
+_WARNED_CUT_OFF: set[str] = set()
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What a pass over the records of a file without a summary section found."""
+
+    channels: dict[int, Channel] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
+    metadata: list[Metadata] = field(default_factory=list)
+    start_ns: int = 0
+    end_ns: int = 0
+
+
+def _stream_records(path: Path | str, f: IO[bytes],
+                    scan: _Scan | None = None) -> Iterator[tuple[Schema | None, Channel, Message]]:
+    """The messages of a file cut off while it was written, in the order written (the
+    recorder writes in receive order), up to its last complete record."""
+    f.seek(0)
+    schemas: dict[int, Schema] = {}
+    channels: dict[int, Channel] = {} if scan is None else scan.channels
+    try:
+        for record in StreamReader(f).records:
+            if isinstance(record, Schema):
+                schemas[record.id] = record
+            elif isinstance(record, Channel):
+                channels[record.id] = record
+            elif isinstance(record, Metadata) and scan is not None:
+                scan.metadata.append(record)
+            elif isinstance(record, Message) and record.channel_id in channels:
+                if scan is not None:
+                    scan.counts[record.channel_id] = scan.counts.get(record.channel_id, 0) + 1
+                    scan.start_ns = (record.log_time if not scan.start_ns
+                                     else min(scan.start_ns, record.log_time))
+                    scan.end_ns = max(scan.end_ns, record.log_time)
+                channel = channels[record.channel_id]
+                yield schemas.get(channel.schema_id), channel, record
+    except Exception as exc:  # a torn last record: mcap raises several unrelated types
+        key = str(path)
+        if key not in _WARNED_CUT_OFF:  # once per file, not once per pass over it
+            _WARNED_CUT_OFF.add(key)
+            log.warning("%s ends early (cut off while it was written?): read up to its last "
+                        "complete record, %d bytes in (%s)", path, f.tell(),
+                        str(exc) or type(exc).__name__)
+
+
+def _has_summary(path: Path | str, f: IO[bytes]) -> bool:
+    f.seek(0)
+    try:
+        return make_reader(f).get_summary() is not None
+    except Exception:  # no footer: the file was cut off
+        return False
+
+
+def _records(path: Path | str) -> Iterator[tuple[Schema | None, Channel, Message]]:
+    """Every message with its channel: in log-time order from a complete file's index, in
+    the order written from a file that was cut off."""
+    with _open(path) as f:
+        if _has_summary(path, f):
+            f.seek(0)
+            yield from make_reader(f).iter_messages(log_time_order=True)
+        else:
+            yield from _stream_records(path, f)
+
+
 def read_info(path: Path | str) -> SessionInfo:
-    """Metadata and statistics, read from the summary section (no message is decoded)."""
+    """Metadata and statistics, from the summary section (no message is decoded); a file
+    cut off while it was written is scanned instead (``complete`` is then False)."""
     with _open(path) as f:
         try:
             reader = make_reader(f)
             header = reader.get_header()
-            summary = reader.get_summary()
-            metadata = list(reader.iter_metadata())
         except Exception as exc:  # mcap raises several unrelated types for a bad file
             raise SessionFileError(f"{path} is not a readable MCAP file: {exc}") from exc
-    if header.profile != PROFILE:
-        raise SessionFileError(f"{path} is an MCAP file but not a footfall session "
-                               f"(profile {header.profile!r})")
-    if summary is None or summary.statistics is None:
-        raise SessionFileError(f"{path} has no summary section (was the recording cut off?)")
+        if header.profile != PROFILE:
+            raise SessionFileError(f"{path} is an MCAP file but not a footfall session "
+                                   f"(profile {header.profile!r})")
+        complete = _has_summary(path, f)
+        if complete:
+            f.seek(0)
+            reader = make_reader(f)
+            summary = reader.get_summary()
+            assert summary is not None and summary.statistics is not None
+            metadata = list(reader.iter_metadata())
+            channels = dict(summary.channels)
+            counts = dict(summary.statistics.channel_message_counts)
+            start_ns = summary.statistics.message_start_time
+            end_ns = summary.statistics.message_end_time
+        else:
+            scan = _Scan()
+            for _ in _stream_records(path, f, scan):
+                pass
+            metadata, channels, counts = scan.metadata, scan.channels, scan.counts
+            start_ns, end_ns = scan.start_ns, scan.end_ns
     session: dict[str, str] = {}
     devices: dict[str, DeviceInfo] = {}
     for record in metadata:
@@ -334,25 +418,33 @@ def read_info(path: Path | str) -> SessionInfo:
                 accel_range_g=int(m.get("accel_range_g", 0)), model=m.get("model", ""),
                 streams=tuple(s for s in m.get("streams", "").split(",") if s),
                 message_count=int(m.get("message_count", 0)))
-    stats = summary.statistics
+    if not complete:  # the per-device records are written at the end: take the channels'
+        for channel in channels.values():
+            device = channel.metadata.get("device", "")
+            if device and device not in devices and not channel.topic.startswith(BLE_PREFIX):
+                devices[device] = DeviceInfo(device=device)
     known = {"format_version", "source", "created_utc", "footfall_version", "athletes",
              "sessions"}
+    athletes = session.get("athletes", "") or ",".join(sorted(
+        {c.metadata.get("athlete", "") for c in channels.values()} - {""}))
+    sessions = session.get("sessions", "") or ",".join(sorted(
+        {c.metadata.get("session", "") for c in channels.values()} - {""}))
     return SessionInfo(
         path=Path(path),
         source=session.get("source", ""),
         created_utc=session.get("created_utc", ""),
-        athletes=tuple(a for a in session.get("athletes", "").split(",") if a),
-        sessions=tuple(s for s in session.get("sessions", "").split(",") if s),
+        athletes=tuple(a for a in athletes.split(",") if a),
+        sessions=tuple(s for s in sessions.split(",") if s),
         devices=devices,
-        start_ns=stats.message_start_time,
-        end_ns=stats.message_end_time,
-        message_count=stats.message_count,
-        channel_counts={summary.channels[cid].topic: n
-                        for cid, n in stats.channel_message_counts.items()
-                        if not summary.channels[cid].topic.startswith(BLE_PREFIX)},
-        notification_count=sum(n for cid, n in stats.channel_message_counts.items()
-                               if summary.channels[cid].topic.startswith(BLE_PREFIX)),
+        start_ns=start_ns,
+        end_ns=end_ns,
+        message_count=sum(counts.values()),
+        channel_counts={channels[cid].topic: n for cid, n in counts.items()
+                        if not channels[cid].topic.startswith(BLE_PREFIX)},
+        notification_count=sum(n for cid, n in counts.items()
+                               if channels[cid].topic.startswith(BLE_PREFIX)),
         extra={k: v for k, v in session.items() if k not in known},
+        complete=complete,
     )
 
 
@@ -368,11 +460,9 @@ class Notification:
 
 def iter_notifications(path: Path | str) -> Iterator[Notification]:
     """The raw BLE notifications (``footfall ingest --record``), in receive order."""
-    with _open(path) as f:
-        reader = make_reader(f)
-        for _schema, channel, message in reader.iter_messages(log_time_order=True):
-            if channel.topic.startswith(BLE_PREFIX):
-                yield Notification(channel.metadata.get("device", ""),
+    for _schema, channel, message in _records(path):
+        if channel.topic.startswith(BLE_PREFIX):
+            yield Notification(channel.metadata.get("device", ""),
                                    channel.metadata.get("characteristic", ""),
                                    bytes(message.data), message.log_time)
 
@@ -380,10 +470,14 @@ def iter_notifications(path: Path | str) -> Iterator[Notification]:
 def read_ble_devices(path: Path | str) -> list[dict[str, str]]:
     """The device specs of the raw channels (the last one per device id wins)."""
     with _open(path) as f:
-        try:
+        if _has_summary(path, f):
+            f.seek(0)
             records = list(make_reader(f).iter_metadata())
-        except Exception as exc:  # mcap raises several unrelated types for a bad file
-            raise SessionFileError(f"{path} is not a readable MCAP file: {exc}") from exc
+        else:
+            scan = _Scan()
+            for _ in _stream_records(path, f, scan):
+                pass
+            records = scan.metadata
     specs = {r.metadata.get("device_id") or r.metadata.get("address", ""): dict(r.metadata)
              for r in records if r.name == BLE_DEVICE_METADATA}
     return list(specs.values())
@@ -393,19 +487,17 @@ def iter_messages(path: Path | str,
                   streams: Collection[Stream] | None = None) -> Iterator[SessionMessage]:
     """Every MQTT message in log-time order, optionally only some streams (raw BLE
     notifications are :func:`iter_notifications`)."""
-    with _open(path) as f:
-        reader = make_reader(f)
-        for _schema, channel, message in reader.iter_messages(log_time_order=True):
-            if channel.topic.startswith(BLE_PREFIX):
-                continue
-            try:
-                topic = Topic.parse(channel.topic)
-            except TopicError as exc:
-                log.warning("%s: skipping channel %r: %s", path, channel.topic, exc)
-                continue
-            if streams is not None and topic.stream not in streams:
-                continue
-            yield SessionMessage(topic, message.log_time, message.publish_time, message.data)
+    for _schema, channel, message in _records(path):
+        if channel.topic.startswith(BLE_PREFIX):
+            continue
+        try:
+            topic = Topic.parse(channel.topic)
+        except TopicError as exc:
+            log.warning("%s: skipping channel %r: %s", path, channel.topic, exc)
+            continue
+        if streams is not None and topic.stream not in streams:
+            continue
+        yield SessionMessage(topic, message.log_time, message.publish_time, message.data)
 
 
 def data_span_ns(path: Path | str) -> tuple[int, int] | None:

@@ -108,3 +108,30 @@ def test_relabel_keeps_device_and_stream() -> None:
     topic = Topic("a", "s", "tibia-left", Stream.IMU)
     assert str(relabel(topic, "ana", None)) == "footfall/v1/ana/s/tibia-left/imu"
     assert relabel(topic, None, None) == topic
+
+
+def test_a_file_cut_off_while_written_is_read_up_to_where_it_ends(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A recorder killed mid-session leaves no summary: its complete chunks still count."""
+    source = tmp_path / "source.mcap"
+    write_synthetic_session(source, two_tibias(30.0), athlete="sim", session="s1",
+                            start_utc_ns=START_UTC_NS)
+    whole = tmp_path / "whole.mcap"
+    with SessionWriter(whole, source="test", chunk_size=16 * 1024) as writer:
+        for m in iter_messages(source):
+            writer.write(m.topic, m.payload, log_time_ns=m.log_time_ns,
+                         publish_time_ns=m.publish_time_ns)
+    full = list(iter_messages(whole))
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    info = read_info(cut)
+    assert not info.complete and read_info(whole).complete
+    assert (info.athlete, info.session) == ("sim", "s1")
+    assert set(info.devices) == {"tibia-left", "tibia-right"}
+    messages = list(iter_messages(cut))
+    assert 0.3 * len(full) < len(messages) < len(full)
+    assert info.message_count == len(messages)
+    # what was read is exactly the start of the session, message for message
+    kept = {(m.topic.device, m.topic.stream, m.payload) for m in messages}
+    assert kept <= {(m.topic.device, m.topic.stream, m.payload) for m in full}
+    assert "ends early" in caplog.text
