@@ -433,6 +433,14 @@ class SessionProcessor:
 
     # -- end of stream -----------------------------------------------------------------------
 
+    def flush_device(self, device: str) -> list[Output]:
+        """The device went offline or ended: its strike still waiting for look-ahead
+        samples is decided with what there is (a later frame starts a new segment)."""
+        stream = self.imu.get(device)
+        if stream is None:
+            return []
+        return self._out(self._flush(device, stream))
+
     def finish(self) -> list[Output]:
         """End of the session: flush every stream's pending look-ahead, emit a final metrics
         event for each, then each device's :class:`DeviceSummary`."""
