@@ -160,11 +160,24 @@ async def _from_influx(args: argparse.Namespace, settings: Settings, tz: tzinfo)
                                  _weeks(args.load, [v.activity() for v in history], tz))
 
 
+def _require_report_extra() -> None:
+    import importlib.util
+
+    missing = [m for m in ("matplotlib", "jinja2", "weasyprint")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CommandError(f"footfall report needs {', '.join(missing)}: install the report "
+                           "extra (pip install 'footfall[report]'; scripts/setup does) and, on "
+                           "Debian, the Pango libraries WeasyPrint loads (libpango-1.0-0 "
+                           "libpangoft2-1.0-0)")
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from rich.console import Console
 
+    _require_report_extra()
     from footfall.views.report import render
     from footfall.views.report import text as t
     from footfall.views.report.data import with_notes

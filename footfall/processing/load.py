@@ -22,8 +22,8 @@ Per week (Monday to Sunday in the runner's local time), the sums, and:
 
 - ``ramp_pct``: the change in distance from the week before. Flagged above
   :data:`RAMP_FLAG_PCT`: novice runners who progressed their weekly distance by more than 30 %
-  had more distance-related injuries than those under 10 % (Nielsen et al. 2014, JOSPT
-  44:739; HR 1.59, 95 % CI 0.96–2.66). An association in one cohort, not a rule.
+  had a higher rate of distance-related injuries than those under 10 % (Nielsen et al. 2014,
+  JOSPT 44:739; HR 1.59, 95 % CI 0.96–2.66). A weak association in one cohort, not a rule.
 - ``acwr``: the acute:chronic ratio of distance, this week / the mean of this and the three
   weeks before (the coupled rolling-average form behind Gabbett's 0.8–1.3 "sweet spot",
   BJSM 2016 50:273). Widely used and widely contested — mathematical coupling (Lolli et al.

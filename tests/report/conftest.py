@@ -44,6 +44,6 @@ class History:
 @pytest.fixture(scope="package")
 def history(influxdb: Server) -> Iterator[History]:
     unique = uuid.uuid4().hex[:8]
-    found = History(influxdb.url, f"report_{unique}", f"anna.{unique}")
+    found = History(influxdb.url, f"report_{unique}", "anna")  # its own database
     asyncio.run(write_history(InfluxTarget(found.url, found.database), found.athlete))
     yield found

@@ -318,8 +318,8 @@ def load_findings(weeks: Sequence[Week]) -> list[Finding]:
                           for w in flagged)
         out.append(Finding("load", (
             f"Distance rose by more than {t.pct(RAMP_FLAG_PCT)} on the week before: {items}. "
-            "Novice runners who did so had more distance-related injuries (Nielsen et al. "
-            "2014): worth a conversation, not an alarm.")))
+            "In one study novice runners who did so had more distance-related injuries "
+            "(Nielsen et al. 2014): worth a conversation, not an alarm.")))
     else:
         out.append(Finding("load", f"No week rose by more than {t.pct(RAMP_FLAG_PCT)} in "
                                    "distance on the week before."))
