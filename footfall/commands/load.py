@@ -75,7 +75,7 @@ async def treadmill_activities(settings: Settings, athlete: str) -> list[Activit
     from footfall.views.report.data import connect, visits_from_influx
 
     async with connect(settings, "pass --no-sessions to count the watch files only") as client:
-        visits = await visits_from_influx(client, athlete)
+        visits = await visits_from_influx(client, athlete, probes=False)
     return [v.activity() for v in visits]
 
 

@@ -120,8 +120,17 @@ def session_from_file(path: Path, args: argparse.Namespace, settings: Settings) 
     config = settings.analysis_for(athlete if athlete != "not recorded" else None,
                                    **analysis_overrides(args))
     what = {"session": "session file", "fit": "FIT file"}.get(kind, f"{kind} file")
-    return session_from_analysis(results, athlete=athlete, session=session,
-                                 source=f"{what} {path.name}", config=config, ranges_g=ranges)
+    found = session_from_analysis(results, athlete=athlete, session=session,
+                                  source=f"{what} {path.name}", config=config, ranges_g=ranges)
+    if kind == "fit":
+        from dataclasses import replace
+
+        from footfall.commands.load import watch_activities
+
+        runs = watch_activities([path])
+        if len(runs) == 1:  # a multisport file's legs stay separate runs (footfall load)
+            found = replace(found, watch=runs[0])
+    return found
 
 
 def _weeks(files: list[Path] | None, treadmill: list[Activity], tz: tzinfo) -> list[Week] | None:
@@ -148,14 +157,15 @@ async def _from_influx(args: argparse.Namespace, settings: Settings, tz: tzinfo)
     async with connect(settings, "give a session file") as client:
         if args.visits is not None:
             visits = await visits_from_influx(client, settings.athlete, args.visits, config)
-            history = await visits_from_influx(client, settings.athlete) if args.load \
-                else visits
+            history = await visits_from_influx(client, settings.athlete, probes=False) \
+                if args.load else visits
             return render.visits_report(
                 visits, config, tz, athlete=settings.athlete,
                 weeks=_weeks(args.load, [v.activity() for v in history], tz))
         session = with_notes(await session_from_influx(client, settings.athlete, session_id,
                                                        config), _notes(args))
-        history = await visits_from_influx(client, settings.athlete) if args.load else []
+        history = await visits_from_influx(client, settings.athlete, probes=False) \
+            if args.load else []
     return render.session_report(session, tz,
                                  _weeks(args.load, [v.activity() for v in history], tz))
 

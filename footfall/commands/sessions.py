@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def fetch() -> list[Visit]:
         async with connect(settings, "check --influx-database") as client:
-            return await visits_from_influx(client, settings.athlete, args.last)
+            return await visits_from_influx(client, settings.athlete, args.last, probes=False)
 
     visits = asyncio.run(fetch())
     if not visits:

@@ -180,3 +180,29 @@ def test_a_bad_output_name_says_what_to_do(capsys: pytest.CaptureFixture[str],
     assert ".pdf or .html" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing.mcap"), "-o", str(tmp_path / "r.pdf")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_watch_file_report_has_its_distance_pace_and_cadence(tmp_path: Path) -> None:
+    """A FIT file: one page, the cadence plot only (no impact sensor), the watch's distance and
+    pace from its records, the cadence figures of analyze, and the step counts explained."""
+    from tests.report.test_load import DATA, _records_sums
+
+    pdf.require_poppler()
+    fit = DATA / "fit-activitylog2" / "920xt-run.fit"
+    out = tmp_path / "watch.pdf"
+    assert main(["report", str(fit), "--timezone", "UTC", "-o", str(out)]) == 0
+    assert pdf.pages(out) == 1
+    assert [r.kind for r in pdf.images(out)] == ["image"]
+    text = pdf.text(out)
+    ref = _records_sums(fit)[0]
+    seconds = round(ref["time_s"] / (ref["distance_m"] / 1000))
+    assert (f"Distance {ref['distance_m'] / 1000:.2f} km in 1 h 06 min (pace "
+            f"{seconds // 60}:{seconds % 60:02d} min/km)") in text
+    assert "Impact: not measured" in text
+    assert f"give {round(ref['steps']):,}".replace(",", " ") in text
+    report = tmp_path / "analyze.json"
+    with report.open("w") as f, contextlib.redirect_stdout(f):
+        assert main(["analyze", str(fit), "--json"]) == 0
+    (pod,) = json.loads(report.read_text())["summary"].values()
+    assert f"Cadence was {pod['cadence_spm']:.0f} spm" in text
+    assert f"{pod['steps']:,}".replace(",", " ") + ", both legs" in text

@@ -260,6 +260,8 @@ class Session:
     notes: Notes | None = None
     #: the belt speed the analysis was told (flag or config), m/s
     belt_speed_mps: float | None = None
+    #: a watch's run (a FIT file): its own distance and running time
+    watch: Activity | None = None
 
     @property
     def headline(self) -> Headline:
@@ -277,7 +279,10 @@ class Session:
         return self.belt_speed_mps or self.headline.speed_mps
 
     def activity(self) -> Activity:
-        """The session as training load."""
+        """The session as training load: a watch's run as the watch counted it, else a
+        treadmill session."""
+        if self.watch is not None:
+            return self.watch
         return treadmill_activity(self.session, [d.summary for d in self.devices.values()],
                                   self.belt_speed())
 
@@ -537,9 +542,11 @@ async def session_from_influx(client: InfluxClient, athlete: str, session: str |
 
 
 async def visits_from_influx(client: InfluxClient, athlete: str, last: int | None = None,
-                             config: AnalysisConfig | None = None) -> list[Visit]:
+                             config: AnalysisConfig | None = None, *,
+                             probes: bool = True) -> list[Visit]:
     """The athlete's sessions, oldest first (the ``last`` ones), from the ``summary``
-    measurement. A probe result needs the probe's own steps: only those minutes are read."""
+    measurement. A probe result needs the probe's own steps: only those minutes are read
+    (``probes=False``: not at all)."""
     summaries = await summaries_from_influx(client, athlete)
     order = sorted(summaries, key=lambda s: min(x.start_ns for x in summaries[s].values()))
     if last is not None:
@@ -552,7 +559,7 @@ async def visits_from_influx(client: InfluxClient, athlete: str, last: int | Non
                                         present)
         visit = Visit(athlete, name, summaries[name], notes, feedback_recorded=feedback
                       is not None)
-        if feedback and any(p.probe for p in feedback):
+        if probes and feedback and any(p.probe for p in feedback):
             visit.probe = probe_result(await _probe_session(
                 client, athlete, name, summaries[name], feedback, config or AnalysisConfig()))
         visits.append(visit)

@@ -39,6 +39,8 @@ RULE_WORDS: dict[RuleName, str] = {
     "sensor_offline": "sensor offline",
     "no_data": "no data from a sensor",
 }
+#: more alerts than this are counted by kind instead of listed one by one
+MAX_ALERTS_LISTED = 12
 PTA_NOTE = ("Impact is the peak tibial acceleration of each step (PTA), in g: an impact "
             "marker, not a measure of bone load.")
 
@@ -164,10 +166,18 @@ def alert_findings(session: Session) -> list[Finding]:
     if not starts:
         return [Finding("alerts", "No alert was raised.")]
     labels = {name: device.label for name, device in session.devices.items()}
-    items = [f"{t.clock((a.time_ns - start) / NS)} {RULE_WORDS[a.rule]}"
-             + (f" ({labels[d]})" if d in labels else "") for d, a in starts]
-    return [Finding("alerts", "Alerts, in time order (minutes:seconds into the run): "
-                              + "; ".join(items) + ".")]
+    if len(starts) <= MAX_ALERTS_LISTED:
+        items = [f"{t.clock((a.time_ns - start) / NS)} {RULE_WORDS[a.rule]}"
+                 + (f" ({labels[d]})" if d in labels else "") for d, a in starts]
+        return [Finding("alerts", "Alerts, in time order (minutes:seconds into the run): "
+                                  + "; ".join(items) + ".")]
+    by_rule: dict[str, list[int]] = {}
+    for _, a in starts:
+        by_rule.setdefault(a.rule, []).append(a.time_ns)
+    items = [f"{RULE_WORDS[rule]} {len(times)} times, first at "  # type: ignore[index]
+             f"{t.clock((times[0] - start) / NS)}" for rule, times in by_rule.items()]
+    return [Finding("alerts", f"{len(starts)} alerts, by kind in the order they first came "
+                              "(minutes:seconds into the run): " + "; ".join(items) + ".")]
 
 
 def quality_caveats(session: Session) -> list[str]:
@@ -191,6 +201,12 @@ def quality_caveats(session: Session) -> list[str]:
                    "from a change of speed (about 5.6 spm and 3.8 g per m/s).")
     if head.cadence_baseline_spm is None:
         out.append("No baseline could be taken, so there is no change or drift against it.")
+    run = session.watch
+    if run is not None and head.steps is not None and run.steps is not None \
+            and abs(run.steps - head.steps) > 0.02 * run.steps:
+        out.append(f"The {t.count(head.steps)} steps are counted from the cadence while "
+                   f"running, as a foot pod's are; the watch's records, walking included, give "
+                   f"{t.count(run.steps)} (the training-load count).")
     return out
 
 
@@ -201,12 +217,18 @@ def details(session: Session, tz: tzinfo) -> list[tuple[str, str]]:
     notes = session.notes or Notes()
     speed = session.belt_speed()
     pain = "not recorded" if notes.pain_0_10 is None else f"{t.number(notes.pain_0_10, 0)} of 10"
+    run = session.watch
+    if run is not None and run.distance_m and run.time_s:
+        pace = ("Distance", f"{t.km(run.distance_m, 2)} in {t.duration(run.time_s)} "
+                f"(pace {t.pace(run.distance_m / run.time_s)})")
+    else:
+        pace = ("Belt speed", "not recorded" if speed is None else
+                f"{t.kmh(speed)} (pace {t.pace(speed)})")
     return [
         ("Runner", session.athlete),
         ("Date", t.date_time(head.start_ns, tz)),
         ("Duration", t.duration(head.duration_s)),
-        ("Belt speed", "not recorded" if speed is None else
-         f"{t.kmh(speed)} (pace {t.pace(speed)})"),
+        pace,
         ("Shoes", notes.shoes or "not recorded"),
         ("Pain (0–10)", pain),
         ("Notes", notes.text or "none"),
