@@ -215,3 +215,13 @@ def test_watch_runs_in_the_fixture_are_what_they_say(tmp_path: Path) -> None:
         assert not errors
         km = messages["session_mesgs"][0]["total_distance"] / 1000
         assert km == pytest.approx(WATCH_WEEKS_KM[0][0] if "w1" in path.name else 5.5, abs=0.01)
+
+
+def test_a_chosen_session_and_html(history: History, tmp_path: Path) -> None:
+    out = tmp_path / "visit3.html"
+    assert main(["report", *history.flags, "--session", session_id(2), "--timezone", TZ,
+                 "-o", str(out)]) == 0
+    html = out.read_text()
+    assert f"Session {session_id(2)}, from the InfluxDB" in html
+    assert "Monday 19 January 2026, 10:00 (CET)" in html
+    assert html.count('src="data:image/png;base64,') == 3
