@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, allow_nan=False))
     else:
         _print_report(report, results, path, kind, args,
-                      settings.analysis_for(None, **analysis_overrides(args)))
+                      settings.analysis_for(None, overrides=analysis_overrides(args)))
     return 0
 
 
@@ -105,12 +105,12 @@ def analyze_path(path: Path, args: argparse.Namespace,
     """The file's results by device, its kind, and how its times are given."""
     from footfall.core.vocab import Placement, Side
     from footfall.processing.offline import analyze_messages
-    from footfall.processing.router import INPUT_STREAMS
     from footfall.recordings.session_file import SessionFileError, data_span_ns, iter_messages
     from footfall.recordings.sources import ImportKindError, ImportOptions, detect_kind, load
+    from footfall.wire.topics import INPUT_STREAMS
 
     def config_for(athlete: str) -> AnalysisConfig:
-        return analysis_for(athlete, **analysis_overrides(args))
+        return analysis_for(athlete, overrides=analysis_overrides(args))
 
     def reject(source: str, reason: str, payload: bytes) -> None:
         notes.append(f"skipped a malformed message of {source}: {reason}")

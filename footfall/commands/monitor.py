@@ -54,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from footfall.config.analysis import alert_config
     from footfall.views.monitor.app import Monitor
 
-    settings = settings_from_args(args)  # checks the [alerts] table too
-    alerts = alert_config(settings.alerts, settings.athlete)
+    settings = settings_from_args(args)  # checks the [analysis] and [alerts] tables too
+    alerts = settings.analysis_for().alerts
     console = Console()
 
     async def main() -> Monitor:

@@ -118,7 +118,7 @@ def session_from_file(path: Path, args: argparse.Namespace, settings: Settings) 
         session = info.session
         ranges = {d: i.accel_range_g for d, i in info.devices.items()}
     config = settings.analysis_for(athlete if athlete != "not recorded" else None,
-                                   **analysis_overrides(args))
+                                   overrides=analysis_overrides(args))
     what = {"session": "session file", "fit": "FIT file"}.get(kind, f"{kind} file")
     found = session_from_analysis(results, athlete=athlete, session=session,
                                   source=f"{what} {path.name}", config=config, ranges_g=ranges)
@@ -152,7 +152,7 @@ async def _from_influx(args: argparse.Namespace, settings: Settings, tz: tzinfo)
         with_notes,
     )
 
-    config = settings.analysis_for(None, **analysis_overrides(args))
+    config = settings.analysis_for(None, overrides=analysis_overrides(args))
     session_id = settings.session if "session" in settings.model_fields_set else None
     async with connect(settings, "give a session file") as client:
         if args.visits is not None:

@@ -35,7 +35,7 @@ from footfall import __version__
 from footfall.core.errors import FootfallError
 from footfall.wire.events import DeviceMeta, EventError, utc_iso
 from footfall.wire.frame import HEADER, HEADER_SIZE, MAGIC
-from footfall.wire.topics import Stream, Topic, TopicError
+from footfall.wire.topics import RETAINED_STREAMS, Stream, Topic, TopicError
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,11 @@ FORMAT_VERSION = "1"
 SESSION_METADATA = "footfall.session"
 DEVICE_METADATA = "footfall.device"
 IMU_ENCODING = "footfall.frame.v1"
-#: what a replay republishes by default: what devices send, so the processor redoes the rest
-RAW_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS})
-DERIVED_STREAMS = frozenset({Stream.STEP, Stream.METRICS, Stream.ALERT, Stream.ALERTS_ACTIVE})
-#: published with the MQTT retain flag (docs/wire.md)
-RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE})
+#: raw BLE notifications (``footfall ingest --record``): one channel per device and
+#: characteristic, ``ble/<device>/<characteristic UUID>``, the bytes as the device sent them
+BLE_ENCODING = "footfall.ble.v1"
+BLE_PREFIX = "ble/"
+BLE_DEVICE_METADATA = "footfall.ble_device"
 #: 1 MiB chunks: a few seconds of several 1 kHz sensors; small enough for quick seeks
 DEFAULT_CHUNK_SIZE = 1 << 20
 _UTC_NS = struct.Struct("<q")
@@ -60,6 +60,12 @@ channels (3 or 6), seq, sensor_time_us, utc_ns, sample_rate_hz (float32), accel_
 gyro_range_dps, n_samples, flags (bit 0: gap before this frame). Then n_samples x channels
 int16 little-endian counts, interleaved ax ay az [gx gy gz]; g = counts * accel_range_g / 32768.
 """.encode()
+
+
+BLE_SCHEMA_TEXT = b"""A raw BLE notification, the bytes exactly as the device sent them; the
+channel's metadata names the device and the characteristic, the device's spec (address, profile,
+placement, side, rate, range) is a footfall.ble_device metadata record. log_time is its
+receive time (UTC ns)."""
 
 
 class SessionFileError(FootfallError):
@@ -127,8 +133,9 @@ class SessionInfo:
     start_ns: int
     end_ns: int
     message_count: int
-    channel_counts: dict[str, int]
+    channel_counts: dict[str, int]  # MQTT topics only
     extra: dict[str, str] = field(default_factory=dict)
+    notification_count: int = 0  # raw BLE notifications (``footfall ingest --record``)
 
     @property
     def duration_s(self) -> float:
@@ -165,6 +172,7 @@ class SessionWriter:
         self._writer = Writer(self._file, chunk_size=chunk_size, compression=compression)
         self._writer.start(profile=PROFILE, library=f"footfall {__version__}")
         self._schemas: dict[Stream, int] = {}
+        self._raw_schema: dict[str, int] = {}
         self._channels: dict[str, int] = {}
         self._sequence: dict[int, int] = {}
         self._meta: dict[str, bytes] = {}
@@ -220,6 +228,30 @@ class SessionWriter:
         counts[parsed.stream.value] = counts.get(parsed.stream.value, 0) + 1
         if parsed.stream is Stream.META:
             self._meta[parsed.device] = bytes(payload)
+
+    def write_notification(self, device: str, char_uuid: str, data: bytes, *,
+                           log_time_ns: int) -> None:
+        """One raw BLE notification as received (``log_time_ns``: its receive time, UTC)."""
+        name = f"{BLE_PREFIX}{device}/{char_uuid}"
+        channel_id = self._channels.get(name)
+        if channel_id is None:
+            if BLE_PREFIX not in self._raw_schema:
+                self._raw_schema[BLE_PREFIX] = self._writer.register_schema(
+                    "footfall.BleNotification", "footfall.ble", BLE_SCHEMA_TEXT)
+            channel_id = self._writer.register_channel(
+                name, BLE_ENCODING, self._raw_schema[BLE_PREFIX],
+                {"device": device, "characteristic": char_uuid})
+            self._channels[name] = channel_id
+            self._sequence[channel_id] = 0
+        self._sequence[channel_id] += 1
+        self._writer.add_message(channel_id, log_time=log_time_ns, data=bytes(data),
+                                 publish_time=log_time_ns,
+                                 sequence=self._sequence[channel_id] & 0xFFFFFFFF)
+        self.message_count += 1
+
+    def add_ble_device(self, spec: Mapping[str, str]) -> None:
+        """What a raw channel's device is (``footfall ingest``'s device spec, as strings)."""
+        self._writer.add_metadata(BLE_DEVICE_METADATA, dict(spec))
 
     def attach(self, name: str, data: bytes, *, media_type: str = "application/json") -> None:
         now = self.created_ns if self.created_ns is not None else time.time_ns()
@@ -316,17 +348,56 @@ def read_info(path: Path | str) -> SessionInfo:
         end_ns=stats.message_end_time,
         message_count=stats.message_count,
         channel_counts={summary.channels[cid].topic: n
-                        for cid, n in stats.channel_message_counts.items()},
+                        for cid, n in stats.channel_message_counts.items()
+                        if not summary.channels[cid].topic.startswith(BLE_PREFIX)},
+        notification_count=sum(n for cid, n in stats.channel_message_counts.items()
+                               if summary.channels[cid].topic.startswith(BLE_PREFIX)),
         extra={k: v for k, v in session.items() if k not in known},
     )
 
 
-def iter_messages(path: Path | str,
-                  streams: Collection[Stream] | None = None) -> Iterator[SessionMessage]:
-    """Every message in log-time order, optionally only some streams."""
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A raw BLE notification of a session file."""
+
+    device: str
+    char_uuid: str
+    data: bytes
+    recv_utc_ns: int
+
+
+def iter_notifications(path: Path | str) -> Iterator[Notification]:
+    """The raw BLE notifications (``footfall ingest --record``), in receive order."""
     with _open(path) as f:
         reader = make_reader(f)
         for _schema, channel, message in reader.iter_messages(log_time_order=True):
+            if channel.topic.startswith(BLE_PREFIX):
+                yield Notification(channel.metadata.get("device", ""),
+                                   channel.metadata.get("characteristic", ""),
+                                   bytes(message.data), message.log_time)
+
+
+def read_ble_devices(path: Path | str) -> list[dict[str, str]]:
+    """The device specs of the raw channels (the last one per device id wins)."""
+    with _open(path) as f:
+        try:
+            records = list(make_reader(f).iter_metadata())
+        except Exception as exc:  # mcap raises several unrelated types for a bad file
+            raise SessionFileError(f"{path} is not a readable MCAP file: {exc}") from exc
+    specs = {r.metadata.get("device_id") or r.metadata.get("address", ""): dict(r.metadata)
+             for r in records if r.name == BLE_DEVICE_METADATA}
+    return list(specs.values())
+
+
+def iter_messages(path: Path | str,
+                  streams: Collection[Stream] | None = None) -> Iterator[SessionMessage]:
+    """Every MQTT message in log-time order, optionally only some streams (raw BLE
+    notifications are :func:`iter_notifications`)."""
+    with _open(path) as f:
+        reader = make_reader(f)
+        for _schema, channel, message in reader.iter_messages(log_time_order=True):
+            if channel.topic.startswith(BLE_PREFIX):
+                continue
             try:
                 topic = Topic.parse(channel.topic)
             except TopicError as exc:

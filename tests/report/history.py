@@ -110,7 +110,8 @@ def visit_lines(k: int, athlete: str) -> list[str]:
     lines: list[str] = []
     for device, result in results.items():
         tags = {"athlete": athlete, "session": session_id(k), "device": device}
-        events: Iterable[object] = [*result.steps, *result.metrics, *result.alerts,
+        events: Iterable[object] = [*result.steps, *result.metrics, *result.session_metrics,
+                                    *result.alerts,
                                     *([result.device_summary] if result.device_summary else [])]
         for event in events:
             extra = _meta_tags(meta, device) if isinstance(event, AlertEvent) else {}

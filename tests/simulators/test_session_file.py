@@ -11,7 +11,6 @@ from mcap.reader import make_reader
 
 from footfall.recordings.session_file import (
     PROFILE,
-    RAW_STREAMS,
     SessionFileError,
     SessionWriter,
     iter_messages,
@@ -22,7 +21,7 @@ from footfall.simulators.replay import relabel, retime_payload
 from footfall.simulators.synthetic import write_synthetic_session
 from footfall.wire.events import RscSample, StepEvent
 from footfall.wire.frame import decode
-from footfall.wire.topics import Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, Stream, Topic
 
 from .conftest import START_UTC_NS, two_tibias
 
@@ -88,7 +87,7 @@ def test_writer_records_derived_events_too(tmp_path: Path) -> None:
         writer.write("footfall/v1/a/s/tibia-left/step", step.to_json(), log_time_ns=START_UTC_NS)
     (message,) = iter_messages(path)
     assert message.publish_time_ns == START_UTC_NS
-    assert not set(iter_messages(path, RAW_STREAMS))
+    assert not set(iter_messages(path, INPUT_STREAMS))
 
 
 def test_retime_moves_utc_and_nothing_else(short_session: Path) -> None:

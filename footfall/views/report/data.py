@@ -34,7 +34,14 @@ from footfall.processing.offline import AnalysisResult
 from footfall.processing.summary import target_band_spm
 from footfall.storage.influx import InfluxClient, InfluxError, influx_target, rows
 from footfall.storage.schema import event_from_row
-from footfall.wire.events import AlertEvent, DeviceSummary, MetricsEvent, StepEvent, WireEvent
+from footfall.wire.events import (
+    AlertEvent,
+    DeviceSummary,
+    MetricsEvent,
+    SessionMetricsEvent,
+    StepEvent,
+    WireEvent,
+)
 
 E = TypeVar("E", bound=WireEvent)
 
@@ -262,6 +269,8 @@ class Session:
     belt_speed_mps: float | None = None
     #: a watch's run (a FIT file): its own distance and running time
     watch: Activity | None = None
+    #: the session's combined figures once a second (left/right symmetry, session cadence)
+    session_metrics: list[SessionMetricsEvent] = field(default_factory=list)
 
     @property
     def headline(self) -> Headline:
@@ -395,8 +404,10 @@ def session_from_analysis(results: Mapping[str, AnalysisResult], *, athlete: str
         raise CommandError(f"{source} has no steps or cadence to report on")
     alerts = sorted(((name, a) for name, r in results.items() for a in r.alerts),
                     key=lambda x: x[1].time_ns)
+    combined = [m for r in results.values() for m in r.session_metrics]
     return Session(athlete, session, source, devices, alerts, config, notes=notes,
-                   belt_speed_mps=config.treadmill_speed_mps)
+                   belt_speed_mps=config.treadmill_speed_mps,
+                   session_metrics=sorted(combined, key=lambda m: m.time_ns))
 
 
 # -- from InfluxDB --------------------------------------------------------------------------
@@ -531,6 +542,8 @@ async def session_from_influx(client: InfluxClient, athlete: str, session: str |
         client, f'SELECT * FROM "metrics" WHERE {where} GROUP BY *'))
     alerts = _events(AlertEvent, await _rows(
         client, f'SELECT * FROM "alert" WHERE {where} GROUP BY *'))
+    combined = _events(SessionMetricsEvent, await _rows(
+        client, f'SELECT * FROM "{SessionMetricsEvent.TYPE}" WHERE {where} GROUP BY *'))
     devices = {d: Device(d, s, [e for dev, e in steps if dev == d],
                          [m for dev, m in metrics if dev == d])
                for d, s in devices_summary.items()}
@@ -538,7 +551,8 @@ async def session_from_influx(client: InfluxClient, athlete: str, session: str |
                                     await _measurements(client))
     return Session(athlete, name, f"InfluxDB {client.target.url}, database "
                    f"{client.target.database}", devices, alerts, config, feedback=feedback,
-                   notes=notes, belt_speed_mps=config.treadmill_speed_mps)
+                   notes=notes, belt_speed_mps=config.treadmill_speed_mps,
+                   session_metrics=[m for _, m in combined])
 
 
 async def visits_from_influx(client: InfluxClient, athlete: str, last: int | None = None,

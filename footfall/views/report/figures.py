@@ -13,7 +13,7 @@ Each figure is a PNG at 200 dpi flattened to RGB: one image per figure in the PD
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from footfall.processing.load import ACWR_RANGE, RAMP_FLAG_PCT, Week
 from footfall.processing.summary import target_band_spm
 from footfall.views.report import text as t
 from footfall.views.report.data import Period, Session, Visit
+from footfall.wire.events import MetricsEvent, SessionMetricsEvent
 
 WIDTH_IN = 6.7  # 17 cm: an A4 page's text width with 2 cm margins
 DPI = 200
@@ -134,18 +135,28 @@ def _time_axis(ax: Axes, session: Session) -> None:
     ax.set_xlabel("minutes into the run")
 
 
-def _per_second(session: Session, attr: str) -> tuple[np.ndarray, np.ndarray]:
-    """The sensors' per-second value of ``attr``, averaged over sensors per second."""
+def _per_second(session: Session, value: Callable[[MetricsEvent], float | None]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The sensors' per-second ``value``, averaged over the sensors each second."""
     start = session.headline.start_ns
     buckets: dict[int, list[float]] = {}
     for device in session.devices.values():
         for m in device.metrics:
-            value = getattr(m, attr)
-            if value is not None and not m.final:
-                buckets.setdefault(round((m.time_ns - start) / NS), []).append(float(value))
+            v = value(m)
+            if v is not None and not m.final:
+                buckets.setdefault(round((m.time_ns - start) / NS), []).append(float(v))
     seconds = np.array(sorted(buckets), dtype=float)
     values = np.array([np.mean(buckets[int(s)]) for s in seconds])
     return seconds / 60, values
+
+
+def _combined(session: Session, value: Callable[[SessionMetricsEvent], float | None]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The session's combined per-second ``value`` (both legs)."""
+    start = session.headline.start_ns
+    points = [(m.time_ns, value(m)) for m in session.session_metrics]
+    known = [((t - start) / NS / 60, float(v)) for t, v in points if v is not None]
+    return np.array([k[0] for k in known]), np.array([k[1] for k in known])
 
 
 def cadence_figure(session: Session) -> Figure:
@@ -164,7 +175,7 @@ def cadence_figure(session: Session) -> Figure:
                 ax.plot([since, end], [edge, edge], color="0.4", lw=0.6, zorder=1)
             handles.append(Patch(facecolor=TARGET_FILL, edgecolor="0.4", hatch="....", lw=0.6,
                                  label=f"target band {band[0]:.0f}\u2013{band[1]:.0f} spm"))
-        minutes, cadence = _per_second(session, "cadence_spm")
+        minutes, cadence = _per_second(session, lambda m: m.cadence_spm)
         ax.plot(minutes, cadence, color=ACCENT, lw=1.4, zorder=4)
         handles.insert(0, Line2D([], [], color=ACCENT, lw=1.4,
                                  label="cadence (10-s rolling, both legs)"))
@@ -260,7 +271,7 @@ def impact_figure(session: Session) -> Figure | None:
 
 
 def symmetry_figure(session: Session) -> Figure | None:
-    minutes, sym = _per_second(session, "symmetry_pct")
+    minutes, sym = _combined(session, lambda m: m.symmetry_pct)
     if not len(sym):
         return None
     flag = session.config.alerts.asymmetry_pct
@@ -270,7 +281,7 @@ def symmetry_figure(session: Session) -> Figure | None:
         ax.axhspan(-flag, flag, facecolor=TARGET_FILL, lw=0, zorder=1)
         ax.axhline(0, color="0.4", lw=0.6, zorder=1)
         ax.plot(minutes, sym, color=ACCENT, lw=1.4, zorder=4)
-        step_minutes, step_sym = _per_second(session, "step_time_symmetry_pct")
+        step_minutes, step_sym = _combined(session, lambda m: m.step_time_symmetry_pct)
         if len(step_sym):
             ax.plot(step_minutes, step_sym, color=INK, lw=0.9, ls=DASHED, zorder=3)
         _time_axis(ax, session)
