@@ -16,4 +16,7 @@ COMMANDS = [
     "record",
     "replay",
     "analyze",
+    "report",
+    "sessions",
+    "load",
 ]

@@ -116,7 +116,7 @@ class SessionProcessor:
         self.alerts = AlertEngine(self.config.alerts,
                                   loss_window_s=self.config.quality_window_s)
         #: whole-session figures per device, from the same events (emitted by ``finish``)
-        self.summary = SummaryBuilder(self.config)
+        self.summary = SummaryBuilder(self.config, target=self.alerts.target_spm)  # live too
         #: devices whose status said they ended normally (``DeviceStatus.final``)
         self.ended: set[str] = set()
         #: what combines devices (session cadence, symmetry), once every device has passed it

@@ -419,6 +419,10 @@ class DeviceSummary(TimedEvent):
     clipped_pct: Pct | None = None
     packet_loss_pct: Pct | None = None
     speed_mps: Mps | None = None
+    #: the cadence target at the end (None: no target was set) and the share of the time with
+    #: a known target spent in its band (processing/summary.py; docs/metrics.md)
+    cadence_target_spm: Spm | None = None
+    time_in_target_pct: Pct | None = None
 
 
 #: what the processor derives and publishes
