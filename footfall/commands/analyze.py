@@ -195,15 +195,15 @@ def _print_report(report: dict[str, Any], results: dict[str, AnalysisResult], pa
                   kind: str, args: argparse.Namespace, config: AnalysisConfig) -> None:
     """Plain language, as the report says it: a header (athlete, local date, duration, pace),
     what we found, data quality, the figures per sensor, the alerts in time order."""
-    from rich.console import Console
     from rich.table import Table
 
     from footfall.core.errors import FootfallError
     from footfall.views.report import findings
     from footfall.views.report import text as t
     from footfall.views.report.data import device_label, session_from_analysis
+    from footfall.views.terminal import console as terminal_console
 
-    console = Console(highlight=False)
+    console = terminal_console(highlight=False)
     athlete, session_id = "not recorded", path.stem
     ranges: dict[str, int] = {}
     if kind == "session":

@@ -120,13 +120,13 @@ def run(args: argparse.Namespace) -> int:
 def _print(athlete: str, activities: Sequence[Activity], weeks: Sequence[Week],
            tz: tzinfo) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     from footfall.views.report import findings
     from footfall.views.report import text as t
+    from footfall.views.terminal import console as terminal_console
 
-    console = Console()
+    console = terminal_console()
     runs = Table(title=f"Runs of {athlete}", box=box.SIMPLE_HEAD)
     for column in ("date (local)", "kind", "activity", "distance", "time", "steps",
                    "cumulative impact"):

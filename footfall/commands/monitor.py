@@ -50,13 +50,12 @@ def run(args: argparse.Namespace) -> int:
     import contextlib
     import signal
 
-    from rich.console import Console
-
     from footfall.views.monitor.app import Monitor
+    from footfall.views.terminal import console as terminal_console
 
     settings = settings_from_args(args)  # checks the [analysis] and [alerts] tables too
     alerts = settings.analysis_for().alerts
-    console = Console()
+    console = terminal_console()
 
     async def main() -> Monitor:
         stop = asyncio.Event()

@@ -184,7 +184,7 @@ def _require_report_extra() -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from rich.console import Console
+    from footfall.views.terminal import console as terminal_console
 
     _require_report_extra()
     from footfall.views.report import render
@@ -210,6 +210,6 @@ def run(args: argparse.Namespace) -> int:
         report = asyncio.run(_from_influx(args, settings, tz))
     pages = render.write(report, out)
     what = f"{pages} page(s)" if pages else "HTML"
-    Console(stderr=True).print(f"wrote {out} ({what}, {len(report.figures)} figures): "
+    terminal_console(stderr=True).print(f"wrote {out} ({what}, {len(report.figures)} figures): "
                                f"{report.title}", highlight=False)
     return 0

@@ -80,10 +80,10 @@ def _json(visit: Visit) -> dict[str, object]:
 
 def _print(visits: list[Visit], tz: tzinfo, athlete: str) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     from footfall.views.report import text as t
+    from footfall.views.terminal import console as terminal_console
 
     table = Table(title=f"Sessions of {athlete}", box=box.SIMPLE_HEAD)
     for column in ("#", "date (local)", "session", "duration", "steps", "cadence",
@@ -100,7 +100,8 @@ def _print(visits: list[Visit], tz: tzinfo, athlete: str) -> None:
                       t.g(right.impact_g if right else None), t.change(h.symmetry_pct),
                       t.pct(h.time_in_target_pct) if h.time_in_target_pct is not None
                       else "no target", t.number(pain, 0) if pain is not None else "—")
-    Console().print(table)
-    Console().print("Cadence: median of every step; baseline: without feedback. Impact: median "
-                    "PTA (an impact marker, not bone load). Symmetry: (R − L) / max(R, L).",
-                    highlight=False)
+    out = terminal_console()
+    out.print(table)
+    out.print("Cadence: median of every step; baseline: without feedback. Impact: median "
+              "PTA (an impact marker, not bone load). Symmetry: (R − L) / max(R, L).",
+              highlight=False)

@@ -42,6 +42,18 @@ def write(state_dir: Path, status: dict[str, Any]) -> None:
     os.replace(tmp, path)  # readers never see half a file
 
 
+def running_processor(state_dir: Path) -> tuple[int, str] | None:
+    """The pid and broker URL of a ``footfall process`` that beats in ``state_dir``, if one
+    still runs (``footfall stack down`` stops the one that used its broker)."""
+    try:
+        status = json.loads((state_dir / FILE_NAME).read_text())
+        pid = int(status["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return None
+    return pid, str(status.get("mqtt_url", ""))
+
+
 def check(state_dir: Path, *, now_ns: int | None = None) -> str | None:
     """None when healthy, else the reason."""
     path = state_dir / FILE_NAME

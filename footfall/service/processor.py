@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
+#: the longest wait between two attempts to reach the broker
+MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
 
 
@@ -114,6 +117,10 @@ class ProcessorService:
         self.router = SessionRouter(config_for, clock=time.time_ns, on_reject=self._reject,
                                     on_session=on_session, limits=limits)
         self._finished = False
+        #: the broker outage under way: since when, retries so far, last reminder
+        self._away_since: float | None = None
+        self._attempts = 0
+        self._reminded = 0.0
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
 
     # -- the connection ----------------------------------------------------------------------
@@ -133,10 +140,19 @@ class ProcessorService:
                     if stop.is_set():
                         break
                     self.stats.reconnects += 1
-                    log.warning("broker %s unreachable (%s); retrying in %.0f s",
-                                self.settings.mqtt_url, exc, self.reconnect_s)
+                    # once when it goes, then a reminder a minute: not a line a second
+                    now = time.monotonic()
+                    if self._away_since is None or now - self._reminded >= 60:
+                        log.warning("broker %s unreachable (%s)%s; retrying (Ctrl-C stops)",
+                                    self.settings.mqtt_url, exc,
+                                    "" if self._away_since is None
+                                    else f" for {now - self._away_since:.0f} s")
+                        self._reminded = now
+                        self._away_since = self._away_since or now
+                    self._attempts += 1
+                    delay = min(self.reconnect_s * 2 ** min(self._attempts - 1, 3), MAX_RETRY_S)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.reconnect_s)
+                        await asyncio.wait_for(stop.wait(), delay)
         finally:
             stopper.cancel()
             heartbeat.cancel()
@@ -168,6 +184,10 @@ class ProcessorService:
             await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
                                                 Stream.CONTROL), qos=1)
             self.connected.set()
+            if self._away_since is not None:
+                log.warning("broker %s is back after %.0f s", self.settings.mqtt_url,
+                            time.monotonic() - self._away_since)
+            self._away_since, self._attempts = None, 0
             self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
             consumer = asyncio.create_task(self._consume(client))
@@ -187,6 +207,8 @@ class ProcessorService:
 
     def _beat(self) -> None:
         self.watchdog.write({
+            "pid": os.getpid(),
+            "mqtt_url": self.settings.mqtt_url,
             "connected": self.connected.is_set(),
             "messages": self.stats.messages,
             "malformed": self.stats.malformed,

@@ -187,6 +187,7 @@ class SpooledWriter:
         self._seq = 0
         #: set when InfluxDB refused the credentials: nothing more is sent until a restart
         self.auth_error: str | None = None
+        self._failing = False  # the last write attempt failed (InfluxDB away)
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -242,8 +243,9 @@ class SpooledWriter:
         return True
 
     async def close(self, timeout_s: float = 10.0) -> None:
-        """Try to send everything; whatever cannot be sent stays on disk for the next run."""
-        flushed = await self.flush(timeout_s)
+        """Try to send everything; whatever cannot be sent stays on disk for the next run.
+        While InfluxDB is failing, it waits only a moment: Ctrl-C must not hang."""
+        flushed = await self.flush(1.0 if self._failing else timeout_s)
         if not flushed:
             log.warning("InfluxDB did not take %d batch(es) before exit; they stay in %s and "
                         "are sent at the next start", len(self._segments()), self.spool_dir)
@@ -301,6 +303,7 @@ class SpooledWriter:
                 try:
                     await self._send(path)
                 except InfluxError as exc:
+                    self._failing = True
                     if exc.status in (401, 403):
                         self.auth_error = (f"InfluxDB at {self.client.target.url} refused the "
                                            f"credentials ({exc.status}): check influx_token "
@@ -320,6 +323,7 @@ class SpooledWriter:
                     self._wake.set()
                     break
                 backoff = self.backoff_initial_s
+                self._failing = False
             self.stats.spooled_batches = len(self._segments())
             if not self._segments():
                 self._drained.set()

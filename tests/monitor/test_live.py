@@ -25,6 +25,7 @@ from footfall.simulators.replay import replay_session
 from footfall.views.monitor.app import Monitor
 from footfall.wire.events import AlertEvent, MetricsEvent, StepEvent
 from footfall.wire.topics import INPUT_STREAMS
+from tests.conftest import IN_CI
 
 SAMPLE = Path(__file__).parents[2] / "footfall" / "data" / "sample-session.mcap"
 pytestmark = pytest.mark.servers
@@ -56,8 +57,15 @@ def _expected() -> dict[str, object]:
             "active": active}
 
 
-def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+#: our own tmux server (socket name): a user's running tmux server, its config and sessions
+#: never meet the test's
+TMUX_SOCKET = f"footfall-test-{os.getpid()}"
+
+
+def _tmux(*args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(["tmux", "-L", TMUX_SOCKET, "-f", os.devnull, *args], check=True,
+                          capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).parents[2]).stdout
 
 
 async def _until(check: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
@@ -86,12 +94,13 @@ async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
     monitor_task = asyncio.create_task(monitor.run(stop_monitor))
     pane = f"fftest-{uuid.uuid4().hex[:8]}"
     tmux = shutil.which("tmux")
+    if tmux is None and IN_CI:
+        pytest.fail("CI=true and tmux is not installed (scripts/setup installs it)")
     if tmux:
         env = {**os.environ, "FOOTFALL_MQTT_URL": settings.mqtt_url,
                "FOOTFALL_ATHLETE": athlete, "FOOTFALL_STATE_DIR": str(tmp_path / "mon")}
         command = f"{sys.executable} -m footfall monitor --session {session}"
-        subprocess.run(["tmux", "new-session", "-d", "-x", "80", "-y", "24", "-s", pane,
-                        command], check=True, env=env, cwd=Path(__file__).parents[2])
+        _tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", pane, command, env=env)
     try:
         await asyncio.wait_for(service.connected.wait(), 30)
         await asyncio.wait_for(monitor.connected.wait(), 30)
@@ -123,7 +132,7 @@ async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
         await service_task
         await monitor_task
         if tmux:
-            subprocess.run(["tmux", "kill-session", "-t", pane], check=False)
+            subprocess.run(["tmux", "-L", TMUX_SOCKET, "kill-server"], check=False)
 
     # what the data raises offline, plus what only a live service sees: the devices' retained
     # status (the recording ends with both sensors offline) and their silence
