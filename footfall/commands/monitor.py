@@ -74,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         return monitor
 
     monitor = asyncio.run(main())
+    from footfall.views.monitor.view import session_summary
+
+    for state in [*monitor.finished, monitor.state]:
+        for line in session_summary(state):
+            console.print(line, highlight=False)
     summary = monitor.latency()
     if summary is not None:
         console.print(f"step→screen latency over {summary['n']:.0f} steps: median "
