@@ -8,7 +8,8 @@ a malformed message goes to ``on_reject`` with its reason, an unexpected error t
 internal error, logged with its traceback), and every other session goes on.
 
 Input streams (docs/wire.md): ``imu`` (binary frames), ``rsc``, ``meta``, ``status`` and the
-session's ``control``. Derived streams are never inputs.
+session's ``control``. Derived streams are never inputs, except the processor's own retained
+``feedback_state``: a restarted processor resumes a session's targets and feedback from it.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from footfall.core.errors import InputError
 from footfall.processing.session import Event, SessionProcessor
 from footfall.wire import frame as wire_frame
 from footfall.wire.control import ControlCommand
-from footfall.wire.events import DeviceMeta, DeviceStatus, RscSample
+from footfall.wire.events import DeviceMeta, DeviceStatus, FeedbackState, RscSample
 from footfall.wire.topics import SESSION_DEVICE, Stream, Topic
 
 log = logging.getLogger(__name__)
 
 #: what a router takes; everything else on the broker is derived
-INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL})
+INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL,
+                           Stream.FEEDBACK_STATE})
+#: inputs of the session itself (device ``session``), not of a sensor
+SESSION_INPUTS = frozenset({Stream.CONTROL, Stream.FEEDBACK_STATE})
 Routed = tuple[Topic, Event]
 SessionKey = tuple[str, str]
 Reject = Callable[[str, str, bytes], None]
@@ -70,6 +74,9 @@ class SessionRouter:
         self.on_session = on_session
         self.stats = RouterStats()
         self._sessions: dict[SessionKey, _Session] = {}
+        #: retained feedback states of sessions not (yet) running here: applied when they
+        #: start, so old sessions' retained messages never create processors
+        self._restore: dict[SessionKey, FeedbackState] = {}
 
     @property
     def sessions(self) -> dict[SessionKey, SessionProcessor]:
@@ -83,6 +90,9 @@ class SessionRouter:
             processor = SessionProcessor(athlete, session, self.config_for(athlete))
             processor.alerts.clock = self.clock  # live: silence is judged on arrival
             entry = self._sessions[key] = _Session(processor)
+            restore = self._restore.pop(key, None)
+            if restore is not None:
+                processor.restore_feedback(restore)
             self.stats.sessions_started += 1
             log.info("new session %s/%s", athlete, session)
             if self.on_session is not None:
@@ -109,11 +119,11 @@ class SessionRouter:
 
     def _dispatch(self, topic: Topic, payload: bytes) -> list[Routed]:
         stream, device = topic.stream, topic.device
-        if stream in (Stream.META, Stream.STATUS, Stream.CONTROL) and not payload:
+        if stream in (Stream.META, Stream.STATUS, *SESSION_INPUTS) and not payload:
             return []  # a retained message was cleared
-        if stream is Stream.CONTROL and device != SESSION_DEVICE:
-            raise InputError(f"control commands go to device {SESSION_DEVICE!r}, not {device!r}")
-        if stream is not Stream.CONTROL and device == SESSION_DEVICE:
+        if stream in SESSION_INPUTS and device != SESSION_DEVICE:
+            raise InputError(f"{stream} messages go to device {SESSION_DEVICE!r}, not {device!r}")
+        if stream not in SESSION_INPUTS and device == SESSION_DEVICE:
             raise InputError(f"{SESSION_DEVICE!r} is the session's own device id, not a sensor")
         # decode before a session exists: garbage never creates one
         if stream is Stream.IMU:
@@ -135,6 +145,14 @@ class SessionRouter:
             log.info("device %s is %s", device, "online" if status.online
                      else f"offline ({status.reason})")
             outputs = self._device(topic).set_status(device, status)
+        elif stream is Stream.FEEDBACK_STATE:
+            state = FeedbackState.from_json(payload)
+            key = (topic.athlete, topic.session)
+            if key in self._sessions:
+                self._sessions[key].processor.restore_feedback(state)
+            else:
+                self._restore[key] = state
+            return []
         else:
             command = ControlCommand.from_json(payload)
             processor = self.processor(topic.athlete, topic.session)

@@ -25,7 +25,7 @@ import aiomqtt
 from footfall.config.analysis import AnalysisConfig
 from footfall.config.settings import Settings
 from footfall.core.quarantine import Quarantine
-from footfall.processing.router import INPUT_STREAMS, Routed, SessionRouter
+from footfall.processing.router import INPUT_STREAMS, SESSION_INPUTS, Routed, SessionRouter
 from footfall.processing.session import Event, SessionProcessor
 from footfall.service import health
 from footfall.storage.influx import SpooledWriter
@@ -131,10 +131,11 @@ class ProcessorService:
         client = mqtt.client(self.settings, client_id=self.client_id, clean_session=False,
                              max_inflight_messages=100)
         async with client:
-            for stream in sorted(INPUT_STREAMS - {Stream.CONTROL}):
+            for stream in sorted(INPUT_STREAMS - SESSION_INPUTS):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
-            await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
-                                                Stream.CONTROL), qos=1)
+            for stream in sorted(SESSION_INPUTS):  # commands; its own retained feedback state
+                await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
+                                                    stream), qos=1)
             self.connected.set()
             self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
@@ -248,7 +249,7 @@ class ProcessorService:
         lines = []
         alerts_changed: set[tuple[str, str]] = set()
         for topic, event in outputs:
-            self._outbox.put_nowait((str(topic), event.to_json(), False))
+            self._outbox.put_nowait((str(topic), event.to_json(), event.RETAINED))
             self.stats.published[event.TYPE] += 1
             tags = {"athlete": topic.athlete, "session": topic.session, "device": topic.device}
             if isinstance(event, AlertEvent):

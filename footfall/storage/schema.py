@@ -22,8 +22,10 @@ from typing import Any, Literal, TypeVar
 from footfall.wire.events import (
     AlertEvent,
     DeviceSummary,
+    FeedbackEvent,
     MetricsEvent,
     RscSample,
+    SessionNote,
     StepEvent,
     WireEvent,
 )
@@ -38,7 +40,7 @@ NOT_STORED = frozenset({"v", "type", "time_ns", "time_utc"})
 REDUNDANT = {"step": frozenset({"strike"})}
 #: what the processor writes, in this order in the docs
 STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, AlertEvent, RscSample,
-                                               DeviceSummary)
+                                               DeviceSummary, FeedbackEvent, SessionNote)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,10 @@ class Stream(StrEnum):
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
     SUMMARY = "summary"  # JSON DeviceSummary, once per device when its session ends
-    CONTROL = "control"  # JSON ControlCommand to the processor (baseline now, cadence target)
+    CONTROL = "control"  # JSON ControlCommand to the processor (baseline, targets, feedback)
+    FEEDBACK = "feedback"  # JSON FeedbackEvent: a feedback channel switched on/off or changed
+    FEEDBACK_STATE = "feedback_state"  # JSON FeedbackState: targets and feedback now, retained
+    NOTE = "note"  # JSON SessionNote: pain, shoes, belt speed, as the therapist entered them
 
 
 class TopicError(InputError):
