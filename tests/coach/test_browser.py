@@ -11,6 +11,7 @@ cued with what the processor emitted, stored and what the recording gives offlin
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,8 @@ PAGE_DATA = """() => ({cues: footfall.cues, steps: footfall.steps, stale: footfa
   missed: footfall.missed, ctx: footfall.ctx ? footfall.ctx.state : null})"""
 SCREEN = """() => { footfall.paint(); const q = (s) => document.querySelector(s);
   const leg = (side) => { const el = q(`[data-testid=impact] [data-side=${side}]`);
-    return {state: el.dataset.state, device: el.dataset.device, value: el.querySelector('.value').textContent}; };
+    return {state: el.dataset.state, device: el.dataset.device,
+            value: el.querySelector('.value').textContent}; };
   return {cadence: q('[data-testid=cadence]').textContent,
     cadenceState: q('.cadence').dataset.state,
     cadenceTarget: q('[data-testid=cadence-target]').textContent,
@@ -290,7 +292,7 @@ def test_the_metronome_auto_mode_starts_and_stops_as_specified(scenario: Scenari
     assert {b["spm"] for b in beats} <= {190.0, 170.0} and beats[0]["spm"] == 190.0
     for b in beats:
         assert b["t"] == pytest.approx(b["t0"] + b["k"] * 60 / b["spm"], abs=1e-9)
-    for a, b in zip(beats, beats[1:], strict=False):
+    for a, b in itertools.pairwise(beats):
         assert b["t"] - a["t"] == pytest.approx(60 / a["spm"] if b["spm"] == a["spm"] or
                                                 b["k"] == 0 else 60 / b["spm"], abs=1e-9)
     assert [b["beat"] for b in beats] == list(range(beats[0]["beat"], beats[-1]["beat"] + 1))

@@ -48,9 +48,10 @@ def test_blocks_switch_exactly_at_their_boundaries() -> None:
     events = play(FeedbackEngine(), {10.0: cmd(action="set_feedback", channel="impact",
                                                mode="faded", schedule="blocks", on_min=1.0,
                                                off_min=1.0)}, 300)
-    assert when(events) == [(10.0, "impact", True, "therapist"), (70.0, "impact", False, "schedule"),
-                            (130.0, "impact", True, "schedule"), (190.0, "impact", False, "schedule"),
-                            (250.0, "impact", True, "schedule")]
+    assert when(events) == [
+        (10.0, "impact", True, "therapist"), (70.0, "impact", False, "schedule"),
+        (130.0, "impact", True, "schedule"), (190.0, "impact", False, "schedule"),
+        (250.0, "impact", True, "schedule")]
     assert {e.fraction_pct for e in events} == {50.0}
 
 
