@@ -157,13 +157,14 @@ def scenario(stack: Stack, browser: Any, tmp_path_factory: pytest.TempPathFactor
     sc.screens["therapist"] = therapist.evaluate(SCREEN)
     shots = shots_dir()
     if shots is not None:
-        runner.screenshot(path=str(shots / "coach-runner.png"))
         therapist.screenshot(path=str(shots / "coach-therapist.png"), full_page=True)
 
     at(start, RAISE_S)  # the runner is now below the band: the metronome starts by itself
     stack.post(settings, {"action": "set_target", "cadence_spm": 190.0})
     at(start, RAISE_S + 2.5)
     sc.screens["low"] = runner.evaluate(SCREEN)
+    if shots is not None:  # below the band, the metronome playing
+        runner.screenshot(path=str(shots / "coach-runner.png"))
     at(start, LOWER_S)  # back in the band: it stops
     stack.post(settings, {"action": "set_target", "cadence_spm": 170.0})
     at(start, FADE_S)

@@ -345,8 +345,10 @@
     if (e.mode === "faded") s += ` ${e.feedback_on ? "on" : "off"} (${Math.round(e.fraction_pct)} %)`;
     return s;
   };
-  // visual feedback follows the processor's gate; a channel never configured shows its numbers
-  const shows = (e) => !e || e.feedback_on;
+  // the runner's screen is feedback too: it follows the processor's gate (nothing before the
+  // therapist sets a mode: the baseline is run without feedback); the therapist sees it all
+  const GATED = document.body.classList.contains("runner-body");
+  const shows = (e) => !GATED || !!(e && e.feedback_on);
   FF.describeModes = () => {
     const c = channelNow("cadence"), i = channelNow("impact");
     if ((c && c.probe) || (i && i.probe)) {
@@ -354,6 +356,7 @@
       const left = end ? Math.max(0, end / 1e6 - (nowMs() + S.serverOffsetMs)) / 1000 : null;
       return "retention probe: no feedback" + (left != null ? ` (${Math.floor(left / 60)}:${String(Math.floor(left % 60)).padStart(2, "0")} left)` : "");
     }
+    if (!c && !i) return "no feedback set yet";
     return `cadence: ${modeText(c)} · impact: ${modeText(i)}`;
   };
 
@@ -367,7 +370,7 @@
       const leg = $(`[data-testid=impact] [data-side=${side}]`); if (!leg) continue;
       const x = bySide[side], v = x ? x.ev.impact_g : null, tgt = x ? impactTargetG(x.d) : null;
       const over = v != null && tgt != null && v > tgt;
-      const bandOnly = channelNow("impact") && channelNow("impact").mode === "bandwidth";
+      const bandOnly = GATED && channelNow("impact") && channelNow("impact").mode === "bandwidth";
       const visible = showImp && v != null && (!bandOnly || over);
       leg.dataset.state = !visible ? "hidden" : tgt == null ? "none" : over ? "over" : "in";
       leg.dataset.device = x ? x.d : "";
@@ -387,7 +390,7 @@
   function paint() {
     const t = targets(), c = channelNow("cadence"), i = channelNow("impact");
     const v = sessionCadence(), st = cadenceState(v);
-    const showCad = shows(c) && (!c || c.mode !== "bandwidth" || (st !== "in" && st !== "none"));
+    const showCad = shows(c) && (!GATED || c.mode !== "bandwidth" || (st !== "in" && st !== "none"));
     const el = $("[data-testid=cadence]");
     if (el) {
       el.textContent = v == null || !showCad ? "—" : String(Math.round(v));
