@@ -121,7 +121,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     port = free_port()
     coach_url = f"http://127.0.0.1:{port}"
     if args.lookahead_ms is None:
-        processor = footfall("process", "--warmup", "1", "--baseline", "3", *common,
+        processor = footfall("process", "--warmup-s", "1", "--baseline-s", "3", *common,
                              "--state-dir", str(tmp / "process"), log=tmp / "process.log")
     else:  # the same service, with the detector's look-ahead set (what a shorter one buys)
         processor = subprocess.Popen(

@@ -36,6 +36,7 @@ from footfall.wire.events import (
     Channel,
     FeedbackEvent,
     FeedbackMode,
+    FeedbackOutput,
     FeedbackReason,
     FeedbackSettings,
     FeedbackState,
@@ -49,7 +50,7 @@ CADENCE_DEFAULTS = FeedbackSettings(band_pct=3.0, metronome="auto", auto_steps=8
                                     volume_pct=80.0)
 IMPACT_DEFAULTS = FeedbackSettings(volume_pct=80.0)
 FADE_DEFAULTS = FeedbackSettings(fade_from_pct=100.0, fade_to_pct=0.0, cycle_s=60.0)
-FeedbackOut = FeedbackEvent | SessionNote | FeedbackState
+FeedbackOut = FeedbackOutput
 NOTE_FIELDS = ("pain_score", "shoes", "belt_speed_kmh", "text")
 
 

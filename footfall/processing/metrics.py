@@ -80,6 +80,8 @@ class TrackerState:
     rolling_cadence: TimeSeries = field(default_factory=TimeSeries)  # one per snapshot
     baseline: Baseline = field(default_factory=Baseline)
     first_ns: int | None = None
+    #: baseline marks not yet reached by the data: (start, duration), in time order
+    pending: list[tuple[int, int]] = field(default_factory=list)
 
 
 class MetricsTracker:
@@ -98,10 +100,19 @@ class MetricsTracker:
             if st.baseline.start_ns is None:
                 st.baseline.start_ns = time_ns + round(self.config.warmup_s * NS)
 
-    def mark_baseline(self, start_ns: int, duration_s: float | None = None) -> None:
-        """Take the baseline over ``duration_s`` (default ``baseline_s``) from ``start_ns``."""
-        dur = self.config.baseline_s if duration_s is None else duration_s
-        self.state.baseline = Baseline(start_ns=start_ns, duration_ns=round(dur * NS))
+    def mark_baseline(self, start_ns: int, duration_s: float | None = None, *,
+                      data_ns: int | None = None) -> None:
+        """Take the baseline over ``duration_s`` (default ``baseline_s``) from ``start_ns``.
+
+        ``data_ns`` is the stream's latest sample: a mark the data has not reached yet takes
+        effect when it does (in data time), so the metrics before it are the same whether the
+        mark arrived early or late in the stream."""
+        dur = round((self.config.baseline_s if duration_s is None else duration_s) * NS)
+        st = self.state
+        if data_ns is not None and start_ns <= data_ns:
+            st.baseline = Baseline(start_ns=start_ns, duration_ns=dur)
+        else:
+            st.pending = sorted([*st.pending, (start_ns, dur)])
 
     def add_cadence(self, time_ns: int, cadence_spm: float) -> None:
         self.state.cadence.add(time_ns, cadence_spm)
@@ -130,6 +141,9 @@ class MetricsTracker:
     def snapshot(self, now_ns: int, speed: TimeSeries | None = None) -> dict[str, Any]:
         """Metrics at ``now_ns`` from the observations so far; records the rolling cadence."""
         cfg, st = self.config, self.state
+        while st.pending and st.pending[0][0] <= now_ns:
+            start, duration = st.pending.pop(0)
+            st.baseline = Baseline(start_ns=start, duration_ns=duration)
         cadence = self.rolling_cadence(now_ns)
         if cadence is not None:
             st.rolling_cadence.add(now_ns, cadence)

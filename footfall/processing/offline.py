@@ -18,7 +18,7 @@ import numpy.typing as npt
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
 from footfall.core.vocab import Placement, Side
-from footfall.processing.router import INPUT_STREAMS, Routed, SessionRouter
+from footfall.processing.router import Routed, SessionRouter
 from footfall.processing.session import Event
 from footfall.recordings.csv import GYRO_RANGE_DPS, choose_range_g
 from footfall.recordings.framing import UNDATED_UTC_NS, frame_counts
@@ -30,11 +30,12 @@ from footfall.wire.events import (
     FeedbackEvent,
     MetricsEvent,
     RscSample,
+    SessionMetricsEvent,
     SessionNote,
     StepEvent,
 )
 from footfall.wire.frame import ImuFrame, g_to_counts
-from footfall.wire.topics import SESSION_DEVICE, Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
 
 #: ids of a recording handed over as arrays or events, with no session of its own
 ATHLETE = SESSION = "offline"
@@ -52,6 +53,8 @@ class AnalysisResult:
 
     steps: list[StepEvent] = field(default_factory=list)
     metrics: list[MetricsEvent] = field(default_factory=list)
+    #: the session's combined figures (device ``session`` only)
+    session_metrics: list[SessionMetricsEvent] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
     #: the device's whole-session figures (:mod:`footfall.processing.summary`)
     device_summary: DeviceSummary | None = None
@@ -69,6 +72,8 @@ class AnalysisResult:
             self.metrics.append(event)
         elif isinstance(event, AlertEvent):
             self.alerts.append(event)
+        elif isinstance(event, SessionMetricsEvent):
+            self.session_metrics.append(event)
         elif isinstance(event, DeviceSummary):
             self.device_summary = event
         elif isinstance(event, FeedbackEvent):

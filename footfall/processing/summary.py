@@ -9,7 +9,8 @@ numbers for the same data. Definitions (docs/metrics.md, "Summary"):
 - ``impact_g``: median of the unclipped impacts, withheld when more than
   ``max_clipped_for_impact_pct`` of the strikes clipped (the unclipped ones are then the
   lower ones);
-- baseline, drift, trend, symmetry, speed: the device's final metrics.
+- baseline, drift, trend, speed: the device's final metrics;
+- symmetry: the session's last combined figures (both legs).
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ import numpy as np
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
-from footfall.wire.events import AlertEvent, DeviceSummary, MetricsEvent, StepEvent
+from footfall.wire.events import (
+    AlertEvent,
+    DerivedEvent,
+    DeviceSummary,
+    MetricsEvent,
+    SessionMetricsEvent,
+    StepEvent,
+)
 
-Event = StepEvent | MetricsEvent | AlertEvent | DeviceSummary
+Event = DerivedEvent
 
 
 @dataclass(slots=True)
@@ -46,6 +54,7 @@ class SummaryBuilder:
     def __init__(self, config: AnalysisConfig | None = None) -> None:
         self.config = config or AnalysisConfig()
         self._devices: dict[str, _Device] = {}
+        self._session: SessionMetricsEvent | None = None  # the latest combined figures
 
     def started(self, device: str, first_sample_ns: int) -> None:
         """A stream's first sample: where the device's session starts."""
@@ -55,6 +64,9 @@ class SummaryBuilder:
 
     def add(self, device: str, event: Event) -> None:
         if isinstance(event, AlertEvent | DeviceSummary):
+            return
+        if isinstance(event, SessionMetricsEvent):  # symmetry is the session's, not a device's
+            self._session = event
             return
         d = self._devices.setdefault(device, _Device())
         d.first_ns = event.time_ns if d.first_ns is None else min(d.first_ns, event.time_ns)
@@ -97,13 +109,13 @@ class SummaryBuilder:
         if d.steps >= 2 and d.first_step_ns is not None and d.last_step_ns is not None:
             span = (d.last_step_ns - d.first_step_ns) / NS
             mean_cadence = 60.0 * (d.steps - 1) * per_stride / span if span > 0 else None
-        return DeviceSummary(
+        return DeviceSummary.derived(
             time_ns=last, start_ns=first, duration_s=(last - first) / NS,
             steps=d.steps if d.steps else (final.steps_total if final is not None else 0),
             source="imu" if d.steps else "rsc" if final is not None else None,
             placement=final.placement if final is not None else None,
             side=final.side if final is not None else None,
-            strike=d.strike if d.steps else None,  # type: ignore[arg-type]
+            strike=d.strike if d.steps else None,
             steps_both_legs_estimate=d.steps * per_stride if d.steps else None,
             cadence_spm=float(np.median(cadences)) if cadences else None,
             cadence_mean_spm=mean_cadence,
@@ -118,8 +130,9 @@ class SummaryBuilder:
             impact_final_g=final.impact_g if final else None,
             impact_drift_pct=final.impact_drift_pct if final else None,
             impact_axial_drift_pct=final.impact_axial_drift_pct if final else None,
-            symmetry_pct=final.symmetry_pct if final else None,
-            step_time_symmetry_pct=final.step_time_symmetry_pct if final else None,
+            symmetry_pct=self._session.symmetry_pct if self._session else None,
+            step_time_symmetry_pct=self._session.step_time_symmetry_pct if self._session
+            else None,
             clipped_steps=d.clipped, clipped_pct=clipped_pct,
             packet_loss_pct=final.packet_loss_total_pct if final else None,
             speed_mps=final.speed_mps if final else None,

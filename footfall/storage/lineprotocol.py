@@ -11,20 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from footfall.storage.schema import MEASUREMENTS, FieldType
-from footfall.wire.events import (
-    AlertEvent,
-    DeviceSummary,
-    FeedbackEvent,
-    FeedbackState,
-    MetricsEvent,
-    RscSample,
-    SessionNote,
-    StepEvent,
-)
+from footfall.wire.events import DerivedEvent, FeedbackOutput, RscSample
 
 #: what the processor may hand over; the retained ``feedback_state`` is not stored
-StoredEvent = (StepEvent | MetricsEvent | AlertEvent | RscSample | DeviceSummary | FeedbackEvent
-               | SessionNote | FeedbackState)
+StoredEvent = DerivedEvent | RscSample | FeedbackOutput
 
 
 def _escape_tag(value: str) -> str:

@@ -25,6 +25,7 @@ from footfall.wire.events import (
     FeedbackEvent,
     MetricsEvent,
     RscSample,
+    SessionMetricsEvent,
     SessionNote,
     StepEvent,
     WireEvent,
@@ -39,8 +40,9 @@ NOT_STORED = frozenset({"v", "type", "time_ns", "time_utc"})
 #: per measurement, fields a tag already implies (a step's strike kind is its placement's)
 REDUNDANT = {"step": frozenset({"strike"})}
 #: what the processor writes, in this order in the docs
-STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, AlertEvent, RscSample,
-                                               DeviceSummary, FeedbackEvent, SessionNote)
+STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, SessionMetricsEvent,
+                                               AlertEvent, RscSample, DeviceSummary,
+                                               FeedbackEvent, SessionNote)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ class Stream(StrEnum):
     STATUS = "status"  # JSON DeviceStatus, retained, also the last will
     STEP = "step"  # JSON StepEvent
     METRICS = "metrics"  # JSON MetricsEvent, once per second of sensor time
+    SESSION_METRICS = "session_metrics"  # JSON SessionMetricsEvent of device session, 1/s
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
     SUMMARY = "summary"  # JSON DeviceSummary, once per device when its session ends
@@ -32,6 +33,19 @@ class Stream(StrEnum):
     FEEDBACK = "feedback"  # JSON FeedbackEvent: a feedback channel switched on/off or changed
     FEEDBACK_STATE = "feedback_state"  # JSON FeedbackState: targets and feedback now, retained
     NOTE = "note"  # JSON SessionNote: pain, shoes, belt speed, as the therapist entered them
+
+
+#: what the processor takes: what devices send, and the therapist's commands. A replay
+#: republishes these, so the processor derives everything else again as it did live
+INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL})
+#: what the processor derives
+DERIVED_STREAMS = frozenset(set(Stream) - INPUT_STREAMS)
+#: derived streams the processor reads back: its own retained feedback state, so that a
+#: restarted processor resumes a session's targets and feedback schedules (docs/coach.md)
+RESUME_STREAMS = frozenset({Stream.FEEDBACK_STATE})
+#: published with the MQTT retain flag (docs/wire.md)
+RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE,
+                              Stream.FEEDBACK_STATE})
 
 
 class TopicError(InputError):

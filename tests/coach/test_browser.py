@@ -242,7 +242,7 @@ def test_impact_cues_fire_for_exactly_the_steps_over_target_in_time(
     stale = {s["id"] for s in data["stale"]}
     late = [s for s in data["stale"] if s["time_ns"] < js(last_ns - 10**9)]
     assert all(s["age"] > 300 for s in data["stale"])
-    assert len(late) <= 2, late
+    assert len(late) <= max(2, len(data["steps"]) // 10), late
     received = {s["id"] for s in data["steps"] if s["id"] not in stale}
     feedback = scenario.feedback()
     baselines = scenario.baseline_g()
