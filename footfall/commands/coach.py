@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import HelpFormatter, add_settings_options, settings_from_args
 
 HELP = """\
 A web app for gait retraining on the treadmill. The runner view (/runner), full screen in front
@@ -34,7 +32,7 @@ must be running) decides when feedback is on, and the recording and the report s
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("coach", help="live retraining web app: runner and therapist views, "
                             "metronome and impact cues", description=HELP,
-                            formatter_class=RawDescriptionRichHelpFormatter)
+                            formatter_class=HelpFormatter)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default %(default)s: this machine only; "
                              "0.0.0.0 for the clinic network)")

@@ -25,7 +25,13 @@ from footfall.recordings.session_file import iter_messages
 from footfall.simulators.publish import publish_streams
 from footfall.storage.influx import InfluxClient, influx_target, rows
 from footfall.storage.schema import event_from_row
-from footfall.wire.events import DeviceSummary, FeedbackEvent, MetricsEvent, StepEvent
+from footfall.wire.events import (
+    DeviceSummary,
+    FeedbackEvent,
+    MetricsEvent,
+    SessionMetricsEvent,
+    StepEvent,
+)
 from tests.coach.conftest import ANALYSIS, Stack, shots_dir, until
 from tests.pipeline_helpers import streams_of, tibia_runs
 
@@ -51,6 +57,7 @@ SCREEN = """() => { footfall.paint(); const q = (s) => document.querySelector(s)
     impactTarget: q('[data-testid=impact-target]').textContent,
     mode: q('[data-testid=feedback-mode]').textContent, left: leg('left'), right: leg('right'),
     metrics: footfall.session.metrics, last: footfall.session.last,
+    sessionMetrics: footfall.session.sessionMetrics,
     sessionCadence: footfall.sessionCadence()}; }"""
 
 
@@ -195,6 +202,8 @@ def test_the_runner_view_shows_the_processors_numbers(scenario: Scenario) -> Non
     steps = {scenario.step_id(s): s for s in scenario.steps()}
     metrics = {(t.device, js(e.time_ns)): e for t, e in list(scenario.stack.events)
                if isinstance(e, MetricsEvent) and t.session == scenario.settings.session}
+    session_metrics = {js(e.time_ns): e for e in scenario.stack.of(scenario.settings,
+                                                                    SessionMetricsEvent)}
     baselines = scenario.baseline_g()
     for name in ("continuous", "low"):
         screen = scenario.screens[name]
@@ -203,8 +212,10 @@ def test_the_runner_view_shows_the_processors_numbers(scenario: Scenario) -> Non
         for device, event in shown.items():  # the page holds the processor's own events
             assert metrics[(device, js(event["time_ns"]))].to_dict() | {
                 "time_ns": js(event["time_ns"])} == event | {"time_ns": js(event["time_ns"])}
-        mean = sum(m["cadence_spm"] for m in shown.values()) / 2
-        assert screen["cadence"] == str(round(mean))
+        # the cadence shown is the processor's session cadence
+        session = screen["sessionMetrics"]
+        assert session_metrics[js(session["time_ns"])].cadence_spm == session["cadence_spm"]
+        assert screen["cadence"] == str(round(session["cadence_spm"]))
         for side in ("left", "right"):
             last = screen["last"][f"tibia-{side}"]
             assert steps[last["id"]].impact_g == last["impact_g"]

@@ -31,7 +31,7 @@ RECONNECT_S = 1.0
 #: how long a page waits for the broker to take a command
 PUBLISH_TIMEOUT_S = 5.0
 SESSION_STREAMS = frozenset({Stream.FEEDBACK, Stream.FEEDBACK_STATE, Stream.NOTE,
-                             Stream.ALERTS_ACTIVE, Stream.CONTROL})
+                             Stream.ALERTS_ACTIVE, Stream.CONTROL, Stream.SESSION_METRICS})
 
 
 class BrokerUnavailable(Exception):

@@ -27,7 +27,8 @@ from footfall.wire.topics import SESSION_DEVICE, Stream, Topic
 
 #: what the server forwards to pages (the processor's derived events, and the devices' meta and
 #: status so a page knows the legs); the control stream only for the retained target
-STREAMS: tuple[Stream, ...] = (Stream.STEP, Stream.METRICS, Stream.ALERT, Stream.SUMMARY,
+STREAMS: tuple[Stream, ...] = (Stream.STEP, Stream.METRICS, Stream.SESSION_METRICS,
+                               Stream.ALERT, Stream.SUMMARY,
                                Stream.META, Stream.STATUS, Stream.FEEDBACK,
                                Stream.FEEDBACK_STATE, Stream.NOTE, Stream.ALERTS_ACTIVE,
                                Stream.CONTROL)
@@ -89,7 +90,7 @@ def decode(topic_text: str, payload: bytes, recv_ns: int) -> PageMessage | None:
 
 
 _SESSION_STREAMS = frozenset({Stream.FEEDBACK, Stream.FEEDBACK_STATE, Stream.NOTE,
-                              Stream.ALERTS_ACTIVE, Stream.CONTROL})
+                              Stream.ALERTS_ACTIVE, Stream.CONTROL, Stream.SESSION_METRICS})
 
 
 @dataclass(slots=True)
@@ -102,6 +103,7 @@ class SessionView:
     status: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)  # the latest per device
     step: dict[str, Any] = field(default_factory=dict)  # the latest per device
+    session_metrics: Any = None  # the processor's session cadence (all devices)
     feedback_state: Any = None
     alerts: Any = None
     target: Any = None  # the retained set_target command
@@ -115,6 +117,8 @@ class SessionView:
             getattr(self, kind)[device] = msg.event
         elif kind == Stream.FEEDBACK_STATE.value:
             self.feedback_state = msg.event
+        elif kind == Stream.SESSION_METRICS.value:
+            self.session_metrics = msg.event
         elif kind == Stream.ALERTS_ACTIVE.value:
             self.alerts = msg.event
         elif kind == Stream.CONTROL.value and msg.event.get("action") == "set_target":
@@ -128,7 +132,8 @@ class SessionView:
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "snapshot", "athlete": self.athlete, "session": self.session,
                 "meta": self.meta, "status": self.status, "metrics": self.metrics,
-                "step": self.step, "feedback_state": self.feedback_state,
+                "step": self.step, "session_metrics": self.session_metrics,
+                "feedback_state": self.feedback_state,
                 "alerts": self.alerts, "target": self.target}
 
     def live(self, now_ns: int) -> bool:

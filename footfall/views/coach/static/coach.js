@@ -38,6 +38,7 @@
   const S = (FF.session = {
     athlete: params.get("athlete") || null, session: params.get("session") || null,
     following: null, meta: {}, metrics: {}, metricsAt: {}, last: {}, alerts: [],
+    sessionMetrics: null, sessionMetricsAt: 0,
     history: { cadence: [], impact: [] },  // feedback events, in time order
     state: null,                           // the retained feedback_state
     target: null, serverOffsetMs: 0,
@@ -45,7 +46,8 @@
 
   function reset(athlete, session) {
     Object.assign(S, { following: { athlete, session }, meta: {}, metrics: {}, metricsAt: {},
-      last: {}, alerts: [], history: { cadence: [], impact: [] }, state: null, target: null });
+      last: {}, alerts: [], history: { cadence: [], impact: [] }, state: null, target: null,
+      sessionMetrics: null, sessionMetricsAt: 0 });
     cad.reset();
   }
 
@@ -92,10 +94,11 @@
   }
   FF.impactTargetG = impactTargetG;
 
-  // the session's cadence: the mean over devices of their latest (fresh) metrics, as the
-  // processor's session rules compute it
+  // the session's cadence: the processor's own (session_metrics, all devices), else the mean
+  // over devices of their latest (fresh) metrics
   function sessionCadence() {
-    const now = nowMs(), xs = [];
+    const now = nowMs(), xs = [], sm = S.sessionMetrics;
+    if (sm && sm.cadence_spm != null && now - S.sessionMetricsAt < FRESH_MS) return sm.cadence_spm;
     for (const [d, m] of Object.entries(S.metrics))
       if (m.cadence_spm != null && now - S.metricsAt[d] < FRESH_MS) xs.push(m.cadence_spm);
     return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
@@ -274,6 +277,7 @@
       Object.assign(S, { meta: m.meta || {}, metrics: {}, last: m.step || {}, state: m.feedback_state,
         alerts: m.alerts || [], target: m.target });
       for (const [d, ev] of Object.entries(m.metrics || {})) { S.metrics[d] = ev; S.metricsAt[d] = recvMs; }
+      if (m.session_metrics) { S.sessionMetrics = m.session_metrics; S.sessionMetricsAt = recvMs; }
       for (const ch of ["cadence", "impact"]) if (S.state && S.state[ch]) addFeedback(S.state[ch]);
       updateMetronome(); render.controls(); return;
     }
@@ -292,6 +296,7 @@
         updateMetronome();
         break;
       case "metrics": S.metrics[d] = ev; S.metricsAt[d] = recvMs; break;
+      case "session_metrics": S.sessionMetrics = ev; S.sessionMetricsAt = recvMs; break;
       case "meta": S.meta[d] = ev; break;
       case "feedback": addFeedback(ev); updateMetronome(); render.controls(); break;
       case "feedback_state": S.state = ev; updateMetronome(); render.controls(); break;
