@@ -134,8 +134,7 @@ def scenario(stack: Stack, browser: Any, tmp_path_factory: pytest.TempPathFactor
     runner.wait_for_function("footfall.ctx && footfall.ctx.state === 'running'")
     sc.start_ns = time.time_ns()
     start = time.monotonic()
-    publisher = stack.thread.spawn(publish_streams(settings, streams_of(runs), speed=1.0,
-                                                   start_utc_ns=sc.start_ns))
+    publisher = stack.thread.spawn(publish_streams(settings, streams_of(runs), speed=1.0))
 
     # the therapist, through the page's controls, once the baseline is known
     at(start, SET_UP_S)
