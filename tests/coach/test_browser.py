@@ -11,6 +11,7 @@ cued with what the processor emitted, stored and what the recording gives offlin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -166,8 +167,18 @@ def scenario(stack: Stack, browser: Any, tmp_path_factory: pytest.TempPathFactor
     stack.post(settings, {"action": "set_target", "cadence_spm": 190.0})
     at(start, RAISE_S + 2.5)
     sc.screens["low"] = runner.evaluate(SCREEN)
-    if shots is not None:  # below the band, the metronome playing
+    if shots is not None:  # below the band, the metronome playing, a leg over its target
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        with contextlib.suppress(PlaywrightTimeout):
+            runner.wait_for_function("document.querySelector('[data-testid=impact] "
+                                     "[data-state=over]')", timeout=1500)
         runner.screenshot(path=str(shots / "coach-runner.png"))
+        cdp = context.new_cdp_session(runner)
+        for deficiency in ("deuteranopia", "achromatopsia"):  # colour-blind safe? (not kept)
+            cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": deficiency})
+            runner.screenshot(path=str(shots / f"check-{deficiency}.png"))
+        cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "none"})
     at(start, LOWER_S)  # back in the band: it stops
     stack.post(settings, {"action": "set_target", "cadence_spm": 170.0})
     at(start, FADE_S)
