@@ -9,6 +9,7 @@ COMMANDS = [
     "stack",
     "process",
     "monitor",
+    "coach",
     "simulate",
     "scan",
     "ingest",

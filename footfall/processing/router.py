@@ -8,7 +8,8 @@ a malformed message goes to ``on_reject`` with its reason, an unexpected error t
 internal error, logged with its traceback), and every other session goes on.
 
 Input streams (docs/wire.md): ``imu`` (binary frames), ``rsc``, ``meta``, ``status`` and the
-session's ``control``. Derived streams are never inputs.
+session's ``control``. Derived streams are never inputs, except the processor's own retained
+``feedback_state``: a restarted processor resumes a session's targets and feedback from it.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from footfall.processing.gate import Data, DeviceGate
 from footfall.processing.session import Event, Output, SessionProcessor
 from footfall.wire import frame as wire_frame
 from footfall.wire.control import ControlCommand
-from footfall.wire.events import DeviceMeta, DeviceStatus, RscSample
+from footfall.wire.events import DeviceMeta, DeviceStatus, FeedbackState, RscSample
 from footfall.wire.frame import ImuFrame
-from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, RESUME_STREAMS, SESSION_DEVICE, Stream, Topic
 
 log = logging.getLogger(__name__)
 
+#: inputs of the session itself (device ``session``), not of a sensor
+SESSION_INPUTS = frozenset({Stream.CONTROL, Stream.FEEDBACK_STATE})
 Routed = tuple[Topic, Event]
 SessionKey = tuple[str, str]
 Reject = Callable[[str, str, bytes], None]
@@ -80,6 +83,9 @@ class SessionRouter:
         self.limits = limits or Limits()
         self.stats = RouterStats()
         self._sessions: dict[SessionKey, _Session] = {}
+        #: retained feedback states of sessions not (yet) running here: applied when they
+        #: start, so old sessions' retained messages never create processors
+        self._restore: dict[SessionKey, FeedbackState] = {}
 
     @property
     def sessions(self) -> dict[SessionKey, SessionProcessor]:
@@ -93,6 +99,9 @@ class SessionRouter:
             processor = SessionProcessor(athlete, session, self.config_for(athlete))
             processor.alerts.clock = self.clock  # live: silence is judged on arrival
             entry = self._sessions[key] = _Session(processor)
+            restore = self._restore.pop(key, None)
+            if restore is not None:
+                processor.restore_feedback(restore)
             self.stats.sessions_started += 1
             log.info("new session %s/%s", athlete, session)
             if self.on_session is not None:
@@ -106,7 +115,7 @@ class SessionRouter:
         self.stats.messages += 1
         try:
             topic = Topic.parse(topic_text)
-            if topic.stream not in INPUT_STREAMS:
+            if topic.stream not in INPUT_STREAMS | RESUME_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
             return self._dispatch(topic, payload)
         except InputError as exc:
@@ -119,11 +128,11 @@ class SessionRouter:
 
     def _dispatch(self, topic: Topic, payload: bytes) -> list[Routed]:
         stream, device = topic.stream, topic.device
-        if stream in (Stream.META, Stream.STATUS, Stream.CONTROL) and not payload:
+        if stream in (Stream.META, Stream.STATUS, *SESSION_INPUTS) and not payload:
             return []  # a retained message was cleared
-        if stream is Stream.CONTROL and device != SESSION_DEVICE:
-            raise InputError(f"control commands go to device {SESSION_DEVICE!r}, not {device!r}")
-        if stream is not Stream.CONTROL and device == SESSION_DEVICE:
+        if stream in SESSION_INPUTS and device != SESSION_DEVICE:
+            raise InputError(f"{stream} messages go to device {SESSION_DEVICE!r}, not {device!r}")
+        if stream not in SESSION_INPUTS and device == SESSION_DEVICE:
             raise InputError(f"{SESSION_DEVICE!r} is the session's own device id, not a sensor")
         # decode before a session exists: garbage never creates one
         outputs: list[Output]
@@ -148,6 +157,14 @@ class SessionRouter:
                 outputs += self._feed(entry, device, self._gate(entry, device).drain())
                 outputs += entry.processor.flush_device(device)
             outputs += entry.processor.set_status(device, status)
+        elif stream is Stream.FEEDBACK_STATE:
+            state = FeedbackState.from_json(payload)
+            key = (topic.athlete, topic.session)
+            if key in self._sessions:
+                self._sessions[key].processor.restore_feedback(state)
+            elif key in self._restore or len(self._restore) < self.limits.max_sessions:
+                self._restore[key] = state  # bounded: retained states of old sessions
+            return []
         else:
             command = ControlCommand.from_json(payload)
             entry = self._entry(topic, None)

@@ -29,7 +29,7 @@ import aiomqtt
 from footfall.config.analysis import AnalysisConfig
 from footfall.config.settings import Settings
 from footfall.core.quarantine import Quarantine
-from footfall.processing.router import Routed, SessionRouter
+from footfall.processing.router import SESSION_INPUTS, Routed, SessionRouter
 from footfall.processing.session import Event, SessionProcessor
 from footfall.service import health
 from footfall.service.journal import Journal
@@ -37,7 +37,14 @@ from footfall.storage.influx import SpooledWriter
 from footfall.storage.lineprotocol import to_line
 from footfall.wire import mqtt
 from footfall.wire.events import AlertEvent, DeviceMeta
-from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic, subscription
+from footfall.wire.topics import (
+    INPUT_STREAMS,
+    RESUME_STREAMS,
+    SESSION_DEVICE,
+    Stream,
+    Topic,
+    subscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -179,10 +186,11 @@ class ProcessorService:
         client = mqtt.client(self.settings, client_id=self.client_id, clean_session=False,
                              max_inflight_messages=100, manual_ack=True)
         async with client:
-            for stream in sorted(INPUT_STREAMS - {Stream.CONTROL}):
+            for stream in sorted((INPUT_STREAMS | RESUME_STREAMS) - SESSION_INPUTS):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
-            await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
-                                                Stream.CONTROL), qos=1)
+            for stream in sorted(SESSION_INPUTS):  # commands; its own retained feedback state
+                await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
+                                                    stream), qos=1)
             self.connected.set()
             if self._away_since is not None:
                 log.warning("broker %s is back after %.0f s", self.settings.mqtt_url,
@@ -313,7 +321,7 @@ class ProcessorService:
         alerts_changed: set[tuple[str, str]] = set()
         for topic, event in outputs:
             if publish:
-                self._outbox.put_nowait((str(topic), event.to_json(), False))
+                self._outbox.put_nowait((str(topic), event.to_json(), event.RETAINED))
                 self.stats.published[event.TYPE] += 1
             tags = {"athlete": topic.athlete, "session": topic.session, "device": topic.device}
             if isinstance(event, AlertEvent):

@@ -22,9 +22,11 @@ from typing import Any, Literal, TypeVar
 from footfall.wire.events import (
     AlertEvent,
     DeviceSummary,
+    FeedbackEvent,
     MetricsEvent,
     RscSample,
     SessionMetricsEvent,
+    SessionNote,
     StepEvent,
     WireEvent,
 )
@@ -39,7 +41,8 @@ NOT_STORED = frozenset({"v", "type", "time_ns", "time_utc"})
 REDUNDANT = {"step": frozenset({"strike"})}
 #: what the processor writes, in this order in the docs
 STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, SessionMetricsEvent,
-                                               AlertEvent, RscSample, DeviceSummary)
+                                               AlertEvent, RscSample, DeviceSummary,
+                                               FeedbackEvent, SessionNote)
 
 
 @dataclass(frozen=True, slots=True)

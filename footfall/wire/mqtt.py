@@ -3,10 +3,15 @@ simulator, recorder, monitor, coach) is made here, with the same TLS and credent
 
 ``mqtts://host:port`` in the settings turns on TLS: the server certificate is checked against
 ``mqtt_ca_file`` when given (a clinic's own CA), else the system's CAs.
+
+Every connection sets ``TCP_NODELAY``: MQTT packets are small, and with Nagle's algorithm a
+publish waits behind the previous packet's delayed ACK (up to 40 ms on Linux): it cost ~20 ms
+median between the processor and a subscriber (docs/benchmarks.md, "Step → cue").
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +63,7 @@ def client(broker: BrokerConfig | Settings, *, client_id: str | None = None,
         tls_context=config.tls_context(), timeout=timeout_s, keepalive=keepalive_s,
         max_queued_incoming_messages=max_queued_incoming_messages,
         max_inflight_messages=max_inflight_messages,
+        socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
     )
     if manual_ack:
         made._client.manual_ack_set(True)  # paho's own switch; aiomqtt does not expose it
