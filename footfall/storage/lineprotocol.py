@@ -11,9 +11,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from footfall.storage.schema import MEASUREMENTS, FieldType
-from footfall.wire.events import AlertEvent, DeviceSummary, MetricsEvent, RscSample, StepEvent
+from footfall.wire.events import (
+    AlertEvent,
+    DeviceSummary,
+    MetricsEvent,
+    PauseEvent,
+    RscSample,
+    StepEvent,
+)
 
-StoredEvent = StepEvent | MetricsEvent | AlertEvent | RscSample | DeviceSummary
+StoredEvent = StepEvent | MetricsEvent | AlertEvent | PauseEvent | RscSample | DeviceSummary
 
 
 def _escape_tag(value: str) -> str:

@@ -27,6 +27,7 @@ class Stream(StrEnum):
     METRICS = "metrics"  # JSON MetricsEvent, once per second of sensor time
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
+    PAUSE = "pause"  # JSON PauseEvent, a break in running (a stop or a walk) when it ends
     SUMMARY = "summary"  # JSON DeviceSummary, once per device when its session ends
     CONTROL = "control"  # JSON ControlCommand to the processor (baseline now, cadence target)
 
