@@ -49,7 +49,10 @@ def test_tibia_reports_own_leg_strikes_and_step_cadence() -> None:
     assert len(metrics) == 29 + 1  # one per whole second of sensor time (1 … 29 s) + final
     assert metrics[-1].cadence_spm == pytest.approx(172, abs=1)
     assert metrics[-1].steps_total == len(steps)
-    assert all(0 < s.confirm_delay_ms <= 100 for s in steps)
+    # the first strikes are held until they show a stride pattern (an echo of the other leg
+    # could be among them); every later one is confirmed within the look-ahead
+    assert all(0 < s.confirm_delay_ms <= 100 for s in steps[3:])
+    assert all(0 < s.confirm_delay_ms <= 2000 for s in steps[:3])
 
 
 def test_sacrum_reports_every_step() -> None:
