@@ -111,6 +111,10 @@ class AnalysisConfig:
     treadmill_speed_mps: float | None = None
     #: a cadence below this is walking: left out of the baseline, the end of the run and drift
     walking_below_spm: float = WALKING_BELOW_SPM
+    #: live drift is judged only while the speed is within this of the baseline's (when speed
+    #: is known): a cadence change while speed changed is not drift (gait.md), and 5.6 spm per
+    #: m/s is a population slope that a runner's own misses by a few spm per m/s
+    drift_speed_tolerance_mps: float = 0.5
 
 
 # -- from footfall.toml: the [analysis] and [alerts] tables, per athlete ------------------------
@@ -126,7 +130,8 @@ class AnalysisConfigError(FootfallError, ValueError):
 
 
 #: the [analysis] keys a file may set (the nested detector/alerts have their own tables)
-ANALYSIS_KEYS = ("warmup_s", "baseline_s", "treadmill_speed_mps", "walking_below_spm")
+ANALYSIS_KEYS = ("warmup_s", "baseline_s", "treadmill_speed_mps", "walking_below_spm",
+                 "drift_speed_tolerance_mps")
 
 
 def _merged(table: dict[str, Any] | None, athlete: str | None, name: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ rule                      scope     starts when (for its hold time, without inte
 ========================  ========  ==========================================================
 ``impact``                device    K of the last M strikes above the limit or baseline + N %
 ``cadence_target``        session   cadence more than X % below the retraining target
-``cadence_drift``         session   cadence (speed-corrected) X % below the baseline
+``cadence_drift``         session   cadence (speed-corrected) X % below the baseline, over a
+                                    full window of running at the baseline's pace
 ``asymmetry``             session   impact symmetry index beyond X %
 ``clipping``              device    X % of the last 20 strikes hit the sensor's range
 ``packet_loss``           device    X % of the samples of the last 10 s lost
@@ -271,8 +272,8 @@ class AlertEngine:
             dev.impact_baseline_g = base_impact
         drift = x.cadence_drift_pct
         window = round(cfg.cadence_drift_window_s * NS)
-        if x.activity is not None and x.activity != "running":
-            dev.drift.clear()  # a walk or a stop is no drift, and neither is running into it
+        if drift is None:  # a walk, a stop, another pace: the mean starts afresh after it
+            dev.drift.clear()
         if drift is not None:
             dev.drift.append((t, drift))
         while dev.drift and dev.drift[0][0] <= t - window:
@@ -316,7 +317,11 @@ class AlertEngine:
                 hold_s=cfg.cadence_hold_s, value=cadence,
                 message=f"cadence {cadence or 0:.0f} spm, below the target {target:.0f} spm",
                 extra={"cadence_target_spm": target})
-        drifts = [sum(v for _, v in d.drift) / len(d.drift) for d in fresh if d.drift]
+        # judged on a full window of running: after a walk or a stop the runner takes a while
+        # to get back to pace, and the first seconds alone are no mean
+        span = round((cfg.cadence_drift_window_s - FRESH_S) * NS)
+        drifts = [sum(v for _, v in d.drift) / len(d.drift) for d in fresh
+                  if d.drift and d.drift[-1][0] - d.drift[0][0] >= span]
         drift = sum(drifts) / len(drifts) if drifts else None
         out += self._update(
             "cadence_drift", SESSION_DEVICE, t,

@@ -19,7 +19,7 @@ verdict is the same however the stream is cut into frames.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,8 @@ import numpy.typing as npt
 from footfall.wire.events import ClipRule
 from footfall.wire.frame import INT16_FULL_SCALE
 
-FloatArray: TypeAlias = npt.NDArray[np.float64]
+#: samples × axes in g (the detector keeps them as float32)
+FloatArray: TypeAlias = npt.NDArray[np.floating[Any]]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: the last two steps of a 12-bit converter (each 1/2048 of the range): a sample this close to
@@ -42,10 +43,17 @@ RAIL_HITS = 3
 FLAT_SAMPLES = 3
 
 
+#: int16 counts within ``RAIL_TOLERANCE`` of full scale: |count| ≥ this
+RAIL_COUNTS = int(np.ceil((1.0 - RAIL_TOLERANCE) * INT16_FULL_SCALE))
+
+
 def full_scale_mask(counts: npt.NDArray[np.int16]) -> BoolArray:
     """Per sample: any axis within ``RAIL_TOLERANCE`` of the int16 full scale."""
-    limit = (1.0 - RAIL_TOLERANCE) * INT16_FULL_SCALE
-    return np.asarray((np.abs(counts.astype(np.int32)) >= limit).any(axis=-1), dtype=np.bool_)
+    if counts.size == 0 or (int(counts.max()) < RAIL_COUNTS
+                            and int(counts.min()) > -RAIL_COUNTS):
+        return np.zeros(counts.shape[:-1], dtype=np.bool_)  # the usual frame: nowhere near
+    return np.asarray(((counts >= RAIL_COUNTS) | (counts <= -RAIL_COUNTS)).any(axis=-1),
+                      dtype=np.bool_)
 
 
 @dataclass(slots=True)
@@ -71,18 +79,19 @@ def judge(axes_g: FloatArray, at_full_scale: BoolArray, rails: RailState) -> Cli
     changed (:func:`remember` adds an accepted strike)."""
     if at_full_scale.any():
         return "full_scale"
-    top = float(np.abs(axes_g).max())  # a clipped axis sits at the rail: the region's top
+    extremes = _extremes(axes_g)
+    top = max(m for _, m in extremes)  # a clipped axis sits at the rail: the region's top
     rail = rails.rail_g
-    for key, magnitude in _extremes(axes_g):
+    for key, magnitude in extremes:
         level, hits = rails.levels.get(key, (0.0, 0))
         if magnitude == level and hits + 1 >= RAIL_HITS and magnitude >= MIN_FULL_SCALE_G:
             rail = max(rail or 0.0, magnitude)
     if rail is not None and top >= (1.0 - RAIL_TOLERANCE) * rail:
         return "rail"
     if top >= MIN_FULL_SCALE_G:
-        for axis in range(axes_g.shape[1]):
-            column = np.abs(axes_g[:, axis])
-            if _longest_run(column == top) >= FLAT_SAMPLES:
+        at_top = np.abs(axes_g) == top
+        for axis in np.flatnonzero(at_top.sum(axis=0) >= FLAT_SAMPLES).tolist():
+            if _longest_run(at_top[:, axis]) >= FLAT_SAMPLES:
                 return "flat"
     return None
 
@@ -104,8 +113,7 @@ def remember(axes_g: FloatArray, rails: RailState) -> None:
 
 
 def _longest_run(mask: BoolArray) -> int:
-    best = run = 0
-    for flag in mask.tolist():
-        run = run + 1 if flag else 0
-        best = max(best, run)
-    return best
+    """The longest run of True in ``mask``."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((ends - starts).max()) if starts.size else 0

@@ -44,6 +44,7 @@ from footfall.processing.tuning import (
 from footfall.wire.events import ClipRule
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
+Float32Array: TypeAlias = npt.NDArray[np.float32]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: a peak this many times stronger than the last strike is taken even inside the refractory,
@@ -141,13 +142,16 @@ class DetectorState:
     resultant: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     axial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     rail: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
-    axes: FloatArray = field(default_factory=lambda: np.zeros((0, 0, 3)))
+    #: the accelerometer axes, float32 (exact for int16 counts, half the memory traffic)
+    axes: Float32Array = field(default_factory=lambda: np.zeros((0, 0, 3), dtype=np.float32))
     holds: list[Hold] = field(default_factory=list)
+    holding: set[int] = field(default_factory=set)  # streams with held strikes
 
     def pending_from(self) -> int:
         """The oldest sample an emitted strike may still come from (held strikes included)."""
-        held = [h.held[0][0].index for h in self.holds if h.held]
-        return min([self.base, *held])
+        if not self.holding:
+            return self.base
+        return min([self.base, *(self.holds[s].held[0][0].index for s in self.holding)])
 
     @property
     def active(self) -> bool:
@@ -228,7 +232,7 @@ class StepDetector:
         state.resultant = np.zeros((s, pad))
         state.axial = np.zeros((s, pad))
         state.rail = np.zeros((s, pad), dtype=bool)
-        state.axes = np.zeros((s, pad, 3))
+        state.axes = np.zeros((s, pad, 3), dtype=np.float32)
         for h in state.history:
             h.after_gap = h.last_rise is not None
         if len(state.holds) != s:  # a state made before holds existed
@@ -261,7 +265,7 @@ class StepDetector:
         state.resultant = np.concatenate((state.resultant, resultant_g), axis=1)
         state.axial = np.concatenate((state.axial, axial_g), axis=1)
         state.rail = np.concatenate((state.rail, rail), axis=1)
-        state.axes = np.concatenate((state.axes, axes_g), axis=1)
+        state.axes = np.concatenate((state.axes, axes_g.astype(np.float32)), axis=1)
         peaks = self._decide(state, state.end - 1 - self.lookahead, state.end)
         self._trim(state)
         return peaks
@@ -275,9 +279,8 @@ class StepDetector:
         state.filtered = np.concatenate(
             (state.filtered, np.full((s, self.lookahead), -np.inf)), axis=1)
         peaks = self._decide(state, real_end - 1, real_end)
-        for hold in state.holds:
-            if hold.held:
-                peaks += self._release(hold, None)
+        for s in sorted(state.holding):
+            peaks += self._release(state, s, None)
         state.zi = None
         return peaks
 
@@ -317,9 +320,10 @@ class StepDetector:
             order = np.lexsort((s_idx[keep], t_idx[keep]))  # by time, then stream
             for s, t in zip(s_idx[keep][order].tolist(), t_idx[keep][order].tolist(),
                             strict=True):
-                peaks += self._release_due(state, s, state.base + t)
+                if s in state.holding:
+                    peaks += self._release_due(state, s, state.base + t)
                 peaks += self._take(state, s, t, real_end - state.base)
-        for s in range(state.streams):
+        for s in sorted(state.holding):
             peaks += self._release_due(state, s, last + 1)
         state.decide_from = last + 1
         return peaks
@@ -348,11 +352,12 @@ class StepDetector:
                 and effective >= OVERRIDE_RATIO * before:
             self._drop_echoes(state, s, hold, peak, effective)
         hold.held.append((peak, effective))
+        state.holding.add(s)
         rises = [q.rise_index for q, _ in hold.held[-3:]]
         if len(rises) == 3:
             a, b = rises[1] - rises[0], rises[2] - rises[1]
             if abs(a - b) <= HOLD_PATTERN_TOLERANCE * max(a, b):
-                return self._release(hold, peak.confirm_index)
+                return self._release(state, s, peak.confirm_index)
         return []
 
     def _drop_echoes(self, state: DetectorState, s: int, hold: Hold, peak: Peak,
@@ -367,6 +372,8 @@ class StepDetector:
         if readmit:
             kept.append(readmit[-1])
         hold.held, hold.blocked = kept, []
+        if not kept:
+            state.holding.discard(s)
         # the history as if the dropped peaks had never been seen
         h = state.history[s]
         h.heights_g.clear()
@@ -386,11 +393,13 @@ class StepDetector:
         deadline = hold.deadline(self.hold_samples)
         if deadline is None or index < deadline:
             return []
-        return self._release(hold, deadline)
+        return self._release(state, s, deadline)
 
     @staticmethod
-    def _release(hold: Hold, confirm_index: int | None) -> list[Peak]:
+    def _release(state: DetectorState, s: int, confirm_index: int | None) -> list[Peak]:
         """Emit the held strikes; the first keeps its own interval (none at the start)."""
+        hold = state.holds[s]
+        state.holding.discard(s)
         out: list[Peak] = []
         prev: float | None = None
         for q, _ in hold.held:
@@ -426,6 +435,15 @@ class StepDetector:
         effective = impact * CLIPPED_HEADROOM if peak.clipped else impact
         return peak, effective
 
+    def _rejected(self, h: PeakHistory, effective: float, refractory: bool) -> bool:
+        """Whether a peak of this effective height fails the refractory or the threshold."""
+        if refractory and (h.last_impact_g is None
+                           or effective < OVERRIDE_RATIO * h.last_impact_g):
+            return True
+        reference = h.reference_g
+        return reference is not None and \
+            effective < 1.0 + self.threshold_fraction * (reference - 1.0)
+
     def _refractory(self, h: PeakHistory) -> int:
         limit = self.min_interval
         if h.typical_interval is not None:
@@ -445,19 +463,16 @@ class StepDetector:
         r = state.resultant[s]
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
+        if self._rejected(h, impact * CLIPPED_HEADROOM, refractory):
+            return None  # even clipped it would not pass: no need to judge the clipping
         clip_rule = clipping.judge(state.axes[s, a:b], state.rail[s, a:b], h.rails)
         clipped = clip_rule is not None
         # a clipped peak was at least at the rail: judge it as somewhat higher
         effective = impact * CLIPPED_HEADROOM if clipped else impact
         # a much stronger peak inside the refractory means the last "strike" was not one (a
-        # swing peak taken before any real strike was seen): re-anchor instead of locking on
-        if refractory and (h.last_impact_g is None
-                           or effective < OVERRIDE_RATIO * h.last_impact_g):
-            return None
-        reference = h.reference_g
-        if impact < self.profile.min_impact_g or (
-                reference is not None
-                and effective < 1.0 + self.threshold_fraction * (reference - 1.0)):
+        # swing peak taken before any real strike was seen): re-anchor instead of locking on;
+        # otherwise the adaptive threshold
+        if impact < self.profile.min_impact_g or self._rejected(h, effective, refractory):
             return None
         axial = float(np.max(np.abs(state.axial[s, a:b])))
         c = max(p - self.loading, seg0)

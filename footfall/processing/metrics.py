@@ -235,6 +235,9 @@ class MetricsTracker:
         change = pct_change(self.rolling_cadence(now_ns, running_only=True), base.cadence_spm) \
             if running else None
         explained, drift = self._speed_corrected(change, base, speed_now)
+        if speed_now is not None and base.speed_mps is not None and \
+                abs(speed_now - base.speed_mps) > cfg.drift_speed_tolerance_mps:
+            drift = None  # another pace: the population slope cannot say what is drift
         return {
             "cadence_spm": cadence,
             "cadence_baseline_spm": base.cadence_spm,

@@ -52,14 +52,17 @@ def test_baseline_after_warmup_then_drift() -> None:
 
 
 def test_speed_explains_part_of_the_change() -> None:
-    tracker = _tracker_with([(t, 170.0 if t < 60 else 175.6) for t in np.arange(0, 80, 0.35)])
+    tracker = _tracker_with([(t, 170.0 if t < 60 else 172.8) for t in np.arange(0, 80, 0.35)])
     speed = TimeSeries()
     speed.add(0, 3.0)
-    speed.add(60 * NS, 4.0)  # +1 m/s: ≈ +5.6 spm expected (Burns 2019)
+    speed.add(60 * NS, 3.5)  # +0.5 m/s: ≈ +2.8 spm expected (Burns 2019)
     m = tracker.snapshot(79 * NS, speed)
-    assert m["cadence_change_pct"] == pytest.approx(100 * 5.6 / 170)
-    assert m["cadence_speed_explained_pct"] == pytest.approx(100 * 5.6 / 170)
+    assert m["cadence_change_pct"] == pytest.approx(100 * 2.8 / 170)
+    assert m["cadence_speed_explained_pct"] == pytest.approx(100 * 2.8 / 170)
     assert m["cadence_drift_pct"] == pytest.approx(0.0, abs=1e-9)
+    speed.add(79 * NS, 4.0)  # +1 m/s: beyond what the population slope can be trusted for
+    far = tracker.snapshot(79 * NS + 1, speed)
+    assert far["cadence_speed_explained_pct"] is not None and far["cadence_drift_pct"] is None
 
 
 def test_mark_baseline_restarts_the_window() -> None:
