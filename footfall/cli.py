@@ -8,10 +8,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
 from footfall import __version__
 from footfall.commands import COMMANDS
+from footfall.commands._common import HelpFormatter
 from footfall.core.errors import FootfallError
 
 DESCRIPTION = """\
@@ -25,7 +24,7 @@ pipeline and prints what it measured.
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="footfall", description=DESCRIPTION, formatter_class=RawDescriptionRichHelpFormatter
+        prog="footfall", description=DESCRIPTION, formatter_class=HelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"footfall {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from footfall.cli import main
+from footfall.cli import build_parser, main
+from footfall.commands import COMMANDS
+from footfall.commands._common import HelpFormatter
 from footfall.stack.servers import free_port
 from tests.conftest import _require
 
@@ -20,6 +23,20 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("demo", "stack", "simulate", "process", "analyze", "scan", "ingest",
                     "decode", "record", "replay"):
         assert f"    {command} " in out, command
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_prints_its_text_as_written(command: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """rich markup would turn ``:foot:`` of a device spec into an emoji and eat
+    ``[[device]]``: every command's help must come out as it was written."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert out.isascii() or all(ord(ch) < 0x2600 for ch in out), "an emoji in the help"
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert sub.choices[command].formatter_class is HelpFormatter
 
 
 def test_config_errors_exit_2_with_the_fix(capsys: pytest.CaptureFixture[str]) -> None:

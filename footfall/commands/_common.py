@@ -5,12 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich_argparse import RawDescriptionRichHelpFormatter
+
 from footfall.config.settings import Settings, load_settings
+
+
+class HelpFormatter(RawDescriptionRichHelpFormatter):
+    """Every command's help: colours from rich, but the text is printed as written, so a
+    device spec's ``:foot:`` stays text (not an emoji) and ``[[device]]`` keeps its brackets."""
+
+    help_markup = False
+    text_markup = False
+
 
 SETTINGS_FLAGS = (
     ("--mqtt-url", "broker URL (default mqtt://127.0.0.1:1883)"),
     ("--mqtt-username", "broker user name"),
     ("--mqtt-password", "broker password (prefer FOOTFALL_MQTT_PASSWORD)"),
+    ("--mqtt-ca-file", "CA certificate of the broker's TLS certificate (with mqtts://)"),
     ("--influx-url", "InfluxDB URL (default http://127.0.0.1:8086)"),
     ("--influx-database", "InfluxDB database or bucket (default footfall)"),
     ("--influx-token", "InfluxDB 2.x/3.x token (prefer FOOTFALL_INFLUX_TOKEN)"),
@@ -20,7 +32,9 @@ SETTINGS_FLAGS = (
 )
 
 
-def add_settings_options(parser: argparse.ArgumentParser) -> None:
+def add_settings_options(parser: argparse.ArgumentParser, **help_for: str) -> None:
+    """The connection and identity flags; ``help_for`` replaces a flag's help where the
+    command means something else by it (``athlete="…"`` for ``--athlete``)."""
     group = parser.add_argument_group(
         "connection and identity",
         "Each also reads FOOTFALL_<NAME> from the environment and <name> from the config file.",
@@ -28,7 +42,8 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", type=Path, metavar="FILE",
                        help="TOML settings file (default ./footfall.toml if present)")
     for flag, text in SETTINGS_FLAGS:
-        group.add_argument(flag, help=text, default=None)
+        group.add_argument(flag, help=help_for.get(flag[2:].replace("-", "_"), text),
+                           default=None)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -78,3 +93,24 @@ def analysis_overrides(args: argparse.Namespace) -> dict[str, float | None]:
     return {"warmup_s": getattr(args, "warmup_s", None),
             "baseline_s": getattr(args, "baseline_s", None),
             "treadmill_speed_mps": getattr(args, "belt_speed", None)}
+
+
+def add_speed_options(group: argparse._ArgumentGroup, *, default: float = 1.0,
+                      what: str = "the recording") -> None:
+    """``--speed X`` and ``--fast``: the one pacing convention (footfall.core.pacing)."""
+    group.add_argument("--speed", type=float, default=default, metavar="X",
+                       help=f"time factor for {what}: 1 = real time, 20 = twenty times faster, "
+                            f"0 = as fast as the receiver takes it (default {default:g})")
+    group.add_argument("--fast", action="store_true", help="the same as --speed 0")
+
+
+def pacer_speed(args: argparse.Namespace) -> float | None:
+    """The pacer's speed from ``--speed``/``--fast`` (None: as fast as possible); a negative
+    factor is refused with what to type instead."""
+    from footfall.core.errors import CommandError, SettingError
+    from footfall.core.pacing import check_speed
+
+    try:
+        return None if getattr(args, "fast", False) else check_speed(args.speed)
+    except SettingError as exc:
+        raise CommandError(f"--speed: {exc}") from None

@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_analysis_options, analysis_overrides
+from footfall.commands._common import HelpFormatter, add_analysis_options, analysis_overrides
 from footfall.core.errors import CommandError
 from footfall.core.vocab import PLACEMENTS, SIDES
 
@@ -55,7 +53,7 @@ KINDS = ("auto", "csv", "fit", "session", "dataset")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("analyze", help="analyse a CSV, FIT or session file offline",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("file", type=Path, metavar="FILE", help="CSV, FIT or MCAP session file")
     parser.add_argument("--kind", choices=KINDS, default="auto",
                         help="file type (default: from the extension, else the content)")
@@ -114,7 +112,7 @@ def analyze_path(path: Path, args: argparse.Namespace,
     from footfall.recordings.sources import ImportKindError, ImportOptions
 
     def config_for(athlete: str) -> AnalysisConfig:
-        return analysis_for(athlete, **analysis_overrides(args))
+        return analysis_for(athlete, overrides=analysis_overrides(args))
 
     options = ImportOptions(
         placement=Placement(args.placement or "tibia"), side=Side(args.side or "none"),

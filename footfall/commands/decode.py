@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich_argparse import RawDescriptionRichHelpFormatter
+from footfall.commands._common import HelpFormatter
 
 PROFILE_NAMES = ("rsc", "polar-pmd", "witmotion", "movesense", "footfall")
 
@@ -24,7 +24,7 @@ A packet footfall cannot parse exits with status 2 and says why.
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("decode", help="decode a captured BLE notification to JSON",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("profile", choices=PROFILE_NAMES, help="which device profile")
     parser.add_argument("hex", nargs="+", help="the notification bytes in hex")
     parser.set_defaults(func=run_command)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich_argparse import RawDescriptionRichHelpFormatter
+from footfall.commands._common import HelpFormatter
 
 HELP = """\
 Start a private Mosquitto and InfluxDB on free ports, run the live processor, replay a recorded
@@ -23,7 +23,7 @@ Nothing is left running unless you pass --keep; data lives under <state-dir>/dem
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("demo", help="run the whole pipeline on a sample run (start here)",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("--speed", type=float, default=20.0, metavar="X",
                         help="replay time factor (default %(default)s; 0 = as fast as possible)")
     parser.add_argument("--quiet", action="store_true", help="no line per step")

@@ -6,9 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import (
+    HelpFormatter,
+    add_settings_options,
+    pacer_speed,
+    settings_from_args,
+)
 
 if TYPE_CHECKING:
     from footfall.harness.emulated_gateway import EmulatedRadios
@@ -26,10 +29,10 @@ Profiles: footfall (open IMU frame), polar-pmd, movesense, witmotion, rsc.
 
   footfall ingest --device C4:7C:8D:6A:11:22:polar-pmd:chest:none \\
                   --device F0:11:22:33:44:55:footfall:tibia:left,rate=400
-  footfall ingest --devices devices.toml --athlete anna --record run.jsonl
-  footfall ingest --emulate --duration 60 --device EE:00:00:00:00:01:footfall:tibia:left \
+  footfall ingest --devices devices.toml --athlete anna --record run.mcap
+  footfall ingest --emulate --duration 60 --device EE:00:00:00:00:01:footfall:tibia:left \\
                   --device EE:00:00:00:00:02:rsc:foot:right     # no hardware needed
-  footfall ingest --replay run.jsonl --replay-speed 0            # a recording, re-parsed
+  footfall ingest --replay run.mcap --speed 0                    # a recording, re-parsed
 
 Dropped links are reconnected (start commands re-issued), a broker outage is spooled on disk
 under --state-dir and published in order when it returns, malformed packets are counted and
@@ -39,14 +42,16 @@ kept under <state-dir>/quarantine. Ctrl-C stops cleanly (publishes what is spool
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("ingest", help="stream BLE devices to the broker",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     dev = parser.add_argument_group("devices")
     dev.add_argument("--device", action="append", default=[], metavar="SPEC",
                      help="ADDRESS:PROFILE:PLACEMENT:SIDE[,key=value…] (repeat for more)")
     dev.add_argument("--devices", type=Path, metavar="FILE",
                      help="TOML file with [[device]] tables (see docs/ingest.md)")
     dev.add_argument("--record", type=Path, metavar="FILE",
-                     help="also save every raw notification as JSON lines, for replay")
+                     help="also save the session as a session file (.mcap): every raw "
+                          "notification (for --replay) and every message published (for "
+                          "footfall replay / analyze)")
     dev.add_argument("--duration", type=float, default=None, metavar="S",
                      help="stop after S seconds (default: until Ctrl-C)")
     dev.add_argument("--stats-every", type=float, default=30.0, metavar="S",
@@ -56,16 +61,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emu.add_argument("--emulate", action="store_true",
                      help="the devices are byte-exact emulators worn by a synthetic runner: "
                           "the whole BLE path (parsers, clocks, spool) without Bluetooth")
-    emu.add_argument("--emulate-speed", type=float, default=1.0, metavar="X",
-                     help="with --emulate: time factor (default 1 = real time); the gateway's "
+    emu.add_argument("--speed", "--emulate-speed", "--replay-speed", dest="speed", type=float,
+                     default=1.0, metavar="X",
+                     help="with --emulate or --replay: time factor, 1 = real time, 0 = as fast "
+                          "as the pipeline takes it (default 1); with --emulate the gateway's "
                           "clock is simulated, so it sees a real-time session at any speed")
     emu.add_argument("--cadence", type=float, default=None, metavar="SPM",
                      help="with --emulate: the runner's cadence (default from speed, ≈170)")
     emu.add_argument("--replay", type=Path, metavar="FILE",
                      help="feed a --record file through the parsers to the broker instead of "
                           "connecting to devices (devices come from the file)")
-    emu.add_argument("--replay-speed", type=float, default=1.0, metavar="X",
-                     help="with --replay: time factor, 0 = as fast as possible (default 1)")
     add_settings_options(parser)
     parser.set_defaults(func=run_command)
 
@@ -90,13 +95,14 @@ def run_command(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     if args.replay:
         from footfall.ingest.gateway import read_recording_specs
+        from footfall.recordings.session_file import SessionFileError
 
         if specs or args.emulate:
             raise CommandError("--replay takes its devices from the recording: drop --device, "
                                "--devices and --emulate")
         try:
             specs = read_recording_specs(args.replay)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, SessionFileError) as exc:
             raise CommandError(f"cannot read recording {args.replay}: {exc}") from exc
         if not specs:
             raise CommandError(f"{args.replay} holds no device (not a `footfall ingest "
@@ -106,8 +112,6 @@ def run_command(args: argparse.Namespace) -> int:
                            "--devices FILE (find addresses with `footfall scan`)")
     radios = None
     if args.emulate:
-        if args.emulate_speed <= 0:
-            raise CommandError("--emulate-speed must be positive")
         try:
             radios = _emulated(specs, args)
         except (SettingError, ValueError) as exc:
@@ -143,12 +147,12 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"ingesting {len(specs)} device(s) as {settings.athlete}/{settings.session} "
               f"to {settings.mqtt_url}; Ctrl-C to stop")
         if radios is not None:
-            players.append(asyncio.create_task(radios.play(gateway, speed=args.emulate_speed)))
+            players.append(asyncio.create_task(radios.play(gateway, speed=pacer_speed(args))))
         if args.stats_every > 0:
             players.append(asyncio.create_task(_report(gateway, args.stats_every)))
         if args.replay:
             players.append(asyncio.create_task(gateway.replay(args.replay,
-                                                              speed=args.replay_speed)))
+                                                              speed=pacer_speed(args))))
             players[-1].add_done_callback(lambda _t: stop.set())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), args.duration)
@@ -175,7 +179,7 @@ def _emulated(specs: list[Any], args: argparse.Namespace) -> EmulatedRadios:
     from footfall.harness.emulated_gateway import EmulatedRadios, plan_devices
     from footfall.simulators.runner import RunnerParams
 
-    run_s = (args.duration or EMULATE_RUN_S) * args.emulate_speed + 5
+    run_s = (args.duration or EMULATE_RUN_S) * (args.speed or 1.0) + 5
     plan = plan_devices(specs, RunnerParams(cadence_spm=args.cadence), run_s,
                         chunk_ms=EMULATE_CHUNK_MS)
     for note in plan.notes:

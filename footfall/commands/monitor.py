@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import HelpFormatter, add_settings_options, settings_from_args
 
 HELP = """\
 A live view of one session for the therapist at the treadmill: cadence against the target with
@@ -30,7 +28,7 @@ the config file) the monitor follows the first session of the athlete that repor
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("monitor", help="terminal live view of a session",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("--fps", type=float, default=60.0,
                         help="most redraws per second (default %(default)s)")
     parser.add_argument("--no-keys", action="store_true", help="ignore the keyboard")
@@ -54,11 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from footfall.config.analysis import alert_config
     from footfall.views.monitor.app import Monitor
 
-    settings = settings_from_args(args)  # checks the [alerts] table too
-    alerts = alert_config(settings.alerts, settings.athlete)
+    settings = settings_from_args(args)  # checks the [analysis] and [alerts] tables too
+    alerts = settings.analysis_for().alerts
     console = Console()
 
     async def main() -> Monitor:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import (
+    HelpFormatter,
+    add_analysis_options,
+    add_settings_options,
+    analysis_overrides,
+    settings_from_args,
+)
 
 HELP = """\
 Subscribe to device data on the broker, detect every step, compute cadence, impact, drift,
@@ -24,22 +28,14 @@ returns; malformed messages are set aside in <state-dir>/quarantine with the rea
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("process", help="live processor: MQTT in, steps/metrics to InfluxDB",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("--client-id", default="footfall-processor",
                         help="MQTT client id; the broker keeps its queue while it is away "
                              "(default %(default)s)")
     parser.add_argument("--print-steps", action="store_true", help="print every step event")
-    analysis = parser.add_argument_group("baseline")
-    analysis.add_argument("--warmup", type=float, default=60.0, metavar="S",
-                          help="seconds of no-feedback warm-up before the baseline window "
-                               "(default %(default)s)")
-    analysis.add_argument("--baseline", type=float, default=60.0, metavar="S",
-                          help="seconds the baseline cadence and impact are taken over; drift "
-                               "is reported against it from then on (default %(default)s)")
-    analysis.add_argument("--treadmill-speed", type=float, default=None, metavar="M/S",
-                          help="belt speed, when no foot pod reports speed: cadence change "
-                               "explained by speed is not counted as drift")
-    add_settings_options(parser)
+    add_analysis_options(parser)
+    add_settings_options(parser, athlete="only this athlete (default: every athlete)",
+                         session="only this session (default: every session)")
     parser.set_defaults(func=run)
 
 
@@ -50,17 +46,13 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from footfall.config.analysis import AnalysisConfig
-    from footfall.core.errors import CommandError
     from footfall.service.processor import ProcessorService
     from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target
     from footfall.wire.events import StepEvent
 
     settings = settings_from_args(args)
-    if args.warmup < 0 or args.baseline <= 0:
-        raise CommandError("--warmup must be ≥ 0 and --baseline > 0 seconds")
-    analysis = AnalysisConfig(warmup_s=args.warmup, baseline_s=args.baseline,
-                              treadmill_speed_mps=args.treadmill_speed)
+    overrides = analysis_overrides(args)
+    settings.analysis_for(overrides=overrides)  # a bad value fails now, with what to fix
     console = Console()
 
     def show(topic: object, event: object) -> None:
@@ -80,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             service = ProcessorService(
                 settings, writer=writer, client_id=args.client_id,
                 athlete=args.athlete or "+", session=args.session or "+", on_event=show,
-                analysis=analysis,
+                analysis_overrides=overrides,
             )
             console.print(f"processing {settings.mqtt_url} → {settings.influx_url}"
                           f"/{settings.influx_database}; Ctrl-C to stop")

@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import HelpFormatter, add_settings_options, settings_from_args
 from footfall.core.vocab import PLACEMENTS, SIDES
 
 if TYPE_CHECKING:
@@ -36,7 +34,7 @@ With --from, convert an existing recording instead of listening to the broker:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("record", help="record a session (or convert FIT/CSV) to MCAP",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
                         help="session file to write (.mcap)")
     live = parser.add_argument_group("recording from the broker")

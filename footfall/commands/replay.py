@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import (
+    HelpFormatter,
+    add_settings_options,
+    add_speed_options,
+    pacer_speed,
+    settings_from_args,
+)
 from footfall.commands.record import add_import_options
 
 HELP = """\
 Publish a session file's raw device data (imu, rsc, meta, status) so `footfall process`
 analyses it exactly like a live run. Timing follows the recording: real time by default,
---speed 20 for twenty times faster, --fast for as fast as the broker takes it.
+--speed 20 for twenty times faster, --speed 0 (or --fast) for as fast as the broker takes it.
 
   footfall replay footfall/data/sample-session.mcap --speed 20
   footfall replay run.mcap --athlete ana --session retest --now   # re-label, shift to now
@@ -26,13 +30,11 @@ Old derived events (steps, metrics, alerts) are not republished unless --derived
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("replay", help="republish a recorded session (or FIT/CSV) live",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("file", type=Path, metavar="FILE",
                         help="session .mcap, .fit activity, .csv, or the sacral dataset dir")
     timing = parser.add_argument_group("timing")
-    timing.add_argument("--speed", type=float, default=1.0, metavar="X",
-                        help="time factor: 1 = as recorded, 20 = twenty times faster")
-    timing.add_argument("--fast", action="store_true", help="as fast as the broker takes it")
+    add_speed_options(timing)
     timing.add_argument("--now", action="store_true",
                         help="shift every UTC timestamp so the session starts now")
     what = parser.add_argument_group("what to publish")
@@ -54,17 +56,12 @@ def run_command(args: argparse.Namespace) -> int:
 
     from footfall.commands.record import convert, describe
     from footfall.core.errors import CommandError
-    from footfall.recordings.session_file import (
-        DERIVED_STREAMS,
-        RAW_STREAMS,
-        SessionFileError,
-        read_info,
-    )
+    from footfall.recordings.session_file import SessionFileError, read_info
     from footfall.recordings.sources import ImportKindError, detect_kind
     from footfall.simulators.replay import ReplayStats, replay_session
+    from footfall.wire.topics import DERIVED_STREAMS, INPUT_STREAMS
 
-    if args.speed <= 0:
-        raise CommandError("--speed must be positive")
+    speed = pacer_speed(args)
     settings = settings_from_args(args)
     console = Console(stderr=True)
     path: Path = args.file
@@ -87,7 +84,7 @@ def run_command(args: argparse.Namespace) -> int:
         console.print(f"replaying {args.file} ({info.duration_s:.0f} s, {len(info.devices)} "
                       f"device(s)) as athlete {athlete or info.athlete}, session "
                       f"{session or info.session} to {settings.mqtt_url}")
-        streams = RAW_STREAMS | DERIVED_STREAMS if args.derived else RAW_STREAMS
+        streams = INPUT_STREAMS | DERIVED_STREAMS if args.derived else INPUT_STREAMS
         with Progress(TextColumn("[bold]replay[/]"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%  {task.fields[info]}"),
                       TimeRemainingColumn(), console=console) as bar:
@@ -100,7 +97,7 @@ def run_command(args: argparse.Namespace) -> int:
 
             try:
                 stats = asyncio.run(replay_session(
-                    path, settings, speed=None if args.fast else args.speed, athlete=athlete,
+                    path, settings, speed=speed, athlete=athlete,
                     session=session, streams=streams, retime=args.now, progress=progress))
             except (OSError, aiomqtt.MqttError) as exc:
                 raise CommandError(f"cannot publish to {settings.mqtt_url}: {exc}") from exc

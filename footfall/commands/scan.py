@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich_argparse import RawDescriptionRichHelpFormatter
+from footfall.commands._common import HelpFormatter
 
 HELP = """\
 Scan for BLE devices advertising a supported profile (RSC foot pods, Polar, WitMotion,
@@ -18,7 +18,7 @@ advertised) and profile. Use the address with `footfall ingest --device`.
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("scan", help="find supported BLE foot pods and IMUs nearby",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("--timeout", type=float, default=8.0, metavar="S",
                         help="seconds to listen (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import (
+    HelpFormatter,
+    add_settings_options,
+    add_speed_options,
+    pacer_speed,
+    settings_from_args,
+    speed_mps,
+)
 
 if TYPE_CHECKING:
     from footfall.config.settings import Settings
@@ -45,14 +50,15 @@ witmotion (up to 200 Hz, ±16 g), movesense (13-1666 Hz), rsc (foot pod: speed a
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("simulate", help="stream a synthetic runner to the broker",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     run = parser.add_argument_group("the runner")
     run.add_argument("--duration", type=float, default=120.0, metavar="S",
                      help="seconds of running (default %(default)s)")
     run.add_argument("--cadence", type=float, default=None, metavar="SPM",
                      help="steps per minute (default: from running speed, 170 at 3 m/s)")
-    run.add_argument("--run-speed", type=float, default=3.0, metavar="M/S",
-                     help="treadmill belt speed (default %(default)s)")
+    run.add_argument("--belt-speed", type=speed_mps, default="10.8", metavar="KMH",
+                     help="treadmill belt speed the runner runs at, in km/h (or e.g. 3m/s; "
+                          "default %(default)s km/h = 3 m/s)")
     run.add_argument("--pta", type=float, default=None, metavar="G",
                      help="peak tibial acceleration (default: from speed, ≈10 g at 3 m/s)")
     run.add_argument("--asymmetry", type=float, default=0.0, metavar="PCT",
@@ -84,9 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                              "or steps of both (~170/min); the gateway detects which "
                              "(default %(default)s)")
     timing = parser.add_argument_group("timing")
-    timing.add_argument("--speed", type=float, default=1.0, metavar="X",
-                        help="time factor: 1 = real time, 20 = twenty times faster (default 1)")
-    timing.add_argument("--fast", action="store_true", help="as fast as the broker takes it")
+    add_speed_options(timing, what="the simulated run")
     timing.add_argument("--chunk-ms", type=float, default=25.0,
                         help="samples per frame (with --device: per notification, up to what "
                              "fits in one), in ms of signal (default %(default)s)")
@@ -105,11 +109,12 @@ def run_command(args: argparse.Namespace) -> int:
     from footfall.simulators.publish import device_stream, publish_streams
     from footfall.simulators.runner import RunnerParams, synthesize
 
-    if args.duration <= 0 or args.speed <= 0:
-        raise CommandError("--duration and --speed must be positive")
+    if args.duration <= 0:
+        raise CommandError("--duration must be positive")
+    speed = pacer_speed(args)
     settings = settings_from_args(args)
     params = RunnerParams(
-        cadence_spm=args.cadence, speed_mps=args.run_speed, pta_g=args.pta,
+        cadence_spm=args.cadence, speed_mps=args.belt_speed, pta_g=args.pta,
         asymmetry_pct=args.asymmetry,
         sample_rate_hz=DEFAULT_RATE_HZ if args.rate is None else args.rate,
         accel_range_g=DEFAULT_RANGE_G if args.range_g is None else args.range_g,
@@ -137,7 +142,7 @@ def run_command(args: argparse.Namespace) -> int:
                        info=f"{getattr(stats, 'frames_sent', 0)} frames")
 
         stats = asyncio.run(publish_streams(
-            settings, streams, speed=None if args.fast else args.speed, progress=progress))
+            settings, streams, speed=speed, progress=progress))
     print(f"sent {stats.frames_sent} frames ({stats.samples_sent} samples, "
           f"{stats.frames_lost} lost on the emulated BLE link) from {len(streams)} sensor(s) as "
           f"athlete {settings.athlete}, session {settings.session}")
@@ -177,7 +182,7 @@ def _through_gateway(args: argparse.Namespace, settings: Settings, params: Runne
 
         try:
             stats = asyncio.run(run_through_gateway(
-                settings, plan, speed=None if args.fast else args.speed, progress=progress))
+                settings, plan, speed=pacer_speed(args), progress=progress))
         except SimulationError as exc:
             raise CommandError(str(exc)) from exc
     for line in stats.device_lines():

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich_argparse import RawDescriptionRichHelpFormatter
-
-from footfall.commands._common import add_settings_options, settings_from_args
+from footfall.commands._common import HelpFormatter, add_settings_options, settings_from_args
 
 HELP = """\
 Start, stop or inspect a local broker and database as background processes, with their config,
@@ -23,7 +21,7 @@ For a deployment with Grafana use docker-compose.yml instead (see README).
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("stack", help="start/stop a local Mosquitto + InfluxDB",
-                            description=HELP, formatter_class=RawDescriptionRichHelpFormatter)
+                            description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("action", choices=["up", "down", "status"])
     add_settings_options(parser)
     parser.set_defaults(func=run)

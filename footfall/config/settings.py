@@ -8,6 +8,7 @@ setting, the source and what to do.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -84,11 +85,12 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from exc
         return self
 
-    def analysis_for(self, athlete: str | None = None, **overrides: Any) -> AnalysisConfig:
+    def analysis_for(self, athlete: str | None = None, *,
+                     overrides: Mapping[str, Any] | None = None) -> AnalysisConfig:
         """The one analysis configuration of ``athlete`` (default: this settings' athlete):
         defaults, then the file's tables, then ``overrides`` (flags; ``None`` = not given)."""
         return analysis_config(self.analysis, self.alerts,
-                               self.athlete if athlete is None else athlete, **overrides)
+                               self.athlete if athlete is None else athlete, **(overrides or {}))
 
     @field_validator("mqtt_url")
     @classmethod

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field, replace
 
 from footfall.config.settings import Settings
 from footfall.core.clock import ManualClock
-from footfall.core.errors import FootfallError, SettingError
+from footfall.core.errors import FootfallError
+from footfall.core.pacing import check_speed
 from footfall.core.vocab import Placement, Side
 from footfall.devices import rsc
 from footfall.devices.capabilities import (
@@ -311,8 +312,7 @@ async def run_through_gateway(
     published (``stats.drained``) or ``drain_timeout_s`` passed; raises
     :class:`SimulationError` when the broker or a device cannot be reached.
     """
-    if speed is not None and speed <= 0:
-        raise SettingError(f"speed must be positive, got {speed}")
+    speed = check_speed(speed)
     radios = EmulatedRadios(plan, now_ns=start_utc_ns)
     config = SessionConfig(settings.athlete, settings.session,
                            BrokerConfig.from_settings(settings), settings.state_dir)

@@ -113,7 +113,7 @@ class SeqTracker:
 
 
 @dataclass(frozen=True, slots=True)
-class Placement:
+class TimelineSlot:
     """Where a frame's samples sit on the sensor clock."""
 
     verdict: Verdict
@@ -152,12 +152,12 @@ class Timeline:
     def reset(self) -> None:
         self.prev_last_us = None
 
-    def place(self, t_us: float, n: int) -> Placement:
+    def place(self, t_us: float, n: int) -> TimelineSlot:
         period = self.period_us
         if self.prev_last_us is None:
             first = t_us if self.anchor == "first" else t_us - (n - 1) * period
             self._advance(first, n, period)
-            return Placement(Verdict.FIRST, first, period, 0)
+            return TimelineSlot(Verdict.FIRST, first, period, 0)
         expected_first = self.prev_last_us + period
         if self.anchor == "first":
             first_guess = t_us
@@ -170,12 +170,12 @@ class Timeline:
         if error_samples > tolerance:
             lost = round(error_samples)
             self._advance(first_guess, n, period)
-            return Placement(Verdict.GAP, first_guess, period, lost)
+            return TimelineSlot(Verdict.GAP, first_guess, period, lost)
         if error_samples < -tolerance:
             if error_samples >= -self.late_window_frames * max(n, self.prev_n):
-                return Placement(Verdict.DUPLICATE, first_guess, period, 0)
+                return TimelineSlot(Verdict.DUPLICATE, first_guess, period, 0)
             self._advance(first_guess, n, period)
-            return Placement(Verdict.RESYNC, first_guess, period, 0)
+            return TimelineSlot(Verdict.RESYNC, first_guess, period, 0)
         # in step: learn the period, and place the samples with this frame's own measurement
         lo, hi = (self.nominal_period_us * (1 - self.max_rate_error),
                   self.nominal_period_us * (1 + self.max_rate_error))
@@ -184,9 +184,9 @@ class Timeline:
         if self.anchor == "last":
             first = t_us - (n - 1) * measured
             self._advance(first, n, measured)
-            return Placement(Verdict.NEXT, first, measured, 0)
+            return TimelineSlot(Verdict.NEXT, first, measured, 0)
         self._advance(t_us, n, self.period_us)
-        return Placement(Verdict.NEXT, t_us, self.period_us, 0)
+        return TimelineSlot(Verdict.NEXT, t_us, self.period_us, 0)
 
     def _advance(self, first_us: float, n: int, period_us: float) -> None:
         self.prev_last_us = first_us + (n - 1) * period_us

@@ -97,7 +97,7 @@ class DeviceStats:
 Reject = Callable[[str, bytes], None]
 
 
-Output = ImuFrame | RscSample
+DriverOutput = ImuFrame | RscSample
 
 
 def _log_only(reason: str, data: bytes) -> None:
@@ -159,10 +159,10 @@ class Driver:
         self.stats.rejected += 1
         self.set_aside(reason, data)
 
-    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[DriverOutput]:
         raise NotImplementedError
 
-    def flush(self) -> list[Output]:
+    def flush(self) -> list[DriverOutput]:
         """Whatever a driver holds back to batch small notifications (at stop or reconnect)."""
         return []
 
@@ -231,7 +231,7 @@ class OpenFrameDriver(Driver):
         # the counter tells exactly whether anything was missed: no blanket gap flag
         self.seq_tracker.resync()
 
-    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[DriverOutput]:
         f = footfall_open.parse(data)
         verdict, _lost_notifications = self.seq_tracker.check(f.seq)
         if verdict is clk.Verdict.DUPLICATE:
@@ -284,7 +284,7 @@ class PolarPmdDriver(Driver):
             raise DeviceError(self.spec.id, f"PMD start refused with status {answer.status} "
                                             f"(rate {self.rate_hz} Hz, range {self.range_g} g)")
 
-    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[DriverOutput]:
         if char_uuid == polar_pmd.CONTROL_POINT_UUID:
             msg = polar_pmd.parse_control(data)
             if isinstance(msg, polar_pmd.PmdStreamStopped):
@@ -342,7 +342,7 @@ class MovesenseDriver(Driver):
             raise DeviceError(self.spec.id, f"GSP subscribe to {movesense.acc_path(self.rate_hz)}"
                                             f" answered status {answer.status}")
 
-    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[DriverOutput]:
         msg = movesense.parse(data)
         if msg.type == movesense.MSG_RESULT:
             fut = self._answers.pop(msg.ref, None)
@@ -352,7 +352,7 @@ class MovesenseDriver(Driver):
         complete, errors = self.assembler.feed(msg)
         for reason in errors:
             self.reject(reason, data)
-        out: list[Output] = []
+        out: list[DriverOutput] = []
         for ref, payload in complete:
             if self.ref == 0:  # not subscribed by us (offline replay): adopt the recording's
                 self.ref = ref
@@ -430,7 +430,7 @@ class WitMotionDriver(Driver):
             await client.write_gatt_char(witmotion.WRITE_UUID, cmd, response=None)
             await self.sleep(self.command_spacing_s)
 
-    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[DriverOutput]:
         frames, skipped = self.stream.feed(data)
         if skipped:
             self.reject(f"{skipped} byte(s) outside 55 61 frames skipped", data)
@@ -447,7 +447,7 @@ class WitMotionDriver(Driver):
             due_ns = self.mapper.to_utc_ns((self.index + n - 1) * nominal_us)
             if recv_utc_ns - due_ns > self.late_threshold_s * 1e9:
                 lost = round((recv_utc_ns - due_ns) / 1000 / real_us)
-        out: list[Output] = []
+        out: list[DriverOutput] = []
         resumed, self._resume = self._resume, False
         if (lost or resumed) and self._pending:
             out += self.flush()  # what came before the gap goes out unflagged
@@ -466,7 +466,7 @@ class WitMotionDriver(Driver):
             out += self.flush()
         return out
 
-    def flush(self) -> list[Output]:
+    def flush(self) -> list[DriverOutput]:
         if not self._pending:
             return []
         n = len(self._pending)
@@ -525,7 +525,7 @@ class RscDriver(Driver):
                      self.multiplier)
         return float(m.cadence_raw * (self.multiplier or 1))
 
-    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[Output]:
+    def handle(self, char_uuid: str, data: bytes, recv_utc_ns: int) -> list[DriverOutput]:
         m = rsc.parse(data)
         stride, distance = m.stride_length_m, m.total_distance_m
         if stride is not None and not 0 <= stride <= MAX_STRIDE_M:

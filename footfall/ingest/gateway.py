@@ -17,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from footfall.core.clock import Clock, SystemClock
+from footfall.core.pacing import Pacer
 from footfall.core.quarantine import Quarantine
 from footfall.devices.errors import ParseError
 from footfall.ingest.ble import BLE_ERRORS, Connector
@@ -32,6 +32,7 @@ from footfall.ingest.drivers import DeviceSpec, DeviceStats, Driver, make_driver
 from footfall.ingest.errors import DeviceError
 from footfall.ingest.publisher import Backoff, SpoolPublisher
 from footfall.ingest.spool import Spool
+from footfall.recordings.session_file import SessionWriter, iter_notifications, read_ble_devices
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import DeviceStatus, RscSample
 from footfall.wire.frame import ImuFrame
@@ -50,54 +51,45 @@ Item = tuple[str, bytes, int] | None
 
 
 class Recorder:
-    """Raw notifications as JSON lines, for replay: one object per notification.
-
-    ``{"t_ns": <receive time, ns since the Unix epoch, UTC>, "device": <id>, "profile": <name>,
-    "char": <characteristic UUID>, "hex": <bytes>}``, preceded by one ``{"spec": {…}}`` line per
-    device (address, profile, placement, side, …) — see docs/ingest.md.
-    """
+    """The session as a session file (docs/session-format.md), for replay and analysis: every
+    raw BLE notification before parsing (with each device's spec), and every message the
+    gateway publishes. ``footfall ingest --replay`` re-parses the former; ``footfall replay``
+    and ``footfall analyze`` read the latter, like any session file."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._out: IO[str] = path.open("a", encoding="utf-8")
+        self._writer = SessionWriter(path, source="ingest")
         self.count = 0
 
     def write_spec(self, spec: DeviceSpec) -> None:
-        self._out.write(json.dumps({"spec": dataclasses.asdict(spec)}) + "\n")
+        self._writer.add_ble_device({k: "" if v is None else str(v)
+                                     for k, v in dataclasses.asdict(spec).items()}
+                                    | {"device_id": spec.id})
 
-    def write(self, device: str, profile: str, char_uuid: str, data: bytes, t_ns: int) -> None:
-        self._out.write(json.dumps({"t_ns": t_ns, "device": device, "profile": profile,
-                                    "char": char_uuid, "hex": data.hex()}) + "\n")
+    def write(self, device: str, char_uuid: str, data: bytes, t_ns: int) -> None:
+        self._writer.write_notification(device, char_uuid, data, log_time_ns=t_ns)
         self.count += 1
-        if self.count % 200 == 0:
-            self._out.flush()
+
+    def write_message(self, topic: str, payload: bytes, t_ns: int) -> None:
+        self._writer.write(topic, payload, log_time_ns=t_ns)
 
     def close(self) -> None:
-        self._out.close()
+        self._writer.close()
 
 
-def read_recording(path: Path) -> Iterator[dict[str, Any]]:
-    """The notifications of a recording made with ``footfall ingest --record``."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                if "spec" in rec:
-                    continue
-                rec["data"] = bytes.fromhex(rec["hex"])
-                yield rec
+_SPEC_FIELDS = frozenset(f.name for f in dataclasses.fields(DeviceSpec))
 
 
 def read_recording_specs(path: Path) -> list[DeviceSpec]:
-    """The devices of a recording (the last spec line per device id wins)."""
-    specs: dict[str, DeviceSpec] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith('{"spec"'):
-                spec = DeviceSpec(**json.loads(line)["spec"])
-                specs[spec.id] = spec
-    return list(specs.values())
+    """The devices of a recording made with ``footfall ingest --record``."""
+    specs = []
+    for raw in read_ble_devices(path):
+        fields: dict[str, Any] = {k: v for k, v in raw.items() if k in _SPEC_FIELDS}
+        for key in ("sample_rate_hz", "accel_range_g"):
+            fields[key] = int(fields[key]) if fields.get(key) else None
+        specs.append(DeviceSpec(**fields))
+    return specs
 
 
 @dataclass
@@ -189,13 +181,19 @@ class DeviceSession:
         self.quarantine.put(f"{self.spec.id}/{self.spec.profile}", reason, data)
 
     def _status(self, online: bool, reason: str, *, final: bool = False) -> None:
-        self.publisher.set_state(self.topics[Stream.STATUS], DeviceStatus(
-            online=online, reason=reason, final=final).to_json())
+        self._state(Stream.STATUS, DeviceStatus(online=online, reason=reason,
+                                                final=final).to_json())
+
+    def _state(self, stream: Stream, payload: bytes) -> None:
+        """A retained state message (meta, status): published now and after reconnects."""
+        self.publisher.set_state(self.topics[stream], payload)
+        if self.recorder is not None:
+            self.recorder.write_message(self.topics[stream], payload, self.clock.utc_ns())
 
     # ---------------------------------------------------------------- tasks
     async def run(self, *, ble: bool = True) -> None:
         """Run until cancelled or stopped; ``ble=False`` for a replay fed by :meth:`inject`."""
-        self.publisher.set_state(self.topics[Stream.META], self.driver.meta().to_json())
+        self._state(Stream.META, self.driver.meta().to_json())
         self._status(False, "connecting" if ble else "replaying")
         self._tasks = [asyncio.create_task(self.publisher.run(), name=f"{self.spec.id}-mqtt"),
                        asyncio.create_task(self._parse_loop(), name=f"{self.spec.id}-parse")]
@@ -271,7 +269,7 @@ class DeviceSession:
         """Parse one notification and spool what it yields (also the offline replay path)."""
         self.stats.notifications += 1
         if self.recorder is not None:
-            self.recorder.write(self.spec.id, self.spec.profile, char_uuid, data, recv_utc_ns)
+            self.recorder.write(self.spec.id, char_uuid, data, recv_utc_ns)
         try:
             outputs = self.driver.handle(char_uuid, data, recv_utc_ns)
         except ParseError as exc:
@@ -280,7 +278,7 @@ class DeviceSession:
         self._spool(outputs)
         if self.driver.meta_dirty:
             self.driver.meta_dirty = False
-            self.publisher.set_state(self.topics[Stream.META], self.driver.meta().to_json())
+            self._state(Stream.META, self.driver.meta().to_json())
 
     def _spool(self, outputs: list[ImuFrame | RscSample]) -> None:
         if outputs and self.driver.seq // SEQ_SAVE_EVERY != \
@@ -288,9 +286,12 @@ class DeviceSession:
             self._save_seq(self.driver.seq + SEQ_SAVE_EVERY)
         for out in outputs:
             if isinstance(out, RscSample):
-                self.publisher.enqueue(self.topics[Stream.RSC], out.to_json())
+                topic, payload = self.topics[Stream.RSC], out.to_json()
             else:
-                self.publisher.enqueue(self.topics[Stream.IMU], wire_frame.encode(out))
+                topic, payload = self.topics[Stream.IMU], wire_frame.encode(out)
+            self.publisher.enqueue(topic, payload)
+            if self.recorder is not None:
+                self.recorder.write_message(topic, payload, self.clock.utc_ns())
 
     async def stop(self, drain_timeout_s: float = 10.0) -> bool:
         """Stop BLE, publish what is queued, say offline; True if nothing was left behind."""
@@ -331,28 +332,25 @@ class Gateway:
     async def run(self, *, ble: bool = True) -> None:
         await asyncio.gather(*(s.run(ble=ble) for s in self.sessions))
 
-    async def replay(self, path: Path, *, speed: float = 1.0) -> int:
-        """Feed a ``--record`` file through the parsers to the broker (run with ``ble=False``).
+    async def replay(self, path: Path, *, speed: float | None = 1.0) -> int:
+        """Feed a ``--record`` file's notifications through the parsers to the broker (run
+        with ``ble=False``).
 
-        Receive times are shifted so the recording starts now; ``speed`` 0 = as fast as the
-        pipeline takes it. Returns the notifications replayed.
+        Receive times are shifted so the recording starts now; ``speed``: × real time
+        (``None`` or 0: as fast as the pipeline takes it). Returns the notifications replayed.
         """
         by_id = {s.spec.id: s for s in self.sessions}
-        loop = asyncio.get_running_loop()
-        start_wall = loop.time()
+        pacer = Pacer(speed)
         shift = first = None
         count = 0
-        for rec in read_recording(path):
-            session = by_id.get(rec["device"])
+        for note in iter_notifications(path):
+            session = by_id.get(note.device)
             if session is None:
                 continue
             if first is None:
-                first, shift = rec["t_ns"], self.clock.utc_ns() - rec["t_ns"]
-            if speed > 0:
-                wait = start_wall + (rec["t_ns"] - first) / 1e9 / speed - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            await session.inject(rec["char"], rec["data"], rec["t_ns"] + (shift or 0))
+                first, shift = note.recv_utc_ns, self.clock.utc_ns() - note.recv_utc_ns
+            await pacer.wait_until((note.recv_utc_ns - first) / 1e9)
+            await session.inject(note.char_uuid, note.data, note.recv_utc_ns + (shift or 0))
             count += 1
         return count
 

@@ -172,5 +172,5 @@ class ActivityTracker:
             return []
         kind: Literal["stop", "walk"] = "stop" if st.kind == "stopped" else "walk"
         st.breaks[kind] += 1
-        return [PauseEvent(time_ns=st.bout_end_ns, kind=kind, start_ns=st.bout_start_ns,
-                           duration_s=duration_s, running_s=st.bout_clock_s)]
+        return [PauseEvent.derived(time_ns=st.bout_end_ns, kind=kind, start_ns=st.bout_start_ns,
+                                   duration_s=duration_s, running_s=st.bout_clock_s)]

@@ -7,7 +7,7 @@ The engine is fed the processor's own events — every :class:`StepEvent` and
 that went silent is noticed even though no event says so. Its state is one dataclass
 (:class:`AlertEngineState`), separate from the rules.
 
-Rules (thresholds in :class:`~footfall.processing.tuning.AlertConfig`, docs/alerts.md):
+Rules (thresholds in :class:`~footfall.config.analysis.AlertConfig`, docs/alerts.md):
 
 ========================  ========  ==========================================================
 rule                      scope     starts when (for its hold time, without interruption)
@@ -31,8 +31,10 @@ when the runner stops, a watch's records are sparse): the processor reports it a
 an unrecorded stretch instead (docs/metrics.md).
 
 Session-scope alerts are reported for the pseudo-device ``session``
-(:data:`footfall.wire.topics.SESSION_DEVICE`); with several devices, the session's cadence is
-the mean of the devices that reported in the last :data:`FRESH_S` seconds.
+(:data:`footfall.wire.topics.SESSION_DEVICE`) and judged on the session's combined figures
+(:class:`~footfall.wire.events.SessionMetricsEvent`, from
+:mod:`footfall.processing.session_join`): the mean cadence and drift of the devices that
+reported in the last 2.5 s, and a leg pair's symmetry.
 """
 
 from __future__ import annotations
@@ -46,17 +48,22 @@ from typing import Any, TypeAlias
 
 from footfall.config.analysis import AlertConfig
 from footfall.core.units import NS
-from footfall.wire.events import AlertEvent, MetricsEvent, RuleName, Severity, StepEvent
+from footfall.wire.events import (
+    AlertEvent,
+    MetricsEvent,
+    RuleName,
+    SessionMetricsEvent,
+    Severity,
+    StepEvent,
+)
 from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
 
-#: a device's latest metrics count towards the session's cadence for this long
-FRESH_S = 2.5
 #: live: a device silent for this many of its own report intervals (when longer than
 #: ``no_data_s``) has gone quiet
 SILENT_INTERVALS = 3
-Observed: TypeAlias = StepEvent | MetricsEvent
+Observed: TypeAlias = StepEvent | MetricsEvent | SessionMetricsEvent
 Alert: TypeAlias = tuple[str, AlertEvent]  # (device, event), like the processor's outputs
 
 SEVERITY: dict[RuleName, Severity] = {
@@ -65,6 +72,11 @@ SEVERITY: dict[RuleName, Severity] = {
     "sensor_offline": "critical", "no_data": "critical",
 }
 RULES = tuple(SEVERITY)
+#: rules judged on a device's own data, and on the session's combined figures
+DEVICE_DATA_RULES: tuple[RuleName, ...] = ("impact", "clipping", "packet_loss")
+SESSION_RULES: tuple[RuleName, ...] = ("cadence_target", "cadence_drift", "asymmetry")
+#: rules about the link itself: no metrics while they hold
+CONNECTIVITY_RULES: tuple[RuleName, ...] = ("sensor_offline", "no_data")
 
 
 @dataclass(slots=True)
@@ -87,13 +99,10 @@ class DeviceState:
     impact_recent_g: deque[float] = field(default_factory=deque)
     impact_baseline_g: float | None = None
     steps_seen: int = 0
-    #: latest metrics: time, cadence, its baseline, drift, symmetry
+    #: latest metrics: time, cadence and its baseline
     metrics_ns: int | None = None
     cadence_spm: float | None = None
     cadence_baseline_spm: float | None = None
-    #: (time, drift %) per metrics event, for the drift rule's mean
-    drift: deque[tuple[int, float]] = field(default_factory=deque)
-    symmetry_pct: float | None = None
     last_event_ns: int | None = None  # UTC of its latest event (sensor timebase)
     last_arrival_ns: int | None = None  # when that event reached us (the caller's clock)
     resumed_ns: int | None = None  # when data came back after a no-data gap
@@ -107,6 +116,11 @@ class AlertEngineState:
     #: set live (``set_target``): an absolute target, or an increase over the baseline
     target_cadence_spm: float | None = None
     target_increase_pct: float | None = None
+    #: the session's cadence baseline, and (time, drift %) per session metrics for the drift
+    #: rule's mean
+    session_baseline_spm: float | None = None
+    drift: deque[tuple[int, float]] = field(default_factory=deque)
+    session_ns: int | None = None  # time of the latest session metrics
 
 
 class AlertEngine:
@@ -134,6 +148,8 @@ class AlertEngine:
     def observe(self, device: str, event: Observed, *,
                 arrival_ns: int | None = None) -> list[Alert]:
         """One processor event of ``device``; ``arrival_ns`` is the caller's clock (live)."""
+        if isinstance(event, SessionMetricsEvent):  # the session's own figures: no device
+            return self._session_rules(event)
         dev = self._device(device)
         # a pod's or watch's silence is a pause or sparse records, not lost data
         pod = isinstance(event, MetricsEvent) and event.source == "rsc"
@@ -207,6 +223,13 @@ class AlertEngine:
                  if r.active and r.started is not None]
         return sorted(found, key=lambda x: (x[1].time_ns, x[1].rule, x[0]))
 
+    def flags(self, device: str) -> dict[str, int]:
+        """``<rule>_alert``: 1 for each of ``device``'s rules that is on (session rules for
+        the pseudo-device ``session``), 0 for the others: the per-second state Grafana reads."""
+        rules = SESSION_RULES if device == SESSION_DEVICE else DEVICE_DATA_RULES
+        return {f"{rule}_alert": int(bool((r := self.state.rules.get((rule, device)))
+                                          and r.active)) for rule in rules}
+
     def active_payload(self) -> bytes:
         """The retained ``session/alerts`` message: a JSON list of the active alerts' start
         events, each with its ``device``."""
@@ -266,18 +289,9 @@ class AlertEngine:
         dev.metrics_ns = t
         dev.cadence_spm = event.cadence_spm
         dev.cadence_baseline_spm = x.cadence_baseline_spm
-        dev.symmetry_pct = x.symmetry_pct
         base_impact = x.impact_baseline_g
         if base_impact is not None:
             dev.impact_baseline_g = base_impact
-        drift = x.cadence_drift_pct
-        window = round(cfg.cadence_drift_window_s * NS)
-        if drift is None:  # a walk, a stop, another pace: the mean starts afresh after it
-            dev.drift.clear()
-        if drift is not None:
-            dev.drift.append((t, drift))
-        while dev.drift and dev.drift[0][0] <= t - window:
-            dev.drift.popleft()
         # data quality, per device
         clip = x.clipping_pct
         out += self._update(
@@ -297,16 +311,17 @@ class AlertEngine:
             hold_s=cfg.quality_hold_s, value=loss,
             message=f"{loss or 0:.1f} % of samples lost in transit recently: steps may be "
                     "missed")
-        out += self._session_rules(t)
         return out
 
-    def _session_rules(self, t: int) -> list[Alert]:
-        cfg = self.config
+    def _session_rules(self, event: SessionMetricsEvent) -> list[Alert]:
+        """The session-wide rules, on the session's combined figures (processing/session_join:
+        complete once every device has passed the second, whatever the arrival order)."""
+        cfg, t = self.config, event.time_ns
+        st = self.state
         out: list[Alert] = []
-        fresh = [d for d in self.state.devices.values()
-                 if d.metrics_ns is not None and d.metrics_ns >= t - round(FRESH_S * NS)]
-        cadence = _mean(d.cadence_spm for d in fresh)
-        base = _mean(d.cadence_baseline_spm for d in fresh)
+        st.session_ns = t
+        cadence, base = event.cadence_spm, event.cadence_baseline_spm
+        st.session_baseline_spm = base if base is not None else st.session_baseline_spm
         target = self.target_spm(base)
         if target is not None:
             below = None if cadence is None else 100 * (1 - cadence / target)
@@ -317,12 +332,17 @@ class AlertEngine:
                 hold_s=cfg.cadence_hold_s, value=cadence,
                 message=f"cadence {cadence or 0:.0f} spm, below the target {target:.0f} spm",
                 extra={"cadence_target_spm": target})
+        window = round(cfg.cadence_drift_window_s * NS)
+        if event.cadence_drift_pct is None:  # a walk, a stop, another pace: start afresh
+            st.drift.clear()
+        else:
+            st.drift.append((t, event.cadence_drift_pct))
+        while st.drift and st.drift[0][0] <= t - window:
+            st.drift.popleft()
         # judged on a full window of running: after a walk or a stop the runner takes a while
-        # to get back to pace, and the first seconds alone are no mean
-        span = round((cfg.cadence_drift_window_s - FRESH_S) * NS)
-        drifts = [sum(v for _, v in d.drift) / len(d.drift) for d in fresh
-                  if d.drift and d.drift[-1][0] - d.drift[0][0] >= span]
-        drift = sum(drifts) / len(drifts) if drifts else None
+        # to get back to pace, and the first seconds alone are no mean (the grid is 1 s)
+        full = bool(st.drift) and st.drift[-1][0] - st.drift[0][0] >= window - 1 * NS
+        drift = sum(v for _, v in st.drift) / len(st.drift) if full else None
         out += self._update(
             "cadence_drift", SESSION_DEVICE, t,
             start=None if drift is None else drift <= -cfg.cadence_drift_pct,
@@ -330,7 +350,7 @@ class AlertEngine:
             hold_s=cfg.drift_hold_s, value=drift,
             message=f"cadence {drift or 0:+.1f} % vs baseline, not explained by speed: "
                     "possible fatigue", extra={"cadence_baseline_spm": base})
-        sym = _mean(d.symmetry_pct for d in fresh)
+        sym = event.symmetry_pct
         out += self._update(
             "asymmetry", SESSION_DEVICE, t,
             start=None if sym is None else abs(sym) >= cfg.asymmetry_pct,
@@ -388,8 +408,9 @@ class AlertEngine:
             started = rule.started
             since = f" (active {(t - started.time_ns) / NS:.0f} s)" if started else ""
             text = f"{rule_name} cleared{since}"
-        event = AlertEvent(time_ns=t, rule=rule_name, state="clear" if rule.active else "start",
-                           severity=severity, message=text, value=value, **body)
+        event = AlertEvent.derived(time_ns=t, rule=rule_name,
+                                   state="clear" if rule.active else "start",
+                                   severity=severity, message=text, value=value, **body)
         if rule.active:
             rule.active, rule.started = False, None
         else:
@@ -404,10 +425,12 @@ class AlertEngine:
         return dev
 
     def _session_baseline(self) -> float | None:
-        return _mean(d.cadence_baseline_spm for d in self.state.devices.values())
+        return self.state.session_baseline_spm
 
     def _latest_ns(self) -> int:
         times = [d.last_event_ns for d in self.state.devices.values() if d.last_event_ns]
+        if self.state.session_ns is not None:
+            times.append(self.state.session_ns)
         return max(times, default=0)
 
 

@@ -143,6 +143,8 @@ class TrackerState:
     run_impact: list[Observation] = field(default_factory=list)
     baseline: Baseline = field(default_factory=lambda: Baseline(duration_s=0.0))
     first_ns: int | None = None
+    #: baseline marks not yet reached by the data: (start, duration), in time order
+    pending: list[tuple[int, float]] = field(default_factory=list)
 
 
 class MetricsTracker:
@@ -161,11 +163,23 @@ class MetricsTracker:
         if self.state.first_ns is None:
             self.state.first_ns = time_ns
 
-    def mark_baseline(self, start_ns: int, duration_s: float | None = None) -> None:
+    def mark_baseline(self, start_ns: int, duration_s: float | None = None, *,
+                      data_ns: int | None = None) -> None:
         """Take the baseline over ``duration_s`` (default ``baseline_s``) of running from UTC
-        ``start_ns`` (now, or later: it starts when the data reaches it)."""
+        ``start_ns``.
+
+        ``data_ns`` is the stream's latest sample: a mark the data has not reached yet takes
+        effect when it does (in data time), so the metrics before it are the same whether the
+        mark arrived early or late in the stream."""
         dur = self.config.baseline_s if duration_s is None else duration_s
-        self.state.baseline = Baseline(duration_s=dur, start_ns=start_ns)
+        st = self.state
+        if data_ns is not None and start_ns <= data_ns:
+            self._set_baseline(start_ns, dur)
+        else:
+            st.pending = sorted([*st.pending, (start_ns, dur)])
+
+    def _set_baseline(self, start_ns: int, duration_s: float) -> None:
+        self.state.baseline = Baseline(duration_s=duration_s, start_ns=start_ns)
         self._resolve_start()
 
     # -- observations ----------------------------------------------------------------------
@@ -222,6 +236,8 @@ class MetricsTracker:
         """Metrics at ``now_ns`` from the observations so far; records the rolling cadence.
         Drift is judged only while running, on the cadence of running strides."""
         cfg, st = self.config, self.state
+        while st.pending and st.pending[0][0] <= now_ns:
+            self._set_baseline(*st.pending.pop(0))
         cadence = self.rolling_cadence(now_ns)
         if cadence is not None:
             st.rolling_cadence.add(now_ns, cadence)

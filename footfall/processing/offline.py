@@ -19,7 +19,7 @@ import numpy.typing as npt
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
 from footfall.core.vocab import Placement, Side
-from footfall.processing.router import INPUT_STREAMS, Routed, SessionRouter
+from footfall.processing.router import Routed, SessionRouter
 from footfall.processing.session import Event
 from footfall.recordings.csv import GYRO_RANGE_DPS, choose_range_g
 from footfall.recordings.framing import UNDATED_UTC_NS, frame_counts
@@ -33,10 +33,11 @@ from footfall.wire.events import (
     MetricsEvent,
     PauseEvent,
     RscSample,
+    SessionMetricsEvent,
     StepEvent,
 )
 from footfall.wire.frame import ImuFrame, g_to_counts
-from footfall.wire.topics import SESSION_DEVICE, Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
 
 #: ids of a recording handed over as arrays or events, with no session of its own
 ATHLETE = SESSION = "offline"
@@ -54,6 +55,8 @@ class AnalysisResult:
 
     steps: list[StepEvent] = field(default_factory=list)
     metrics: list[MetricsEvent] = field(default_factory=list)
+    #: the session's combined figures (device ``session`` only)
+    session_metrics: list[SessionMetricsEvent] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
     #: its breaks in running (stops and walks of ≥ 10 s), in order
     pauses: list[PauseEvent] = field(default_factory=list)
@@ -71,6 +74,8 @@ class AnalysisResult:
             self.alerts.append(event)
         elif isinstance(event, PauseEvent):
             self.pauses.append(event)
+        elif isinstance(event, SessionMetricsEvent):
+            self.session_metrics.append(event)
         else:
             self.device_summary = event
 

@@ -29,7 +29,7 @@ RECENT_STRIKES = 20
 
 
 @dataclass(frozen=True, slots=True)
-class Placement:
+class FrameSlot:
     """Where a frame's samples go on the stream's timeline."""
 
     first_index: int
@@ -56,11 +56,11 @@ class QualityState:
     recent_clipped: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_STRIKES))
 
 
-def place_frame(state: QualityState, frame: ImuFrame, device: str) -> Placement | None:
+def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot | None:
     """Account for ``frame`` and return where it goes; ``None`` means drop it (late/duplicate)."""
     fs = frame.sample_rate_hz
     if state.last_seq is None:
-        first = Placement(0, 0, False)
+        first = FrameSlot(0, 0, False)
     else:
         d = (frame.seq - state.last_seq) % SEQ_MODULO
         if d == 0 or d >= SEQ_MODULO // 2:
@@ -80,7 +80,7 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> Placement 
             log.info("%s: %d frame(s) lost before seq %d (%d samples)", device, d - 1,
                      frame.seq, gap)
         brk = gap > 0 or bool(frame.flags & FLAG_GAP_BEFORE) or drift < -GAP_TOLERANCE_SAMPLES
-        first = Placement(state.next_index + gap, gap, brk)
+        first = FrameSlot(state.next_index + gap, gap, brk)
     n = frame.n_samples
     state.last_seq = frame.seq
     state.last_sensor_us = frame.sensor_time_us

@@ -13,6 +13,7 @@ session's ``control``. Derived streams are never inputs.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,12 +24,10 @@ from footfall.processing.session import Event, SessionProcessor
 from footfall.wire import frame as wire_frame
 from footfall.wire.control import ControlCommand
 from footfall.wire.events import DeviceMeta, DeviceStatus, RscSample
-from footfall.wire.topics import SESSION_DEVICE, Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
 
 log = logging.getLogger(__name__)
 
-#: what a router takes; everything else on the broker is derived
-INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL})
 Routed = tuple[Topic, Event]
 SessionKey = tuple[str, str]
 Reject = Callable[[str, str, bytes], None]
@@ -157,7 +156,8 @@ class SessionRouter:
             now_ns = self.clock()
         out: list[Routed] = []
         for (athlete, session), entry in list(self._sessions.items()):
-            out += self._routed(athlete, session, entry.processor.tick(now_ns))
+            out += self._guarded(athlete, session, "tick",
+                                 functools.partial(entry.processor.tick, now_ns))
         return out
 
     def ended(self) -> list[SessionKey]:
@@ -173,7 +173,7 @@ class SessionRouter:
             return []
         self.stats.sessions_finished += 1
         log.info("session %s/%s finished", athlete, session)
-        return self._routed(athlete, session, entry.processor.finish())
+        return self._guarded(athlete, session, "finish", entry.processor.finish)
 
     def finish(self) -> list[Routed]:
         """End every session (end of a file, or the service stopping)."""
@@ -183,6 +183,17 @@ class SessionRouter:
         return out
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _guarded(self, athlete: str, session: str, what: str,
+                 action: Callable[[], list[tuple[str, Event]]]) -> list[Routed]:
+        """A session's own work outside a message (tick, finish): a bug in it is logged and
+        costs that session's output, never another session's."""
+        try:
+            return self._routed(athlete, session, action())
+        except Exception:
+            self.stats.internal_errors += 1
+            log.exception("internal error in %s of session %s/%s", what, athlete, session)
+            return []
 
     @staticmethod
     def _routed(athlete: str, session: str, outputs: list[tuple[str, Event]]) -> list[Routed]:

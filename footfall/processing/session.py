@@ -12,6 +12,7 @@ reports every step. ``steps_total`` counts the step events of that device.
 from __future__ import annotations
 
 import logging
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from footfall.processing.quality import (
     place_frame,
     total_loss_pct,
 )
+from footfall.processing.session_join import SessionJoin
 from footfall.processing.summary import SummaryBuilder
 from footfall.processing.tuning import (
     AXIS_AXIAL,
@@ -44,27 +46,29 @@ from footfall.processing.tuning import (
 )
 from footfall.wire.control import ControlCommand
 from footfall.wire.events import (
-    AlertEvent,
+    DerivedEvent,
     DeviceMeta,
     DeviceStatus,
-    DeviceSummary,
     MetricsEvent,
     PauseEvent,
     RscSample,
     StepEvent,
 )
 from footfall.wire.frame import ImuFrame
+from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
 
-Event: TypeAlias = StepEvent | MetricsEvent | AlertEvent | PauseEvent | DeviceSummary
+Event: TypeAlias = DerivedEvent
 Output: TypeAlias = tuple[str, Event]
-SIDES = {"left": "right", "right": "left"}
-#: a step (one leg's strike to the other's) longer than this is a pause, not a step: half the
-#: slowest stride (:data:`~footfall.processing.activity.MAX_STRIDE_S`)
+#: a trunk sensor's step longer than this spans a stop: half the slowest stride
+#: (:data:`~footfall.processing.tuning.MAX_STRIDE_S`)
 MAX_STEP_S = MAX_STRIDE_S / 2
 #: no one runs faster than this (Kiernan 2023): a higher per-step cadence is no step rate
 MAX_CADENCE_SPM = 60.0 * MAX_STEP_RATE_HZ
+#: a command may be this far ahead of a device's latest sample and still be on its timeline
+#: (BLE, frame fill and the broker delay data, not the therapist's key press)
+COMMAND_LEAD_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,6 @@ class ImuStream:
     boundary_k: int = 0
     steps_total: int = 0
     last_interval_s: float | None = None  # sacrum: previous step, for stride cadence
-    last_impact_g: float | None = None  # the rolling impact of the latest metrics
     reconfigure: bool = False
     first_ns: int | None = None  # UTC of the first sample
     last_rise_ns: int | None = None  # UTC of the last strike's rising edge
@@ -122,10 +125,6 @@ class SessionProcessor:
         self.imu: dict[str, ImuStream] = {}
         self.rsc: dict[str, RscStream] = {}
         self.speed = TimeSeries()
-        #: per (placement, side): UTC of the last strike's rising edge, and the step times
-        #: ending with that side's strikes (since the other leg's strike) — for symmetry
-        self._last_strike_ns: dict[tuple[str, str], int] = {}
-        self._step_times: dict[tuple[str, str], TimeSeries] = {}
         if self.config.treadmill_speed_mps is not None:
             self.speed.add(0, self.config.treadmill_speed_mps)
         #: the session's alert rules, fed every step and metrics event; the live service may
@@ -136,12 +135,17 @@ class SessionProcessor:
         self.summary = SummaryBuilder(self.config)
         #: devices whose status said they ended normally (``DeviceStatus.final``)
         self.ended: set[str] = set()
+        #: what combines devices (session cadence, symmetry), once every device has passed it
+        self.join = SessionJoin(self.config)
+        #: the therapist's latest "baseline now": a device that starts later gets it too
+        self._baseline_mark_ns: int | None = None
 
     # -- configuration -----------------------------------------------------------------------
 
     def set_meta(self, device: str, meta: DeviceMeta) -> None:
         """Placement and side of ``device``; a change takes effect at its next frame."""
         self.meta[device] = meta
+        self.join.expect(device)
         if meta.sample_rate_hz > 0:  # silence is judged against how often it reports
             self.alerts.set_report_interval(device, 1.0 / meta.sample_rate_hz)
         self.summary.set_leg(device, meta.leg)
@@ -156,28 +160,53 @@ class SessionProcessor:
 
     def mark_baseline(self, device: str | None = None, at_ns: int | None = None,
                       duration_s: float | None = None) -> None:
-        """Start the baseline window now (or at UTC ``at_ns``) for one device or all."""
-        trackers: list[tuple[str, MetricsTracker, int | None]] = []
-        for name, imu in self.imu.items():
-            latest = self._utc(imu, imu.quality.next_index - 1) if imu.anchors else None
-            trackers.append((name, imu.tracker, latest))
-        for name, rsc in self.rsc.items():
-            trackers.append((name, rsc.tracker, rsc.last_ns))
-        for name, tracker, latest in trackers:
+        """Start the baseline window at UTC ``at_ns`` (default: each device's latest sample)
+        for one device or all."""
+        for name, tracker, latest in self._trackers():
             if device is not None and name != device:
                 continue
             start = at_ns if at_ns is not None else latest
             if start is not None:
-                tracker.mark_baseline(start, duration_s)
+                tracker.mark_baseline(start, duration_s, data_ns=latest)
+
+    def _trackers(self) -> list[tuple[str, MetricsTracker, int | None]]:
+        """Every stream's tracker and the UTC of its latest sample."""
+        out: list[tuple[str, MetricsTracker, int | None]] = []
+        for name, imu in self.imu.items():
+            latest = self._utc(imu, imu.quality.next_index - 1) if imu.anchors else None
+            out.append((name, imu.tracker, latest))
+        for name, rsc in self.rsc.items():
+            out.append((name, rsc.tracker, rsc.last_ns))
+        return out
+
+    def _baseline_now(self, given_ns: int) -> None:
+        """A therapist's "baseline now", given at ``given_ns``: used as is when it lies within
+        :data:`COMMAND_LEAD_S` of a device's data (or the device has sent none yet, or starts
+        later: it gets the same mark), so the result does not depend on which frames happened
+        to arrive first; far ahead of the data (a replay of an old session, watched live) it
+        means "from here": that device's latest sample."""
+        self._baseline_mark_ns = given_ns
+        for _device, tracker, latest in self._trackers():
+            far_ahead = latest is not None and given_ns - latest > COMMAND_LEAD_S * NS
+            tracker.mark_baseline(latest if far_ahead and latest is not None else given_ns,
+                                  data_ns=latest)
+
+    def _new_tracker(self) -> MetricsTracker:
+        tracker = MetricsTracker(self.config)
+        if self._baseline_mark_ns is not None:
+            tracker.mark_baseline(self._baseline_mark_ns)
+        return tracker
 
     def set_status(self, device: str, status: DeviceStatus) -> list[Output]:
         """The device's retained ``status``: online, lost (the ``sensor_offline`` alert), or a
         normal end of its session (no alert)."""
         if status.online:
             self.ended.discard(device)
+            self.join.ended(device, False)
             return self._out(self.alerts.device_status(device, True))
         if status.final:
             self.ended.add(device)
+            self.join.ended(device)
             log.info("%s/%s: %s ended (%s)", self.athlete, self.session, device, status.reason)
             return []
         return self._out(self.alerts.device_status(device, False, reason=status.reason))
@@ -185,7 +214,7 @@ class SessionProcessor:
     def control(self, command: ControlCommand) -> list[Output]:
         """A therapist's command (docs/monitor.md): baseline now, or the cadence target."""
         if command.action == "mark_baseline":
-            self.mark_baseline()  # from each device's latest sample, for baseline_s
+            self._baseline_now(command.time_ns)
             return []
         return self._out(self.alerts.set_target(cadence_spm=command.cadence_spm,
                                                 increase_pct=command.increase_pct))
@@ -194,10 +223,22 @@ class SessionProcessor:
         """Live only: the arrival clock moved on (devices that went silent)."""
         return self._out(self.alerts.tick(now_ns))
 
-    def _out(self, outputs: Sequence[Output]) -> list[Output]:
+    def _out(self, outputs: Sequence[Output], *, final: bool = False) -> list[Output]:
+        """Every output passes here: into the session summary and the join; what the join then
+        completes (session metrics, and the session alerts on them) is added."""
+        out = list(outputs)
         for device, event in outputs:
             self.summary.add(device, event)
-        return list(outputs)
+            self.join.observe(device, event)
+        for combined in (self.join.flush() if final else self.join.ready()):
+            alerts = self.alerts.observe(SESSION_DEVICE, combined)
+            combined = combined.model_copy(update=self.alerts.flags(SESSION_DEVICE))
+            more: list[Output] = [(SESSION_DEVICE, combined), *alerts]
+            for device, event in more:
+                self.summary.add(device, event)
+                self.join.observe(device, event)
+            out += more
+        return out
 
     # -- IMU frames --------------------------------------------------------------------------
 
@@ -240,8 +281,7 @@ class SessionProcessor:
         if stream.first_ns is None:
             stream.first_ns = frame.utc_ns
         self.summary.started(device, frame.utc_ns)
-        while stream.next_boundary < start:  # boundaries inside a gap have no data
-            self._advance_boundary(stream)
+        self._skip_boundaries(stream, start)  # boundaries inside a gap have no data
         accel = frame.accel_g()
         rail = full_scale_mask(frame.counts[:, :3])
         resultant = np.sqrt(np.einsum("ij,ij->i", accel, accel))
@@ -262,7 +302,7 @@ class SessionProcessor:
                 placement, side = self.config.default_placement, self.config.default_side
             else:
                 placement, side = meta.placement, meta.side
-            stream = ImuStream(placement, side, MetricsTracker(self.config))
+            stream = ImuStream(placement, side, self._new_tracker())
             self.imu[device] = stream
         return stream
 
@@ -280,6 +320,19 @@ class SessionProcessor:
                 self._advance_boundary(stream)
             else:
                 return out
+
+    def _skip_boundaries(self, stream: ImuStream, start: int) -> None:
+        """Move the next boundary to the first one at or after sample ``start``, in O(1)
+        however long the gap (a clock that jumps a year must not cost a loop per second)."""
+        if stream.next_boundary >= start:
+            return
+        period = stream.sample_rate_hz * self.config.metrics_period_s
+        k = max(stream.boundary_k + 1,
+                math.ceil((start - stream.boundary_origin) / period) - 1)
+        while stream.boundary_origin + round(k * period) < start:  # at most twice (rounding)
+            k += 1
+        stream.boundary_k = k
+        stream.next_boundary = stream.boundary_origin + round(k * period)
 
     def _advance_boundary(self, stream: ImuStream) -> None:
         stream.boundary_k += 1
@@ -320,9 +373,8 @@ class SessionProcessor:
                                        speed_mps=self.speed.last_before(utc))
         stream.tracker.add_impact(utc, peak.impact_g, peak.clipped, peak.impact_axial_g)
         add_strike(stream.quality, peak.clipped)
-        self._record_step_time(stream, rise_ns, stride_s if per_stride == 1 else None)
         stream.steps_total += 1
-        event = StepEvent(
+        event = StepEvent.derived(
             time_ns=utc, sensor_time_s=sensor_ns / NS, impact_g=peak.impact_g,
             cadence_spm=cadence, interval_s=interval_s, side=stream.side,
             placement=stream.placement, clipped=peak.clipped, confidence=peak.confidence,
@@ -359,61 +411,16 @@ class SessionProcessor:
         fs = stream.sample_rate_hz
         q = stream.quality
         figures = stream.tracker.snapshot(utc, self.speed)
-        stream.last_impact_g = figures["impact_g"]
-        step_time, step_symmetry = self._step_symmetry(stream, utc)
-        event = MetricsEvent(
+        event = MetricsEvent.derived(
             time_ns=utc, steps_total=stream.steps_total, placement=stream.placement,
             side=stream.side, **figures,
             packet_loss_pct=packet_loss_pct(q, index, round(self.config.quality_window_s * fs)),
             packet_loss_total_pct=total_loss_pct(q), frames_late_total=q.frames_late,
             clipping_pct=clipping_pct(q), clipped_steps_total=q.strikes_clipped,
             strides_total=stream.steps_total
-            // PLACEMENT_TUNING[stream.placement].strikes_per_stride,
-            symmetry_pct=self._symmetry(stream), step_time_s=step_time,
-            step_time_symmetry_pct=step_symmetry, final=final)
-        return [(device, event), *self.alerts.observe(device, event)]
-
-    def _symmetry(self, stream: ImuStream) -> float | None:
-        """Impact symmetry (R − L) / max(R, L) × 100 from the latest rolling impacts."""
-        if stream.side not in ("left", "right"):
-            return None
-        sides: dict[str, float] = {}
-        for other in self.imu.values():
-            impact = other.last_impact_g
-            if other.placement == stream.placement and other.side in ("left", "right") and \
-                    impact is not None:
-                sides[other.side] = float(impact)
-        if len(sides) < 2:
-            return None
-        r, left = sides["right"], sides["left"]
-        return 100.0 * (r - left) / max(r, left) if max(r, left) > 0 else None
-
-    def _record_step_time(self, stream: ImuStream, rise_ns: int, stride_s: float | None) -> None:
-        """A leg strike ends a step that began with the other leg's last strike (both sensors'
-        clocks are UTC-mapped by the gateway, so they can be compared)."""
-        if stream.side not in SIDES or PLACEMENT_TUNING[stream.placement].strikes_per_stride != 1:
-            return
-        other = self._last_strike_ns.get((stream.placement, SIDES[stream.side]))
-        self._last_strike_ns[(stream.placement, stream.side)] = rise_ns
-        limit_s = 0.75 * stride_s if stride_s else MAX_STEP_S
-        if other is not None and 0 < rise_ns - other < limit_s * NS:
-            series = self._step_times.setdefault((stream.placement, stream.side), TimeSeries())
-            series.add(rise_ns, (rise_ns - other) / NS)
-
-    def _step_symmetry(self, stream: ImuStream, now_ns: int) -> tuple[float | None,
-                                                                      float | None]:
-        """(this side's median step time, step-time symmetry (R − L) / max(R, L) × 100)."""
-        start = now_ns - round(self.config.cadence_window_s * NS)
-        medians: dict[str, float | None] = {}
-        for side in SIDES:
-            values = self._step_times.get((stream.placement, side), TimeSeries()).window(
-                start, now_ns)
-            medians[side] = float(np.median(values)) if values else None
-        mine = medians.get(stream.side)
-        r, left = medians["right"], medians["left"]
-        if r is None or left is None:
-            return mine, None
-        return mine, 100.0 * (r - left) / max(r, left)
+            // PLACEMENT_TUNING[stream.placement].strikes_per_stride, final=final)
+        alerts = self.alerts.observe(device, event)
+        return [(device, event.model_copy(update=self.alerts.flags(device))), *alerts]
 
     def _times(self, stream: ImuStream, index: int) -> tuple[int, int]:
         """(UTC ns, sensor ns) of a sample, from the frame it arrived in."""
@@ -440,7 +447,7 @@ class SessionProcessor:
         has passed; its speed also becomes the session's speed."""
         stream = self.rsc.get(device)
         if stream is None:
-            stream = self.rsc[device] = RscStream(MetricsTracker(self.config))
+            stream = self.rsc[device] = RscStream(self._new_tracker())
         t = sample.time_ns
         if stream.last_ns is not None and t <= stream.last_ns:
             log.warning("%s: dropped foot-pod sample at %d: not after %d", device, t,
@@ -500,11 +507,12 @@ class SessionProcessor:
     def _rsc_metrics(self, device: str, stream: RscStream, at_ns: int, *,
                      final: bool = False) -> list[Output]:
         meta = self.meta.get(device)
-        event = MetricsEvent(
+        event = MetricsEvent.derived(
             time_ns=at_ns, steps_total=round(stream.steps), placement=Placement.FOOT,
             side=meta.side if meta is not None else Side.NONE, source="rsc",
             **stream.tracker.snapshot(at_ns, self.speed), final=final)
-        return [(device, event), *self.alerts.observe(device, event)]
+        alerts = self.alerts.observe(device, event)
+        return [(device, event.model_copy(update=self.alerts.flags(device))), *alerts]
 
     # -- end of stream -----------------------------------------------------------------------
 
@@ -531,7 +539,7 @@ class SessionProcessor:
                                                              final=True)
                         if isinstance(e, MetricsEvent)]
                 out += self._finish_tracker(device, rsc.tracker)
-        self._out(out)
+        out = self._out(out, final=True)
         return out + list(self.summary.summaries().items())
 
     def _finish_tracker(self, device: str, tracker: MetricsTracker) -> list[Output]:

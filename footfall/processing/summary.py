@@ -13,7 +13,8 @@ numbers for the same data. Definitions (docs/metrics.md, "Summary"):
   change, speed-explained change and drift against the baseline: the stream's end-of-run
   window (:meth:`~footfall.processing.metrics.MetricsTracker.run_figures`), handed over by the
   processor when the stream ends, with the running, walking and stopped times;
-- baseline, trend, symmetry: the device's final metrics.
+- baseline, trend, speed: the device's final metrics;
+- symmetry: the session's last combined figures (both legs).
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from footfall.processing.metrics import RunFigures, pct_change
 from footfall.processing.tuning import CADENCE_SPEED_SLOPE_SPM_PER_MPS
 from footfall.wire.events import (
     AlertEvent,
+    DerivedEvent,
     DeviceSummary,
     MetricsEvent,
     PauseEvent,
+    SessionMetricsEvent,
     StepEvent,
 )
 
-Event = StepEvent | MetricsEvent | AlertEvent | PauseEvent | DeviceSummary
+Event = DerivedEvent
 #: the order clipping rules are listed in (docs/metrics.md, "Clipping")
 CLIP_RULES = ("full_scale", "rail", "flat")
 
@@ -63,6 +66,7 @@ class SummaryBuilder:
     def __init__(self, config: AnalysisConfig | None = None) -> None:
         self.config = config or AnalysisConfig()
         self._devices: dict[str, _Device] = {}
+        self._session: SessionMetricsEvent | None = None  # the latest combined figures
 
     def started(self, device: str, first_sample_ns: int) -> None:
         """A stream's first sample: where the device's session starts."""
@@ -80,6 +84,9 @@ class SummaryBuilder:
 
     def add(self, device: str, event: Event) -> None:
         if isinstance(event, AlertEvent | PauseEvent | DeviceSummary):
+            return
+        if isinstance(event, SessionMetricsEvent):  # symmetry is the session's, not a device's
+            self._session = event
             return
         d = self._devices.setdefault(device, _Device())
         d.first_ns = event.time_ns if d.first_ns is None else min(d.first_ns, event.time_ns)
@@ -140,13 +147,13 @@ class SummaryBuilder:
         base_axial = final.impact_axial_baseline_g if final else None
         seconds = run.seconds if run else {}
         breaks = run.breaks if run else {}
-        return DeviceSummary(
+        return DeviceSummary.derived(
             time_ns=last, start_ns=first, duration_s=(last - first) / NS,
             steps=d.steps if d.steps else (final.steps_total if final is not None else 0),
             source="imu" if d.steps else "rsc" if final is not None else None,
             placement=final.placement if final is not None else None,
             side=final.side if final is not None else None,
-            strike=d.strike if d.steps else None,  # type: ignore[arg-type]
+            strike=d.strike if d.steps else None,
             steps_both_legs_estimate=d.steps * per_stride if d.steps else None,
             cadence_spm=float(np.median(cadences)) if cadences else None,
             cadence_mean_spm=mean_cadence,
@@ -161,8 +168,9 @@ class SummaryBuilder:
             impact_final_g=run.impact_g if run else None,
             impact_drift_pct=pct_change(run.impact_g if run else None, base_impact),
             impact_axial_drift_pct=pct_change(run.impact_axial_g if run else None, base_axial),
-            symmetry_pct=final.symmetry_pct if final else None,
-            step_time_symmetry_pct=final.step_time_symmetry_pct if final else None,
+            symmetry_pct=self._session.symmetry_pct if self._session else None,
+            step_time_symmetry_pct=self._session.step_time_symmetry_pct if self._session
+            else None,
             clipped_steps=d.clipped, clipped_pct=clipped_pct,
             clipping_rules=",".join(r for r in CLIP_RULES if r in d.clip_rules) or None,
             packet_loss_pct=final.packet_loss_total_pct if final else None,

@@ -19,8 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from footfall.core.units import NS
-from footfall.wire.events import MIN_TIME_NS
-from footfall.wire.frame import FLAG_GAP_BEFORE, MAX_SAMPLES, ImuFrame
+from footfall.wire.frame import FLAG_GAP_BEFORE, MAX_SAMPLES, MIN_TIME_NS, ImuFrame
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import aiomqtt
@@ -25,14 +25,14 @@ import aiomqtt
 from footfall.config.analysis import AnalysisConfig
 from footfall.config.settings import Settings
 from footfall.core.quarantine import Quarantine
-from footfall.processing.router import INPUT_STREAMS, Routed, SessionRouter
+from footfall.processing.router import Routed, SessionRouter
 from footfall.processing.session import Event, SessionProcessor
 from footfall.service import health
 from footfall.storage.influx import SpooledWriter
 from footfall.storage.lineprotocol import to_line
 from footfall.wire import mqtt
 from footfall.wire.events import AlertEvent, DeviceMeta
-from footfall.wire.topics import SESSION_DEVICE, Stream, Topic, subscription
+from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic, subscription
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,11 @@ class ProcessorService:
         on_event: EventCallback | None = None,
         reconnect_s: float = 1.0,
         analysis: AnalysisConfig | None = None,
+        analysis_overrides: Mapping[str, float | None] | None = None,
         on_session: Callable[[str, str, SessionProcessor], None] | None = None,
     ) -> None:
-        """``analysis`` replaces the settings' own (``settings.analysis_for(athlete)``) for
-        every athlete."""
+        """Each athlete's session gets ``settings.analysis_for(athlete, **analysis_overrides)``
+        (command-line flags); ``analysis`` replaces that for every athlete (tests)."""
         self.settings = settings
         self.writer = writer
         self.athlete = athlete
@@ -93,9 +94,14 @@ class ProcessorService:
         self.stats = ServiceStats()
         self.quarantine = Quarantine(settings.state_dir / "quarantine")
         self.connected = asyncio.Event()
-        self.router = SessionRouter(
-            (lambda _athlete: analysis) if analysis is not None else settings.analysis_for,
-            clock=time.time_ns, on_reject=self._reject, on_session=on_session)
+        overrides = dict(analysis_overrides or {})
+
+        def config_for(athlete: str) -> AnalysisConfig:
+            return analysis if analysis is not None else \
+                settings.analysis_for(athlete, overrides=overrides)
+
+        self.router = SessionRouter(config_for, clock=time.time_ns, on_reject=self._reject,
+                                    on_session=on_session)
         #: arrival time of each session's latest message (for the end-of-session grace)
         self._last_seen_ns: dict[tuple[str, str], int] = {}
         self._finished = False

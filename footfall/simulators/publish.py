@@ -8,7 +8,6 @@ so the processor sees the same interleaving as live. Lost frames (``framing``) n
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from footfall.config.settings import Settings
+from footfall.core.pacing import Pacer
 from footfall.recordings.framing import TimedFrame
 from footfall.simulators.framing import to_frames
 from footfall.simulators.runner import SyntheticRun
@@ -82,7 +82,8 @@ async def publish_streams(
     progress: Callable[[float, PublishStats], None] | None = None,
     client_id: str | None = None,
 ) -> PublishStats:
-    """Send every stream; ``speed=None`` means as fast as the broker takes it."""
+    """Send every stream at ``speed`` × real time (``None`` or 0: as fast as the broker
+    takes it)."""
     start_utc_ns = time.time_ns() if start_utc_ns is None else start_utc_ns
     stats = PublishStats(frames_lost=sum(s.frames_lost for s in streams))
     timeline = sorted(((timed.due_s, index, timed) for index, s in enumerate(streams)
@@ -98,13 +99,11 @@ async def publish_streams(
             status = Topic(settings.athlete, settings.session, stream.device, Stream.STATUS)
             await client.publish(str(status), DeviceStatus(online=True).to_json(), qos=1,
                                  retain=True)
-        wall_start = time.monotonic()
+        pacer = Pacer(speed)
+        pacer.start()
         try:
             for due_s, index, timed in timeline:
-                if speed is not None:
-                    delay = wall_start + due_s / speed - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
+                await pacer.wait_until(due_s)
                 frame = dataclasses.replace(timed.frame, utc_ns=timed.frame.utc_ns + start_utc_ns)
                 await client.publish(topics[index], encode(frame), qos=1)
                 stats.frames_sent += 1

@@ -19,17 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from footfall.config.settings import Settings
-from footfall.recordings.session_file import (
-    DERIVED_STREAMS,
-    RAW_STREAMS,
-    SessionMessage,
-    iter_messages,
-    read_info,
-)
+from footfall.core.pacing import Pacer
+from footfall.core.units import NS
+from footfall.recordings.session_file import SessionMessage, iter_messages, read_info
 from footfall.wire import mqtt
 from footfall.wire.events import utc_iso
 from footfall.wire.frame import HEADER_SIZE, MAGIC
-from footfall.wire.topics import Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, Stream, Topic
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +84,21 @@ async def replay_session(
     speed: float | None = 1.0,
     athlete: str | None = None,
     session: str | None = None,
-    streams: Collection[Stream] = RAW_STREAMS,
+    streams: Collection[Stream] = INPUT_STREAMS,
     retime: bool = False,
     progress: Callable[[ReplayStats], None] | None = None,
     client_id: str | None = None,
 ) -> ReplayStats:
-    """Publish a session file's messages; ``speed=None`` = as fast as the broker acks.
+    """Publish a session file's messages.
 
+    ``speed``: × real time (``None`` or 0: as fast as the broker acks, :mod:`footfall.core.pacing`).
     ``athlete``/``session`` re-label every topic (``None`` keeps the recorded ids).
-    ``retime`` shifts all UTC timestamps so the first message is "now". ``progress`` is
-    called every few messages and once at the end. Retained messages recorded before the
-    first live one (the devices' ``meta``/``status``) go out at once, then the rest is paced
-    by its log time.
+    ``retime`` shifts all UTC timestamps by whole seconds so the first message is "now".
+    ``progress`` is called every few messages and once at the end. Retained messages recorded
+    before the first live one (the devices' ``meta``/``status``) go out at once, then the rest
+    is paced by its log time.
     """
-    if speed is not None and speed <= 0:
-        raise ValueError(f"speed must be positive (or None for as fast as possible), got {speed}")
+    pacer = Pacer(speed)  # 0 or None: as fast as the broker acks
     info = read_info(path)
     wall_begin = time.monotonic()
     selected = frozenset(streams)
@@ -113,8 +109,9 @@ async def replay_session(
     )
     pending: deque[asyncio.Task[None]] = deque()
     topics: set[str] = set()
-    wall_start = time.monotonic()
-    shift_ns = time.time_ns() - info.start_ns if retime else 0
+    # a whole number of seconds: the session's combined figures are on a UTC-second grid, so
+    # a retimed replay gives exactly the figures of the recording
+    shift_ns = round((time.time_ns() - info.start_ns) / NS) * NS if retime else 0
     start_ns: int | None = None  # log time of the first live (not retained) message
     async with mqtt.client(settings, client_id=client_id,
                            max_inflight_messages=FAST_WINDOW * 2) as client:
@@ -122,10 +119,9 @@ async def replay_session(
         for message in iter_messages(path, selected):
             if start_ns is None and not message.retain:
                 start_ns = message.log_time_ns
-                wall_start = time.monotonic()
-            if speed is not None and start_ns is not None:
-                delay = wall_start + (message.log_time_ns - start_ns) / 1e9 / speed \
-                    - time.monotonic()
+                pacer.start()
+            if start_ns is not None:
+                delay = pacer.delay_s((message.log_time_ns - start_ns) / 1e9)
                 if delay > 0:
                     await _drain(pending)
                     await asyncio.sleep(delay)
@@ -159,5 +155,5 @@ async def _drain(pending: deque[asyncio.Task[None]]) -> None:
         await pending.popleft()
 
 
-__all__ = ["DERIVED_STREAMS", "RAW_STREAMS", "ReplayStats", "relabel", "replay_session",
+__all__ = ["ReplayStats", "relabel", "replay_session",
            "retime_payload"]

@@ -11,16 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from footfall.storage.schema import MEASUREMENTS, FieldType
-from footfall.wire.events import (
-    AlertEvent,
-    DeviceSummary,
-    MetricsEvent,
-    PauseEvent,
-    RscSample,
-    StepEvent,
-)
+from footfall.wire.events import DerivedEvent, RscSample
 
-StoredEvent = StepEvent | MetricsEvent | AlertEvent | PauseEvent | RscSample | DeviceSummary
+StoredEvent = DerivedEvent | RscSample
 
 
 def _escape_tag(value: str) -> str:

@@ -25,6 +25,7 @@ from footfall.wire.events import (
     MetricsEvent,
     PauseEvent,
     RscSample,
+    SessionMetricsEvent,
     StepEvent,
     WireEvent,
 )
@@ -38,8 +39,8 @@ NOT_STORED = frozenset({"v", "type", "time_ns", "time_utc"})
 #: per measurement, fields a tag already implies (a step's strike kind is its placement's)
 REDUNDANT = {"step": frozenset({"strike"})}
 #: what the processor writes, in this order in the docs
-STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, AlertEvent, PauseEvent,
-                                               RscSample, DeviceSummary)
+STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, SessionMetricsEvent,
+                                               AlertEvent, PauseEvent, RscSample, DeviceSummary)
 
 
 @dataclass(frozen=True, slots=True)

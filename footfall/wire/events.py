@@ -19,6 +19,8 @@ from these declarations; docs/wire.md is checked against them by a test.
 from __future__ import annotations
 
 import json
+import logging
+import typing
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -38,13 +40,14 @@ from footfall.core.errors import InputError
 from footfall.core.ids import IdPattern
 from footfall.core.vocab import Placement as PlacementEnum
 from footfall.core.vocab import Side as SideEnum
+from footfall.wire.frame import MAX_TIME_NS, MIN_TIME_NS
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 #: the largest JSON event accepted from the network; real ones are below 2 kB
 MAX_EVENT_BYTES = 64 * 1024
 #: 2000-01-01 … 2100-01-01: any time outside is a broken clock, not a run
-MIN_TIME_NS = 946_684_800 * 10**9
-MAX_TIME_NS = 4_102_444_800 * 10**9
 #: what offline statuses said before ``DeviceStatus.final`` marked a normal end
 NORMAL_END_REASONS = frozenset({"stopped", "end of run", "end of recording"})
 
@@ -62,12 +65,12 @@ def utc_iso(time_ns: int) -> str:
 # -- field types: the unit is in the field's name, the range here ------------------------------
 
 TimeNs = Annotated[int, Field(ge=MIN_TIME_NS, le=MAX_TIME_NS)]
-Seconds = Annotated[float, Field(ge=0.0, le=1e10)]
+Seconds = Annotated[float, Field(ge=0.0, le=2e13)]  # a sensor's u64 µs clock reaches 1.8e13 s
 Spm = Annotated[float, Field(ge=0.0, le=600.0)]  # steps per minute (RSC u8 × 2 at most 510)
 SpmPerMin = Annotated[float, Field(ge=-600.0, le=600.0)]
 Mps = Annotated[float, Field(ge=0.0, le=20.0)]  # running speed; 20 m/s is beyond any human
-G = Annotated[float, Field(ge=0.0, le=2000.0)]
-Gps = Annotated[float, Field(ge=0.0, le=1e7)]  # loading rate, g/s
+G = Annotated[float, Field(ge=0.0, le=4000.0)]  # the resultant at a ±2000 g range: ≤ 3464 g
+Gps = Annotated[float, Field(ge=0.0, le=1e9)]  # loading rate, g/s: 3464 g in 10 µs at most
 Pct = Annotated[float, Field(ge=0.0, le=100.0)]  # a share
 Change = Annotated[float, Field(ge=-1e6, le=1e6)]  # a relative change, %
 Symmetry = Annotated[float, Field(ge=-100.0, le=100.0)]  # (R − L) / max(R, L) × 100
@@ -77,6 +80,7 @@ Hz = Annotated[float, Field(ge=0.0, le=100_000.0)]
 RangeG = Annotated[int, Field(ge=0, le=2000)]
 RangeDps = Annotated[int, Field(ge=0, le=100_000)]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Flag = Annotated[int, Field(ge=0, le=1)]  # an integer 0/1: InfluxQL and Grafana compare it
 #: a FIT file's distance is cumulative over a whole multisport race (an Ironman's run starts at
 #: 184 km); RSC's own field ends at 429 km
 Metres = Annotated[float, Field(ge=0.0, le=1_000_000.0)]
@@ -108,6 +112,23 @@ class WireEvent(BaseModel):
         return self.model_dump_json().encode()
 
     @classmethod
+    def derived(cls, **values: Any) -> Self:
+        """Build an event the processor derived: an optional figure out of its declared range
+        (a drift computed from garbage, say) is dropped to None and logged, never raised, so
+        hostile input costs a number, not the session. Required fields still must be valid."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            dropped = {name for e in exc.errors() if e["loc"]
+                       and (name := str(e["loc"][0])) in cls.model_fields
+                       and _nullable(cls.model_fields[name].annotation)}
+            if not dropped:
+                raise
+            log.warning("%s: implausible %s dropped: %s", cls.TYPE, ", ".join(sorted(dropped)),
+                        {k: values.get(k) for k in sorted(dropped)})
+            return cls(**{**values, **dict.fromkeys(dropped)})
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Validate a decoded JSON object: its type, then every declared field."""
         if data.get("type") != cls.TYPE:
@@ -121,6 +142,10 @@ class WireEvent(BaseModel):
     @classmethod
     def from_json(cls, payload: bytes | bytearray | str) -> Self:
         return cls.from_dict(load(payload))
+
+
+def _nullable(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
 
 
 def _reason(kind: str, exc: ValidationError) -> str:
@@ -286,9 +311,6 @@ class MetricsEvent(TimedEvent):
     speed_mps: Mps | None = None
     speed_baseline_mps: Mps | None = None
     baseline_state: BaselineState = "warmup"
-    symmetry_pct: Symmetry | None = None
-    step_time_s: Seconds | None = None
-    step_time_symmetry_pct: Symmetry | None = None
     packet_loss_pct: Pct | None = None
     packet_loss_total_pct: Pct | None = None
     frames_late_total: Count | None = None
@@ -299,6 +321,39 @@ class MetricsEvent(TimedEvent):
     activity: Activity | None = None
     running_s: Seconds | None = None  # the running clock: time spent running so far
     final: bool = False  # the stream's last metrics (end of session)
+    #: 1 while the processor's alert of that rule is on for this device (what Grafana's rules
+    #: read: the processor is the one place alerts are judged)
+    impact_alert: Flag = 0
+    clipping_alert: Flag = 0
+    packet_loss_alert: Flag = 0
+
+
+class SessionMetricsEvent(TimedEvent):
+    """What needs every device of the session, once a second on a UTC-second grid: the session
+    cadence and drift (the mean of its devices), and a leg pair's impact and step-time symmetry
+    (R − L) / max(R, L) × 100. Emitted for second ``time_ns`` only once every active device's
+    data has passed it, so the figures never depend on which device's frames arrived first
+    (processing/session_join.py)."""
+
+    TYPE: ClassVar[str] = "session_metrics"
+    type: Literal["session_metrics"] = "session_metrics"
+    devices: Count  # devices that reported in the last seconds
+    #: the least advanced of the devices' baseline states: "set" once every device has one
+    baseline_state: BaselineState = "warmup"
+    cadence_spm: Spm | None = None
+    cadence_baseline_spm: Spm | None = None
+    cadence_drift_pct: Change | None = None
+    placement: Placement | None = None  # of the leg pair below
+    impact_left_g: G | None = None
+    impact_right_g: G | None = None
+    symmetry_pct: Symmetry | None = None
+    step_time_left_s: Seconds | None = None
+    step_time_right_s: Seconds | None = None
+    step_time_symmetry_pct: Symmetry | None = None
+    #: 1 while the processor's session alert of that rule is on
+    cadence_target_alert: Flag = 0
+    cadence_drift_alert: Flag = 0
+    asymmetry_alert: Flag = 0
 
 
 RuleName = Literal["impact", "cadence_target", "cadence_drift", "asymmetry", "clipping",
@@ -423,8 +478,11 @@ class DeviceSummary(TimedEvent):
     leg: Annotated[int, Field(ge=1, le=100)] | None = None
 
 
+#: what the processor derives and publishes
+DerivedEvent = (StepEvent | MetricsEvent | SessionMetricsEvent | AlertEvent | PauseEvent
+                | DeviceSummary)
 #: the event type of each JSON stream (docs/wire.md)
 EVENT_TYPES: dict[str, type[WireEvent]] = {
     cls.TYPE: cls for cls in (DeviceMeta, DeviceStatus, RscSample, StepEvent, MetricsEvent,
-                              AlertEvent, PauseEvent, DeviceSummary)
+                              SessionMetricsEvent, AlertEvent, PauseEvent, DeviceSummary)
 }

@@ -1,8 +1,9 @@
 """Binary IMU frame, version 1: a header and interleaved little-endian int16 samples.
 
-Decoding is zero-copy: the samples are a NumPy view on the payload bytes. The full-scale range
-travels with every frame, so the processor knows exactly when a sample sits at the rail
-(clipping) and how to scale counts to g without any side channel.
+Decoding is zero-copy: the samples are a NumPy view on the payload bytes, and every header
+field is bounded (rate, range, UTC), so no frame can make the processor loop or overflow. The
+full-scale range travels with every frame, so the processor knows exactly when a sample sits
+at the rail (clipping) and how to scale counts to g without any side channel.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ INT16_FULL_SCALE = 32768
 MAX_SAMPLES = 65535
 ACCEL_CHANNELS = 3
 ACCEL_GYRO_CHANNELS = 6
+#: bounds of a frame's header: no sensor samples faster, no accelerometer has a wider range
+MAX_RATE_HZ = 100_000.0
+MAX_RANGE_G = 2000
+#: 2000-01-01 … 2100-01-01 (the same bounds as every JSON event's time)
+MIN_TIME_NS = 946_684_800 * 10**9
+MAX_TIME_NS = 4_102_444_800 * 10**9
 #: flag bit: the sample counter/timestamp of this frame does not follow the previous one
 FLAG_GAP_BEFORE = 0x0001
 
@@ -114,10 +121,13 @@ def decode(payload: bytes | bytearray | memoryview) -> ImuFrame:
         raise FrameError(f"unsupported frame version {version} (this build reads {VERSION})")
     if channels not in (ACCEL_CHANNELS, ACCEL_GYRO_CHANNELS):
         raise FrameError(f"unsupported channel count {channels}")
-    if not (rate_hz > 0 and np.isfinite(rate_hz)):
-        raise FrameError(f"invalid sample rate {rate_hz}")
-    if range_g == 0:
-        raise FrameError("accelerometer full-scale range is 0")
+    if not (0 < rate_hz <= MAX_RATE_HZ):  # also NaN
+        raise FrameError(f"sample rate {rate_hz:g} Hz is not 0 < rate ≤ {MAX_RATE_HZ:g} Hz")
+    if not 0 < range_g <= MAX_RANGE_G:
+        raise FrameError(f"accelerometer full-scale range {range_g} g is not 1–{MAX_RANGE_G} g")
+    if not MIN_TIME_NS <= utc_ns <= MAX_TIME_NS:
+        raise FrameError(f"UTC {utc_ns} ns is not between 2000 and 2100: the gateway's clock "
+                         "is wrong")
     expected = HEADER_SIZE + 2 * channels * n_samples
     if len(payload) != expected:
         raise FrameError(f"payload is {len(payload)} bytes, header says {expected}")

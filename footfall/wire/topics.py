@@ -25,11 +25,21 @@ class Stream(StrEnum):
     STATUS = "status"  # JSON DeviceStatus, retained, also the last will
     STEP = "step"  # JSON StepEvent
     METRICS = "metrics"  # JSON MetricsEvent, once per second of sensor time
+    SESSION_METRICS = "session_metrics"  # JSON SessionMetricsEvent of device session, 1/s
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
     PAUSE = "pause"  # JSON PauseEvent, a break in running (a stop or a walk) when it ends
     SUMMARY = "summary"  # JSON DeviceSummary, once per device when its session ends
     CONTROL = "control"  # JSON ControlCommand to the processor (baseline now, cadence target)
+
+
+#: what the processor takes: what devices send, and the therapist's commands. A replay
+#: republishes these, so the processor derives everything else again as it did live
+INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL})
+#: what the processor derives
+DERIVED_STREAMS = frozenset(set(Stream) - INPUT_STREAMS)
+#: published with the MQTT retain flag (docs/wire.md)
+RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE})
 
 
 class TopicError(InputError):

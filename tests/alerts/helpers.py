@@ -17,9 +17,11 @@ from footfall.config.analysis import AlertConfig, AnalysisConfig
 from footfall.processing.alerts import AlertEngine
 from footfall.processing.metrics import MetricsTracker
 from footfall.processing.session import Output, SessionProcessor
+from footfall.processing.session_join import SessionJoin
 from footfall.recordings.framing import frame_counts
 from footfall.simulators.runner import SyntheticRun
 from footfall.wire.events import AlertEvent, DeviceMeta, MetricsEvent, StepEvent
+from footfall.wire.topics import SESSION_DEVICE
 
 NS = 1_000_000_000
 UTC0 = 1_795_540_800_000_000_000  # 2026-11-24T17:20:00Z
@@ -85,6 +87,7 @@ def reference_alerts(run: SyntheticRun, *, alerts: AlertConfig | None = None,
     tracker.start(UTC0)
     truth = run.truth.own()
     result = Offline(engine=AlertEngine(alerts))
+    join = SessionJoin(cfg)
     name = device_name(run)
     strikes = [(float(t), i) for i, t in enumerate(truth.time_s)]
     seconds = [(float(k), -1) for k in range(1, int(run.duration_s) + 1)]
@@ -109,6 +112,11 @@ def reference_alerts(run: SyntheticRun, *, alerts: AlertConfig | None = None,
             event = MetricsEvent(time_ns=t_ns, steps_total=n, placement=run.placement,
                                  side=run.side, **tracker.snapshot(t_ns))
         result.alerts += result.engine.observe(name, event)
+        join.observe(name, event)
+        for combined in join.ready():  # the session rules judge the session's figures
+            result.alerts += result.engine.observe(SESSION_DEVICE, combined)
+    for combined in join.flush():
+        result.alerts += result.engine.observe(SESSION_DEVICE, combined)
     return result
 
 

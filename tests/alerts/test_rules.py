@@ -17,6 +17,7 @@ from footfall.config.analysis import AlertConfig, AnalysisConfigError, alert_con
 from footfall.config.settings import load_settings
 from footfall.processing.alerts import AlertEngine
 from footfall.simulators.runner import RunnerParams, SyntheticRun, synthesize
+from footfall.wire.events import SessionMetricsEvent
 
 from .helpers import NS, UTC0, metrics_event, reference_alerts, run_offline, step_event
 
@@ -134,11 +135,11 @@ def test_cadence_below_target_starts_once_and_clears_when_the_runner_reaches_it(
 
 def test_set_target_live_and_its_removal_clears_the_alert() -> None:
     engine = AlertEngine()
-    base = {"cadence_baseline_spm": 170.0}
     assert engine.set_target(cadence_spm=180.0) == []
     out = []
-    for s in range(0, 12):
-        out += engine.observe("pod", metrics_event(UTC0 + s * NS, 170.0, s, base))
+    for s in range(0, 12):  # the session's combined figures: 170 spm against a 170 baseline
+        out += engine.observe("session", SessionMetricsEvent(
+            time_ns=UTC0 + s * NS, devices=1, cadence_spm=170.0, cadence_baseline_spm=170.0))
     assert [(e.rule, e.state) for _, e in out] == [("cadence_target", "start")]
     assert engine.target_spm() == 180.0
     cleared = engine.set_target(None)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from footfall.processing.alerts import RULES
 from footfall.views.dashboards import REPO_DASHBOARDS, differences, provisioning, render, write
 from footfall.views.dashboards.__main__ import main
 from footfall.views.dashboards.influxql import DATASOURCE_UID
@@ -133,6 +134,8 @@ def test_datasource_is_influxql_without_a_password_in_the_file() -> None:
 def test_alert_rules_evaluate_influxql_per_device() -> None:
     (group,) = provisioning.alert_rules()["groups"]  # type: ignore[index]
     assert {r["uid"] for r in group["rules"]} == {r.uid for r in provisioning.rules()}
+    # one Grafana rule per processor rule: the processor is the one place alerts are judged
+    assert sorted(r.rule for r in provisioning.rules()) == sorted(RULES)
     for rule in group["rules"]:
         query = rule["data"][0]
         assert query["datasourceUid"] == DATASOURCE_UID

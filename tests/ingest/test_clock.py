@@ -46,7 +46,7 @@ def test_seq_tracker_resync_after_reconnect() -> None:
 def test_timeline_last_anchor_polar_style() -> None:
     tl = clk.Timeline(5000.0, anchor="last")  # 200 Hz, timestamps of the last sample
     first = tl.place(1_045_000, 10)
-    assert first == clk.Placement(clk.Verdict.FIRST, 1_000_000, 5000.0, 0)
+    assert first == clk.TimelineSlot(clk.Verdict.FIRST, 1_000_000, 5000.0, 0)
     nxt = tl.place(1_095_000, 10)
     assert (nxt.verdict, nxt.first_us, nxt.lost_samples) == (clk.Verdict.NEXT, 1_050_000, 0)
     # one notification of 10 samples lost

@@ -17,6 +17,7 @@ from bleak.exc import (
 from footfall import cli, commands
 from footfall.core.errors import SettingError
 from footfall.ingest.devices import load_devices_file, parse_device_arg
+from footfall.recordings.session_file import SessionWriter, read_info
 
 MINE = ["decode", "scan", "ingest"]
 
@@ -175,16 +176,16 @@ def test_ingest_emulate_streams_without_bluetooth(capsys: pytest.CaptureFixture[
                          "--athlete", "cli", "--session", "emu",
                          "--device", "EE:00:00:00:00:01:footfall:tibia:left",
                          "--device", "EE:00:00:00:00:02:rsc:foot:right",
-                         "--record", str(tmp_path / "raw.jsonl"))
+                         "--record", str(tmp_path / "raw.mcap"))
     assert code == 0, err
     lines = {line.split(":")[0]: line for line in out.splitlines()}
     frames = int(lines["tibia-left"].split()[1])
     assert frames >= 100  # ≈ 8 s of a 200 Hz sensor in 10-sample frames, at ×4
     assert "0 rejected" in lines["tibia-left"] and "0 still spooled" in lines["tibia-left"]
     assert "rsc" in lines["foot-right"]
-    assert len((tmp_path / "raw.jsonl").read_text().splitlines()) >= frames
+    assert read_info(tmp_path / "raw.mcap").notification_count >= frames
     # the recording replays through the same parsers into the same frames
-    code, out2, err = run(capsys, "ingest", "--replay", str(tmp_path / "raw.jsonl"),
+    code, out2, err = run(capsys, "ingest", "--replay", str(tmp_path / "raw.mcap"),
                           "--replay-speed", "0", "--mqtt-url", ingest_broker.url,
                           "--state-dir", str(tmp_path), "--athlete", "cli", "--session", "re")
     assert code == 0, err
@@ -194,8 +195,9 @@ def test_ingest_emulate_streams_without_bluetooth(capsys: pytest.CaptureFixture[
 
 
 def test_replay_needs_a_recording(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    empty = tmp_path / "x.jsonl"
-    empty.write_text("")
+    empty = tmp_path / "x.mcap"
+    with SessionWriter(empty, source="test"):
+        pass
     code, _, err = run(capsys, "ingest", "--replay", str(empty), "--state-dir", str(tmp_path))
     assert code == 2 and "holds no device" in err
 

@@ -20,8 +20,9 @@ from footfall.ingest.drivers import (
     RscDriver,
     WitMotionDriver,
 )
-from footfall.ingest.gateway import Gateway, Recorder, SessionConfig, read_recording
+from footfall.ingest.gateway import Gateway, Recorder, SessionConfig
 from footfall.ingest.publisher import Backoff
+from footfall.recordings.session_file import iter_notifications, read_ble_devices
 from footfall.simulators.devices import footfall_open as ffo_emu
 from footfall.simulators.devices import witmotion as wit_emu
 from footfall.simulators.devices.ble import EmulatorHub
@@ -123,7 +124,7 @@ async def test_rsc_movesense_witmotion_through_gateway(ingest_broker: Broker,
              DeviceSpec("EE:00:00:00:01:03", "witmotion", "tibia", "left", sample_rate_hz=200)]
     config = SessionConfig(athlete, session, BrokerConfig(ingest_broker.host, ingest_broker.port),
                            tmp_path / "state", ble_backoff=Backoff(initial_s=0.05, max_s=0.2))
-    recorder = Recorder(tmp_path / "raw.jsonl")
+    recorder = Recorder(tmp_path / "raw.mcap")
     gateway = Gateway(specs, config, BleakConnector(client_class=hub.client_class(),
                                                     find_device=hub.find_device),
                       recorder=recorder)
@@ -193,9 +194,11 @@ async def test_rsc_movesense_witmotion_through_gateway(ingest_broker: Broker,
     assert wit.writes == [witmotion.CMD_UNLOCK, bytes.fromhex("FFAA030A00"), witmotion.CMD_SAVE] * 2
     assert wit.rate_hz == 200
     # the raw recording replays into the same frames
-    recorded = list(read_recording(tmp_path / "raw.jsonl"))
-    assert {r["profile"] for r in recorded} == {"rsc", "movesense", "witmotion"}
-    assert sum(1 for r in recorded if r["profile"] == "witmotion") == links["wit"].delivered
+    recorded = list(iter_notifications(tmp_path / "raw.mcap"))
+    profiles = {d["device_id"]: d["profile"] for d in read_ble_devices(tmp_path / "raw.mcap")}
+    assert {profiles[r.device] for r in recorded} == {"rsc", "movesense", "witmotion"}
+    assert sum(1 for r in recorded if profiles[r.device] == "witmotion") == \
+        links["wit"].delivered
 
 
 def test_open_frame_reconnect_without_loss_is_not_a_gap() -> None:

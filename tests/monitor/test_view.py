@@ -10,7 +10,14 @@ from rich.console import Console
 from footfall.views.monitor.state import MonitorState, apply, rendered
 from footfall.views.monitor.view import render
 from footfall.wire.control import ControlCommand, control_topic
-from footfall.wire.events import AlertEvent, DeviceMeta, DeviceStatus, MetricsEvent, StepEvent
+from footfall.wire.events import (
+    AlertEvent,
+    DeviceMeta,
+    DeviceStatus,
+    MetricsEvent,
+    SessionMetricsEvent,
+    StepEvent,
+)
 
 NS = 1_000_000_000
 T0 = 1_795_540_800 * NS  # 2026-11-24T17:20:00Z
@@ -53,10 +60,13 @@ def _session() -> MonitorState:
         extra = {"cadence_baseline_spm": 168.0, "cadence_change_pct": 1.5,
                  "cadence_drift_pct": 1.5, "cadence_trend_spm_per_min": -0.8,
                  "impact_g": 11.0 if side == "left" else 12.0, "impact_baseline_g": 9.5,
-                 "impact_drift_pct": 15.8 if side == "left" else 26.3, "symmetry_pct": 8.3,
+                 "impact_drift_pct": 15.8 if side == "left" else 26.3,
                  "packet_loss_pct": 0.0 if side == "left" else 2.5, "clipping_pct": 0.0}
         _feed(st, dev, "metrics", metrics_event(T0, 170.0 if side == "left" else 171.0, 80,
                                                 extra, side=side).to_json(), T0)
+    combined = SessionMetricsEvent(time_ns=T0, devices=2, cadence_spm=170.5,
+                                   placement="tibia", symmetry_pct=8.3)
+    _feed(st, "session", "session_metrics", combined.to_json(), T0)
     return st
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from footfall.config.analysis import AnalysisConfig
+from footfall.core.vocab import Placement, Side
 from footfall.processing.offline import analyze_accel
 
 from .synth import leg_run
@@ -148,3 +151,80 @@ def test_any_split_of_a_run_with_an_echo_a_pause_and_clipping_gives_identical_ev
         data: st.DataObject) -> None:
     n = _realistic()[0].shape[0]
     assert _realistic_events(data.draw(splits(n))) == _realistic_one_call()
+
+
+# -- session files: the same messages, re-framed -----------------------------------------------
+
+@cache
+def _legs() -> dict[str, tuple[np.ndarray, int]]:
+    """Two tibia sensors of one synthetic runner at 500 Hz, as int16 counts (±16 g)."""
+    from footfall.simulators.runner import RunnerParams, render, simulate_gait
+
+    params = RunnerParams(sample_rate_hz=500.0, accel_range_g=16, seed=11,
+                          fatigue_start_fraction=0.4, fatigue_pta_rise_pct=25.0)
+    gait = simulate_gait(params, 20.0)
+    return {f"tibia-{side}": (render(gait, replace(params, side=side)).counts, 16)
+            for side in (Side.LEFT, Side.RIGHT)}
+
+
+def _session_events(tmp: Path, sizes: dict[str, list[int]] | None) -> list[dict[str, Any]]:
+    """A session file of both legs (frames of ``sizes`` samples), with a "baseline now" and a
+    target, analysed like ``footfall analyze`` does: every event, in order, per device."""
+    from footfall.processing.offline import analyze_messages
+    from footfall.recordings.framing import frame_counts
+    from footfall.recordings.session_file import SessionWriter, iter_messages
+    from footfall.wire.control import ControlCommand
+    from footfall.wire.events import DeviceMeta
+    from footfall.wire.frame import encode
+    from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
+
+    t0 = 1_795_540_800_000_000_000
+    path = tmp / f"s{len(list(tmp.iterdir()))}.mcap"
+    items: list[tuple[int, int, Topic, bytes]] = []
+    for order, (device, (counts, rng)) in enumerate(_legs().items()):
+        side = Side(device.split("-")[1])
+        meta = DeviceMeta(profile="sim", placement=Placement.TIBIA, side=side,
+                          sample_rate_hz=500.0, accel_range_g=rng)
+        items.append((t0 - 1, order, Topic("a", "s", device, Stream.META), meta.to_json()))
+        frames, _ = frame_counts(counts, sample_rate_hz=500.0, accel_range_g=rng,
+                                 start_utc_ns=t0,
+                                 frame_sizes=(sizes or {}).get(device) or [counts.shape[0]])
+        items += [(t0 + round(f.due_s * 1e9), order, Topic("a", "s", device, Stream.IMU),
+                   encode(f.frame)) for f in frames]
+    control = Topic("a", "s", SESSION_DEVICE, Stream.CONTROL)
+    items.append((t0 + 3_500_000_000, 2, control,
+                  ControlCommand.mark_baseline(t0 + 3_500_000_000).to_json()))
+    items.append((t0 + 4_500_000_000, 2, control,
+                  ControlCommand.set_target(t0 + 4_500_000_000, increase_pct=6.0).to_json()))
+    with SessionWriter(path, source="test") as writer:
+        for log_ns, _, topic, payload in sorted(items, key=lambda i: (i[0], i[1])):
+            writer.write(topic, payload, log_time_ns=log_ns)
+    results = analyze_messages(((m.topic, m.payload) for m in iter_messages(path, INPUT_STREAMS)),
+                               config=replace(CONFIG, warmup_s=0.5, baseline_s=5.0))
+    return [{"device": d, **e.to_dict()} for d, r in sorted(results.items())
+            for e in (*r.steps, *r.metrics, *r.alerts)]
+
+
+@cache
+def _session_one_frame() -> list[dict[str, Any]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return _session_events(Path(tmp), None)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_framing_of_a_session_file_gives_identical_events(data: st.DataObject,
+                                                              tmp_path: Path) -> None:
+    n = next(iter(_legs().values()))[0].shape[0]
+    sizes = {device: data.draw(splits(n), label=device) for device in _legs()}
+    events = _session_events(tmp_path, sizes)
+    reference = _session_one_frame()
+    assert len(events) == len(reference)
+    for i, (a, b) in enumerate(zip(events, reference, strict=True)):
+        assert a == b, (i, {k: (a.get(k), b.get(k)) for k in a.keys() | b.keys()
+                            if a.get(k) != b.get(k)})
+    assert any(e["type"] == "alert" for e in reference)  # the target was missed: an alert
+    assert any(e["type"] == "metrics" and e["baseline_state"] == "set" for e in reference)

@@ -62,6 +62,8 @@ def digest(analysis: FileAnalysis) -> dict[str, Any]:
     out: dict[str, Any] = {"notes": analysis.notes}
     for device, r in sorted(analysis.results.items()):
         alerts = collections.Counter(f"{a.rule}:{a.state}" for a in r.alerts)
+        if r.device_summary is None and not alerts:
+            continue  # the session's own figures, with no alert: nothing to compare
         entry: dict[str, Any] = {"alerts": dict(sorted(alerts.items()))}
         if r.device_summary is not None:
             s = r.device_summary.to_dict()

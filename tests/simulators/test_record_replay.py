@@ -12,11 +12,11 @@ import pytest
 from footfall.config.settings import Settings
 from footfall.recordings.fit import read_fit
 from footfall.recordings.recorder import RecordStats, record_session
-from footfall.recordings.session_file import RAW_STREAMS, iter_messages, read_info
+from footfall.recordings.session_file import iter_messages, read_info
 from footfall.recordings.sources import ImportOptions, import_file
 from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.wire.events import RscSample
-from footfall.wire.topics import Stream, subscription
+from footfall.wire.topics import INPUT_STREAMS, Stream, subscription
 
 from .test_importers import FENIX2
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.servers
 
 def by_topic(path: Path, athlete: str | None = None) -> dict[str, list[bytes]]:
     out: dict[str, list[bytes]] = defaultdict(list)
-    for m in iter_messages(path, RAW_STREAMS):
+    for m in iter_messages(path, INPUT_STREAMS):
         out[f"{m.topic.device}/{m.topic.stream.value}"].append(m.payload)
         assert athlete is None or m.topic.athlete == athlete
     return dict(out)

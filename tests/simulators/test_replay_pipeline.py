@@ -9,14 +9,12 @@ import numpy as np
 import pytest
 
 from footfall.config.settings import Settings
-from footfall.processing.session import SessionProcessor
+from footfall.processing.offline import analyze_messages
 from footfall.recordings.session_file import iter_messages
 from footfall.service.processor import ProcessorService
 from footfall.simulators.replay import replay_session
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
-from footfall.wire.events import DeviceMeta, StepEvent
-from footfall.wire.frame import decode
-from footfall.wire.topics import Stream
+from footfall.wire.events import StepEvent
 
 from .test_sample_session import SAMPLE
 
@@ -24,20 +22,9 @@ pytestmark = pytest.mark.servers
 
 
 def offline_steps(athlete: str, session: str) -> dict[str, list[StepEvent]]:
-    """The same file fed to the processor in one go (no broker)."""
-    processor = SessionProcessor(athlete, session)
-    out: dict[str, list[StepEvent]] = {}
-    outputs = []
-    for m in iter_messages(SAMPLE):
-        if m.topic.stream is Stream.META:
-            processor.set_meta(m.topic.device, DeviceMeta.from_json(m.payload))
-        elif m.topic.stream is Stream.IMU:
-            outputs += processor.feed_frame(m.topic.device, decode(m.payload))
-    outputs += processor.finish()
-    for device, event in outputs:
-        if isinstance(event, StepEvent):
-            out.setdefault(device, []).append(event)
-    return out
+    """The same file through the same router, in one go (no broker): footfall analyze."""
+    results = analyze_messages([(m.topic, m.payload) for m in iter_messages(SAMPLE)])
+    return {device: r.steps for device, r in results.items() if r.steps}
 
 
 async def test_sample_replay_matches_offline_analysis(settings: Settings) -> None:

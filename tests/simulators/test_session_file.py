@@ -11,7 +11,6 @@ from mcap.reader import make_reader
 
 from footfall.recordings.session_file import (
     PROFILE,
-    RAW_STREAMS,
     SessionFileError,
     SessionWriter,
     iter_messages,
@@ -22,7 +21,7 @@ from footfall.simulators.replay import relabel, retime_payload
 from footfall.simulators.synthetic import write_synthetic_session
 from footfall.wire.events import RscSample, StepEvent
 from footfall.wire.frame import decode
-from footfall.wire.topics import Stream, Topic
+from footfall.wire.topics import INPUT_STREAMS, Stream, Topic
 
 from .conftest import START_UTC_NS, two_tibias
 
@@ -88,7 +87,7 @@ def test_writer_records_derived_events_too(tmp_path: Path) -> None:
         writer.write("footfall/v1/a/s/tibia-left/step", step.to_json(), log_time_ns=START_UTC_NS)
     (message,) = iter_messages(path)
     assert message.publish_time_ns == START_UTC_NS
-    assert not set(iter_messages(path, RAW_STREAMS))
+    assert not set(iter_messages(path, INPUT_STREAMS))
 
 
 def test_retime_moves_utc_and_nothing_else(short_session: Path) -> None:
@@ -109,3 +108,30 @@ def test_relabel_keeps_device_and_stream() -> None:
     topic = Topic("a", "s", "tibia-left", Stream.IMU)
     assert str(relabel(topic, "ana", None)) == "footfall/v1/ana/s/tibia-left/imu"
     assert relabel(topic, None, None) == topic
+
+
+def test_a_file_cut_off_while_written_is_read_up_to_where_it_ends(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A recorder killed mid-session leaves no summary: its complete chunks still count."""
+    source = tmp_path / "source.mcap"
+    write_synthetic_session(source, two_tibias(30.0), athlete="sim", session="s1",
+                            start_utc_ns=START_UTC_NS)
+    whole = tmp_path / "whole.mcap"
+    with SessionWriter(whole, source="test", chunk_size=16 * 1024) as writer:
+        for m in iter_messages(source):
+            writer.write(m.topic, m.payload, log_time_ns=m.log_time_ns,
+                         publish_time_ns=m.publish_time_ns)
+    full = list(iter_messages(whole))
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    info = read_info(cut)
+    assert not info.complete and read_info(whole).complete
+    assert (info.athlete, info.session) == ("sim", "s1")
+    assert set(info.devices) == {"tibia-left", "tibia-right"}
+    messages = list(iter_messages(cut))
+    assert 0.3 * len(full) < len(messages) < len(full)
+    assert info.message_count == len(messages)
+    # what was read is exactly the start of the session, message for message
+    kept = {(m.topic.device, m.topic.stream, m.payload) for m in messages}
+    assert kept <= {(m.topic.device, m.topic.stream, m.payload) for m in full}
+    assert "ends early" in caplog.text

@@ -23,11 +23,12 @@ def test_step_line_has_sorted_tags_typed_fields_and_ms_time() -> None:
 
 def test_missing_values_are_left_out_and_numbers_keep_their_declared_type() -> None:
     metrics = MetricsEvent(time_ns=T, cadence_spm=None, steps_total=3, placement="foot",
-                           side="right", symmetry_pct=4.5, final=True)
+                           side="right", packet_loss_pct=4.5, final=True)
     line = to_line(metrics, {"athlete": "a", "session": "s", "device": "d"})
     assert line == ("metrics,athlete=a,device=d,placement=foot,session=s,side=right "
-                    'baseline_state="warmup",final=true,source="imu",steps_total=3i,'
-                    "symmetry_pct=4.5 1795540800123")
+                    'baseline_state="warmup",clipping_alert=0i,final=true,impact_alert=0i,'
+                    'packet_loss_alert=0i,packet_loss_pct=4.5,source="imu",'
+                    "steps_total=3i 1795540800123")
     # an integer speed on the wire is a float field, always: InfluxDB never sees 3i
     rsc = RscSample.from_json(b'{"v":1,"type":"rsc","time_ns":%d,"speed_mps":3,'
                               b'"cadence_spm":170}' % T)

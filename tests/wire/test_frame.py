@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -11,6 +13,8 @@ from hypothesis.extra.numpy import arrays
 from footfall.wire.frame import (
     FLAG_GAP_BEFORE,
     HEADER_SIZE,
+    MAX_TIME_NS,
+    MIN_TIME_NS,
     FrameError,
     ImuFrame,
     decode,
@@ -42,7 +46,7 @@ def test_header_layout_is_the_documented_one() -> None:
     ),
     seq=st.integers(0, 2**32 - 1),
     sensor_us=st.integers(0, 2**64 - 1),
-    utc_ns=st.integers(-(2**63), 2**63 - 1),
+    utc_ns=st.integers(MIN_TIME_NS, MAX_TIME_NS),
     rate=st.sampled_from([13.0, 52.0, 104.0, 143.0, 200.0, 500.0, 1000.0, 1666.0]),
     flags=st.sampled_from([0, FLAG_GAP_BEFORE]),
 )
@@ -73,6 +77,13 @@ def test_decode_is_zero_copy() -> None:
         (b"FF\x01\x04" + encode(frame())[4:], "unsupported channel count 4"),
         (encode(frame())[:-1], "header says"),
         (encode(frame()) + b"\x00", "header says"),
+        (encode(replace(frame(), sample_rate_hz=1e30)), "sample rate"),
+        (encode(replace(frame(), sample_rate_hz=float("nan"))), "sample rate"),
+        (encode(replace(frame(), sample_rate_hz=-5.0)), "sample rate"),
+        (encode(replace(frame(), accel_range_g=0)), "full-scale range 0"),
+        (encode(replace(frame(), accel_range_g=65_000)), "full-scale range 65000"),
+        (encode(replace(frame(), utc_ns=0)), "between 2000 and 2100"),
+        (encode(replace(frame(), utc_ns=2**63 - 1)), "between 2000 and 2100"),
     ],
 )
 def test_malformed_payloads_say_why(payload: bytes, reason: str) -> None:

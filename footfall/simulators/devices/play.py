@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from footfall.core.clock import ManualClock
 from footfall.core.errors import SettingError
+from footfall.core.pacing import Pacer
 from footfall.devices import footfall_open, movesense, polar_pmd, rsc, witmotion
 from footfall.devices.capabilities import device_model, resolve_sensor
 from footfall.recordings.framing import UNDATED_UTC_NS
@@ -333,7 +334,7 @@ async def play(feeds: Sequence[Feed], *, t0_utc_ns: int, speed: float | None = 1
                progress: Callable[[float], None] | None = None) -> PlayStats:
     """Deliver every feed's batches into its link in the order they are due.
 
-    ``speed``: × real time (``None``: no waiting, the pace is whatever ``after_delivery`` —
+    ``speed``: × real time (``None`` or 0: no waiting, the pace is whatever ``after_delivery`` —
     called with the feed's index after each batch — lets through). ``clock``: set to each
     batch's receive time, ``t0_utc_ns`` + ``due_s``, before it is delivered, so a receiver
     stamping with it sees a real-time session at any pace. Feeds must be attached and started.
@@ -347,13 +348,11 @@ async def play(feeds: Sequence[Feed], *, t0_utc_ns: int, speed: float | None = 1
     timeline = sorted((float(due), i, k) for i, f in enumerate(feeds)
                       for k, due in enumerate(f.due_s))
     total_s = timeline[-1][0] if timeline else 0.0
-    wall_start = time.monotonic()
-    last_report = wall_start
+    pacer = Pacer(speed)
+    pacer.start()
+    last_report = time.monotonic()
     for due_s, i, k in timeline:
-        if speed is not None:
-            delay = wall_start + due_s / speed - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        await pacer.wait_until(due_s)
         batch = feeds[i].encode(k)  # the device sends, whether or not it arrives
         if clock is not None:
             clock.now_ns = t0_utc_ns + round(due_s * 1e9)

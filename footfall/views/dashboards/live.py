@@ -67,9 +67,9 @@ def build() -> db.Dashboard:
                                    (float(TARGET_HIGH_DEFAULT), "orange"))))
     dash = dash.with_panel(stat_panel(
         "Impact symmetry now",
-        "(R − L) / max(R, L) × 100 from the latest rolling impacts: positive = the right leg "
-        "lands harder.",
-        [InfluxQL(f'SELECT last("symmetry_pct") FROM "metrics" WHERE {WHERE}',
+        "(R − L) / max(R, L) × 100 of both legs' rolling impacts (the session's combined "
+        "figures): positive = the right leg lands harder.",
+        [InfluxQL(f'SELECT last("symmetry_pct") FROM "session_metrics" WHERE {WHERE}',
                   alias="symmetry")], unit=UNIT_PCT, span=6))
 
     dash = dash.with_row(db.Row("Cadence and impact"))
@@ -120,8 +120,8 @@ def build() -> db.Dashboard:
     dash = dash.with_panel(series_panel(
         "Impact symmetry",
         "(R − L) / max(R, L) × 100 of the rolling impacts; 0 = both legs land alike.",
-        [InfluxQL(f'SELECT mean("symmetry_pct") AS "symmetry" FROM "metrics" WHERE {WHERE} '
-                  "GROUP BY time($__interval) fill(none)", alias="$col")],
+        [InfluxQL(f'SELECT mean("symmetry_pct") AS "symmetry" FROM "session_metrics" WHERE '
+                  f"{WHERE} GROUP BY time($__interval) fill(none)", alias="$col")],
         unit=UNIT_PCT, span=8))
     dash = dash.with_panel(quality_panel(WHERE, span=8))
 

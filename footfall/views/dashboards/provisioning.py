@@ -11,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from footfall.config.analysis import AlertConfig
+from footfall.processing.alerts import (
+    CONNECTIVITY_RULES,
+    RULES,
+    SESSION_RULES,
+    SEVERITY,
+)
 from footfall.views.dashboards.influxql import DATASOURCE_TYPE, DATASOURCE_UID
 
 #: where docker-compose mounts dashboards/json inside the Grafana container
@@ -66,57 +72,77 @@ def dashboard_provider() -> dict[str, object]:
     }
 
 
-#: Thresholds of the Grafana rules and the dashboards' threshold lines: the processor's own alert
-#: defaults (footfall.processing.tuning.AlertConfig, docs/alerts.md), read from it so the two
-#: never disagree. The windows differ: a Grafana rule judges per-second metrics, the processor
-#: K of M strikes with per-rule holds. (Per-athlete overrides apply to the processor only.)
+#: The dashboards' threshold lines: the processor's own alert thresholds (AlertConfig
+#: defaults, docs/alerts.md), read from it so the two never disagree.
 _DEFAULTS = AlertConfig()
 CLIPPING_PCT = _DEFAULTS.clipping_start_pct
 PACKET_LOSS_PCT = _DEFAULTS.packet_loss_start_pct
 CADENCE_DRIFT_PCT = -_DEFAULTS.cadence_drift_pct  # a fall: the drift is negative
 IMPACT_RISE_PCT = _DEFAULTS.impact_rise_pct
-#: the processor holds quality alerts 3 s and drift 15 s; a Grafana pending period is a
-#: multiple of the evaluation interval, so round up
-QUALITY_HOLD_S = 10
-DRIFT_HOLD_S = 20
+#: how far back a data rule looks for the processor's latest per-second state: a session that
+#: stopped stops firing; how far back a connectivity rule looks for the last start/clear
+DATA_WINDOW_S = 30
+CONNECTIVITY_WINDOW_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One Grafana alert rule over a metrics field, per athlete/session/device."""
+    """One Grafana alert rule: the state of one of the processor's rules.
 
-    uid: str
-    title: str
-    field: str
-    evaluator: str  # "gt" | "lt"
-    threshold: float
-    window_s: int
-    for_s: int
+    The processor is the one place alerts are judged (its windows, holds and per-athlete
+    thresholds, processing/alerts.py); Grafana only notifies. A data rule reads the
+    ``<rule>_alert`` flag the processor writes every second with a device's metrics (or the
+    session's combined figures); a connectivity rule reads the last start/clear of the
+    ``alert`` measurement, since an offline device writes no metrics.
+    """
+
+    rule: str
+    scope: str  # "device" | "session" | "connectivity"
     severity: str
     summary: str
 
+    @property
+    def uid(self) -> str:
+        return f"footfall-{self.rule.replace('_', '-')}"
+
+    @property
+    def title(self) -> str:
+        return self.rule.replace("_", " ")
+
+    @property
+    def window_s(self) -> int:
+        return CONNECTIVITY_WINDOW_S if self.scope == "connectivity" else DATA_WINDOW_S
+
     def query(self) -> str:
-        return (f'SELECT mean("{self.field}") FROM "metrics" WHERE $timeFilter '
+        if self.scope == "connectivity":
+            return (f'SELECT last("active") FROM "alert" WHERE "rule" = \'{self.rule}\' AND '
+                    f"$timeFilter GROUP BY {SERIES}")
+        measurement = "session_metrics" if self.scope == "session" else "metrics"
+        return (f'SELECT last("{self.rule}_alert") FROM "{measurement}" WHERE $timeFilter '
                 f"GROUP BY {SERIES}")
 
 
+SUMMARIES = {
+    "impact": "Impact (PTA marker) is high against the athlete's baseline or limit.",
+    "cadence_target": "Cadence is below the retraining target.",
+    "cadence_drift": "Cadence is below the session's baseline beyond what speed explains: "
+                     "possible fatigue.",
+    "asymmetry": "One leg lands much harder than the other.",
+    "clipping": "Impact peaks hit the sensor's full-scale range: PTA is underestimated (use a "
+                "≥ ±32 g sensor).",
+    "packet_loss": "Samples are lost between sensor and processor: steps may be missed.",
+    "sensor_offline": "A sensor went offline during its session.",
+    "no_data": "A sensor sent nothing for a while during its session.",
+}
+
+
 def rules() -> list[Rule]:
-    return [
-        Rule("footfall-clipping", "Impact peaks clipped", "clipping_pct", "gt",
-             CLIPPING_PCT, 30, QUALITY_HOLD_S, "warning",
-             "Impact peaks hit the sensor's full-scale range: PTA is underestimated (use a "
-             "≥ ±32 g sensor)."),
-        Rule("footfall-packet-loss", "Sensor data lost", "packet_loss_pct", "gt",
-             PACKET_LOSS_PCT, 30, QUALITY_HOLD_S, "warning",
-             "Samples are lost between sensor and processor: steps may be missed."),
-        Rule("footfall-cadence-drift", "Cadence below baseline", "cadence_drift_pct", "lt",
-             CADENCE_DRIFT_PCT, 30, DRIFT_HOLD_S, "info",
-             "Cadence is below the session's baseline beyond what speed explains: possible "
-             "fatigue."),
-        Rule("footfall-impact-rise", "Impact above baseline", "impact_drift_pct", "gt",
-             IMPACT_RISE_PCT, 30, DRIFT_HOLD_S, "info",
-             "Impact (PTA marker) is above the session's baseline."),
-    ]
+    """One Grafana rule per processor rule, with its severity."""
+    def scope(rule: str) -> str:
+        return "session" if rule in SESSION_RULES else "connectivity" \
+            if rule in CONNECTIVITY_RULES else "device"
+
+    return [Rule(rule, scope(rule), SEVERITY[rule], SUMMARIES[rule]) for rule in RULES]
 
 
 def _rule_json(rule: Rule) -> dict[str, object]:
@@ -140,17 +166,15 @@ def _rule_json(rule: Rule) -> dict[str, object]:
              "datasourceUid": "__expr__",
              "model": {"refId": "C", "datasource": EXPRESSION, "type": "threshold",
                        "expression": "B",
-                       "conditions": [{"evaluator": {"type": rule.evaluator,
-                                                     "params": [rule.threshold]}}]}},
+                       "conditions": [{"evaluator": {"type": "gt", "params": [0.5]}}]}},
         ],
         # no running session means no data: that is not a problem
         "noDataState": "OK",
         "execErrState": "Error",
-        "for": f"{rule.for_s}s",
+        "for": "0s",  # the processor already held the condition for the rule's hold time
         "annotations": {
             "summary": rule.summary,
-            "description": (f"{rule.field} (mean over the last {rule.window_s} s) is "
-                            f"{{{{ $values.B }}}} %, threshold {rule.threshold:g} %: athlete "
+            "description": (f"footfall's {rule.rule} alert is on (docs/alerts.md): athlete "
                             "{{ $labels.athlete }}, session {{ $labels.session }}, device "
                             "{{ $labels.device }}."),
         },

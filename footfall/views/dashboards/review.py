@@ -154,16 +154,18 @@ def build() -> db.Dashboard:
             for i, ((state, label), color) in enumerate(
                 zip(SEGMENTS, ("blue", "purple", "green"), strict=True))})])
         .merge_values(True).show_value(common.VisibilityMode.AUTO))
-    for field, title, unit, note in (
-            ("cadence_spm", "Cadence by segment", UNIT_SPM, CADENCE_NOTE),
-            ("impact_g", "Impact by segment (PTA marker)", UNIT_G, PTA_NOTE),
-            ("symmetry_pct", "Symmetry by segment", "percent",
-             "(R − L) / max(R, L) × 100 of the rolling impacts.")):
+    for field, measurement, title, unit, note in (
+            ("cadence_spm", "metrics", "Cadence by segment", UNIT_SPM, CADENCE_NOTE),
+            ("impact_g", "metrics", "Impact by segment (PTA marker)", UNIT_G, PTA_NOTE),
+            ("symmetry_pct", "session_metrics", "Symmetry by segment", "percent",
+             "(R − L) / max(R, L) × 100 of both legs' rolling impacts.")):
+        per_leg = measurement == "metrics"  # symmetry is the pair's, not a leg's
         dash = dash.with_panel(stat_panel(
             title, f"Median over each segment of the per-second metrics. {note}",
-            [InfluxQL(f'SELECT median("{field}") FROM "metrics" WHERE {WHERE} AND '
-                      f"\"baseline_state\" = '{state}' GROUP BY {BY_LEG}",
-                      alias=f"{label} · {LEG_ALIAS}", ref_id=state)
+            [InfluxQL(f'SELECT median("{field}") FROM "{measurement}" WHERE {WHERE} AND '
+                      f"\"baseline_state\" = '{state}'" + (f" GROUP BY {BY_LEG}" if per_leg
+                                                            else ""),
+                      alias=f"{label} · {LEG_ALIAS}" if per_leg else label, ref_id=state)
              for state, label in SEGMENTS], unit=unit, span=8, height=5))
     dash = dash.with_panel(quality_panel(WHERE, span=24))
     return dash

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from footfall.core.units import NS
 from footfall.wire.control import CONTROL_STREAM, ControlCommand
 from footfall.wire.events import (
     AlertEvent,
@@ -20,13 +21,13 @@ from footfall.wire.events import (
     DeviceStatus,
     EventError,
     MetricsEvent,
+    SessionMetricsEvent,
     StepEvent,
 )
 from footfall.wire.topics import ROOT, SESSION_DEVICE, Stream
 
 log = logging.getLogger(__name__)
 
-NS = 1_000_000_000
 #: per-step impacts kept per device (the sparkline)
 RECENT_STEPS = 40
 #: session cadence history kept for the trend sparkline
@@ -69,6 +70,8 @@ class MonitorState:
     alerts: dict[tuple[str, str], AlertEvent] = field(default_factory=dict)
     #: (receive time, session cadence) once per metrics message
     cadence_history: deque[tuple[int, float]] = field(default_factory=deque)
+    #: the session's combined figures (both legs' symmetry), the latest
+    combined: SessionMetricsEvent | None = None
     target_cadence_spm: float | None = None
     target_increase_pct: float | None = None
     #: steps received but not yet on screen: (device, impact peak UTC ns, received ns)
@@ -121,6 +124,7 @@ def topic_filters(athlete: str, session: str) -> list[str]:
     streams = (Stream.STEP, Stream.METRICS, Stream.ALERT, Stream.STATUS, Stream.META)
     return [f"{base}/+/{s.value}" for s in streams] + [
         f"{base}/{SESSION_DEVICE}/{Stream.ALERTS_ACTIVE.value}",
+        f"{base}/{SESSION_DEVICE}/{Stream.SESSION_METRICS.value}",
         f"{base}/{SESSION_DEVICE}/{CONTROL_STREAM}",
     ]
 
@@ -162,6 +166,9 @@ def _apply(state: MonitorState, device: str, stream: str, payload: bytes,
         while state.cadence_history and \
                 state.cadence_history[0][0] < received_ns - CADENCE_HISTORY_S * NS:
             state.cadence_history.popleft()
+        return True
+    if stream == Stream.SESSION_METRICS.value:
+        state.combined = SessionMetricsEvent.from_json(payload)
         return True
     if stream == Stream.ALERT.value:
         alert = AlertEvent.from_json(payload)

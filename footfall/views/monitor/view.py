@@ -13,7 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from footfall.views.monitor.state import NS, MonitorState, latency_summary
+from footfall.core.units import NS
+from footfall.views.monitor.state import MonitorState, latency_summary
 
 SPARK = "▁▂▃▄▅▆▇█"
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold black on yellow",
@@ -123,7 +124,7 @@ def _impact(state: MonitorState, now_ns: int) -> Table:
             _fmt(dev.metric("impact_baseline_g"), ".1f", " g"),
             _fmt(dev.metric("impact_drift_pct"), "+.0f", " %"),
             Text(sparkline(list(dev.impacts_g), 24), style="magenta"))
-    sym = state.session_metric("symmetry_pct", now_ns)
+    sym = state.combined.symmetry_pct if state.combined is not None else None
     if sym is not None:
         side = "right" if sym > 0 else "left"
         table.caption = f"symmetry {sym:+.0f} % ({side} higher)  ! = clipped: a lower bound"
