@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from footfall.commands._common import (
     HelpFormatter,
@@ -38,6 +39,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                          session="only this session (default: every session)")
     parser.set_defaults(func=run)
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from footfall.storage.influx import InfluxClient
+
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
@@ -67,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        async with InfluxClient(influx_target(settings)) as influx:
+            await _check_influx(influx, console)
         async with InfluxClient(influx_target(settings)) as influx, \
                 SpooledWriter(influx, settings.spool_dir) as writer:
             service = ProcessorService(
@@ -83,3 +91,22 @@ def run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+async def _check_influx(influx: InfluxClient, console: Console) -> None:
+    """Refused credentials stop the command now, with what to fix; an InfluxDB that is
+    away is not fatal (points wait on disk until it is back)."""
+    from footfall.core.errors import CommandError
+    from footfall.storage.influx import InfluxError
+
+    try:
+        await influx.query("SHOW DATABASES")
+    except InfluxError as exc:
+        if exc.status in (401, 403):
+            raise CommandError(
+                f"InfluxDB at {influx.target.url} refused the credentials ({exc.status}): set "
+                "--influx-token (or influx_username/influx_password in footfall.toml, "
+                "FOOTFALL_INFLUX_TOKEN) to an account that may write "
+                f"{influx.target.database!r}") from None
+        console.print(f"[yellow]InfluxDB is not reachable yet ({exc}); steps are kept on disk "
+                      "and written when it is back[/]")

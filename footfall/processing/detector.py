@@ -238,8 +238,9 @@ class StepDetector:
         if len(state.holds) != s:  # a state made before holds existed
             state.holds = [Hold() for _ in range(s)]
         for hold, h in zip(state.holds, state.history, strict=True):
-            # after a gap the learnt threshold already keeps the other leg's weak strike out
-            hold.establishing, hold.blocked = h.reference_g is None, []
+            # after a gap the learnt threshold already keeps the other leg's weak strike out;
+            # strikes still held from before it go on being held
+            hold.establishing, hold.blocked = bool(hold.held) or h.reference_g is None, []
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -270,8 +271,10 @@ class StepDetector:
         self._trim(state)
         return peaks
 
-    def flush(self, state: DetectorState) -> list[Peak]:
-        """End the segment (end of stream or a gap): decide the rest with what has arrived."""
+    def flush(self, state: DetectorState, release: bool = True) -> list[Peak]:
+        """End the segment (end of stream or a gap): decide the rest with what has arrived.
+        Strikes still held at a stream's start are released, unless ``release`` is False (a
+        data gap: they stay held into the next segment, in order)."""
         if not state.active:
             return []
         real_end = state.end
@@ -279,7 +282,7 @@ class StepDetector:
         state.filtered = np.concatenate(
             (state.filtered, np.full((s, self.lookahead), -np.inf)), axis=1)
         peaks = self._decide(state, real_end - 1, real_end)
-        for s in sorted(state.holding):
+        for s in sorted(state.holding) if release else ():
             peaks += self._release(state, s, None)
         state.zi = None
         return peaks
@@ -397,13 +400,15 @@ class StepDetector:
 
     @staticmethod
     def _release(state: DetectorState, s: int, confirm_index: int | None) -> list[Peak]:
-        """Emit the held strikes; the first keeps its own interval (none at the start)."""
+        """Emit the held strikes, each timed from the strike kept before it (an interval the
+        detector gave none — the stream's first, one across a gap — stays none)."""
         hold = state.holds[s]
         state.holding.discard(s)
         out: list[Peak] = []
         prev: float | None = None
         for q, _ in hold.held:
-            interval = q.interval_samples if prev is None else q.rise_index - prev
+            interval = q.interval_samples if prev is None or q.interval_samples is None \
+                else q.rise_index - prev
             confirm = q.confirm_index if confirm_index is None else max(q.confirm_index,
                                                                         confirm_index)
             out.append(replace(q, interval_samples=interval, confirm_index=confirm))

@@ -269,7 +269,7 @@ class SessionProcessor:
                 self._advance_boundary(stream)
             stream.reconfigure = False
         elif placed.segment_break:
-            out += self._flush(device, stream)
+            out += self._flush(device, stream, release=False)
         if placed.segment_break:
             stream.gap_since_strike = True
         detector, dstate = stream.detector, stream.detector_state
@@ -339,10 +339,10 @@ class SessionProcessor:
         period = stream.sample_rate_hz * self.config.metrics_period_s
         stream.next_boundary = stream.boundary_origin + round(stream.boundary_k * period)
 
-    def _flush(self, device: str, stream: ImuStream) -> list[Output]:
+    def _flush(self, device: str, stream: ImuStream, *, release: bool = True) -> list[Output]:
         if stream.detector is None or stream.detector_state is None:
             return []
-        peaks = stream.detector.flush(stream.detector_state)
+        peaks = stream.detector.flush(stream.detector_state, release)
         stream.last_interval_s = None
         out: list[Output] = []
         for p in peaks:
@@ -515,6 +515,14 @@ class SessionProcessor:
         return [(device, event.model_copy(update=self.alerts.flags(device))), *alerts]
 
     # -- end of stream -----------------------------------------------------------------------
+
+    def flush_device(self, device: str) -> list[Output]:
+        """The device went offline or ended: its strike still waiting for look-ahead
+        samples is decided with what there is (a later frame starts a new segment)."""
+        stream = self.imu.get(device)
+        if stream is None:
+            return []
+        return self._out(self._flush(device, stream))
 
     def finish(self) -> list[Output]:
         """End of the session: flush every stream's pending look-ahead, emit a final metrics

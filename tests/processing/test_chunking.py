@@ -145,6 +145,29 @@ def test_the_realistic_run_exercises_hold_pause_and_clipping() -> None:
     assert summary["pauses"] == 1 and summary["paused_s"] > 11.0
 
 
+def _held_across_a_hole(sizes: list[int] | None) -> list[dict[str, Any]]:
+    """The realistic run with 50 samples lost at 0.4 s, while its first strikes are held."""
+    accel, rate, _ = _realistic()
+    time_s = np.arange(accel.shape[0]) / rate
+    keep = np.ones(accel.shape[0], dtype=bool)
+    keep[80:130] = False
+    result = analyze_accel(accel[keep], rate, accel_range_g=16, placement="tibia",
+                           side="right", config=CONFIG, time_s=time_s[keep],
+                           frame_sizes=sizes or [int(keep.sum())])
+    return [e.to_dict() for e in (*result.steps, *result.pauses)]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_strikes_held_across_a_data_hole_come_out_the_same_however_split(
+        data: st.DataObject) -> None:
+    reference = _held_across_a_hole(None)
+    times = [e["sensor_time_s"] for e in reference if e.get("type") == "step"]
+    assert times == sorted(times) and len(times) > 20
+    n = int(np.count_nonzero(np.ones(_realistic()[0].shape[0], dtype=bool)) - 50)
+    assert _held_across_a_hole(data.draw(splits(n))) == reference
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_split_of_a_run_with_an_echo_a_pause_and_clipping_gives_identical_events(
