@@ -40,7 +40,10 @@ def detect_kind(path: Path) -> str:
         return "dataset"
     if not path.exists():
         raise ImportKindError(f"cannot tell what {path} is: it does not exist")
-    kind = SUFFIXES.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    if suffix == ".gz":  # a compressed CSV (run.csv.gz)
+        suffix = Path(path.stem).suffix.lower()
+    kind = SUFFIXES.get(suffix)
     if kind is not None:
         return kind
     try:
@@ -76,6 +79,7 @@ class ImportOptions:
     accel_range_g: int | None = None
     sample_rate_hz: float | None = None  # CSV: replaces its time column
     trials: tuple[int, ...] | None = None  # dataset
+    leg: int | None = None  # FIT: only this run leg (1 = the first); None: every run leg
 
 
 @dataclass(slots=True)
@@ -107,16 +111,25 @@ def session_id_at(time_ns: int) -> str:
 def load(kind: str, source: Path, options: ImportOptions) -> Loaded:
     """Read ``source`` (of ``kind``: fit, csv or dataset) as tracks."""
     if kind == "fit":
-        from footfall.recordings.fit import FitImportError, fit_track, read_fit
+        from footfall.recordings.fit import FitImportError, fit_tracks, read_fit
 
         try:
             fit = read_fit(source)
-            track = fit_track(fit, options.device or "footpod")
+            tracks = fit_tracks(fit, options.device or "footpod", options.leg)
         except FitImportError as exc:
             raise ImportKindError(str(exc)) from exc
-        session = options.session or session_id_at(fit.samples[0].time_ns)
-        return Loaded("fit", [track], options.athlete, session, "fit",
-                      start_ns=fit.samples[0].time_ns,
+        first_ns = min(t.messages[0][0] for t in tracks)
+        session = options.session or session_id_at(first_ns)
+        notes = []
+        if len(fit.legs) > 1:
+            notes.append(f"{len(fit.legs)} run legs, each analysed on its own (--leg N for "
+                         "one): " + "; ".join(g.describe() for g in fit.legs))
+        others = sorted({w.sport for w in fit.windows} - {"running"})
+        if others:
+            notes.append(f"skipped the other sports' records ({', '.join(others)}): "
+                         f"{fit.records_not_running} records")
+        return Loaded("fit", tracks, options.athlete, session, "fit", start_ns=first_ns,
+                      notes=notes,
                       extra={"imported_from": source.name,
                              "fit_sports": ",".join(w.sport for w in fit.windows),
                              "fit_records_not_running": str(fit.records_not_running)})
@@ -131,9 +144,12 @@ def load(kind: str, source: Path, options: ImportOptions) -> Loaded:
         except CsvFormatError as exc:
             raise ImportKindError(str(exc)) from exc
         range_g = options.accel_range_g or choose_range_g(rec.accel_g)
+        peak = float(abs(rec.accel_g).max())
+        how = "the smallest standard range covering the data" if peak <= range_g else \
+            f"the data pile up at {peak:.3f} g, just beyond it: its rail"
         notes = [f"sensor range ±{range_g} g" + (
-            " assumed (the smallest standard range covering the data; pass --range-g): "
-            "samples at it count as clipped" if options.accel_range_g is None else "")]
+            f" assumed ({how}; pass --range-g): samples within 0.1 % of it count as clipped"
+            if options.accel_range_g is None else "")]
         track = csv_track(rec, device=options.device or "imu", start_utc_ns=start_ns,
                           placement=options.placement, side=options.side,
                           accel_range_g=range_g)
