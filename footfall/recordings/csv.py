@@ -86,9 +86,11 @@ def _read_csv(path: Path, sample_rate_hz: float | None) -> CsvRecording:
         missing = [c for c in ACCEL_COLUMNS if c not in header]
         if missing:
             raise CsvFormatError(
-                f"{path}: header {','.join(header)!r} lacks {', '.join(missing)}; expected "
-                f"{TIME_COLUMN},{','.join(ACCEL_COLUMNS)} (time in s, acceleration in g), "
-                f"optionally {','.join(GYRO_COLUMNS)}")
+                f"{path}: header {','.join(header)!r} lacks {', '.join(missing)}; footfall "
+                f"reads two kinds of CSV: an accelerometer's {TIME_COLUMN},"
+                f"{','.join(ACCEL_COLUMNS)} (time in s, acceleration in g, optionally "
+                f"{','.join(GYRO_COLUMNS)}), or a watch's records with timestamp, cadence and "
+                "speed columns")
         try:
             data = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
         except ValueError as exc:

@@ -119,6 +119,18 @@ def read_fit(path: Path | str) -> FitImport:
     if windows and not running:
         raise FitImportError(f"{path} has no running session (sports: "
                              f"{', '.join(sorted({w.sport for w in windows}))})")
+    file_id = (messages.get("file_id_mesgs") or [{}])[0]
+    model = " ".join(str(file_id[k]) for k in ("manufacturer", "garmin_product", "product")
+                     if k in file_id and (k != "product" or "garmin_product" not in file_id))
+    return from_records(path, records, windows, model or "unknown")
+
+
+def from_records(path: Path | str, records: list[dict[str, Any]], windows: list[SportWindow],
+                 model: str) -> FitImport:
+    """Watch records (``timestamp`` a datetime; ``cadence`` per leg and ``fractional_cadence``
+    as FIT has them; ``enhanced_speed`` or ``speed`` in m/s; ``distance`` in m) as running
+    foot-pod samples: a FIT file's, or a CSV export's (:mod:`.watch_csv`)."""
+    running = [w for w in windows if w.sport in RUNNING_SPORTS]
     if not windows:
         log.warning("%s has no session messages: treating every record as running", path)
     samples: list[RscSample] = []
@@ -160,14 +172,11 @@ def read_fit(path: Path | str) -> FitImport:
         log.info("%s: %d records without cadence or speed skipped", path, incomplete)
     if out_of_order:
         log.info("%s: %d records not after the previous one skipped", path, out_of_order)
-    file_id = (messages.get("file_id_mesgs") or [{}])[0]
-    model = " ".join(str(file_id[k]) for k in ("manufacturer", "garmin_product", "product")
-                     if k in file_id and (k != "product" or "garmin_product" not in file_id))
     whole = SportWindow("running", samples[0].time_ns, samples[-1].time_ns) if samples \
         else SportWindow("running", 0, 0)
     run_legs = [RunLeg(i + 1, running[i] if running else whole, legs[i])
                 for i in sorted(legs)]
-    return FitImport(samples, windows, model or "unknown", len(records), not_running,
+    return FitImport(samples, windows, model, len(records), not_running,
                      incomplete, run_legs)
 
 
@@ -199,5 +208,5 @@ def _leg_track(fit: FitImport, leg: RunLeg, device: str, number: int | None) -> 
                                       for s in leg.samples])
 
 
-__all__: Sequence[str] = ["FitImport", "FitImportError", "RunLeg", "fit_tracks", "read_fit",
-                          "steps_per_min"]
+__all__: Sequence[str] = ["FitImport", "FitImportError", "RunLeg", "fit_tracks", "from_records",
+                          "read_fit", "steps_per_min"]

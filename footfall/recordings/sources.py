@@ -7,7 +7,8 @@ way and give the same numbers:
 - ``session``: a footfall session file (MCAP) — already messages, read by
   :mod:`.session_file`;
 - ``fit``: a watch or foot-pod activity — its running records as an RSC foot pod (:mod:`.fit`);
-- ``csv``: one accelerometer (:mod:`.csv`);
+- ``csv``: one accelerometer (:mod:`.csv`), or a watch's records exported as CSV
+  (:mod:`.watch_csv`: time, cadence, speed — read as a foot pod, like a FIT file);
 - ``dataset``: the Alcantara 2022 sacral dataset directory (:mod:`.alcantara`).
 """
 
@@ -108,10 +109,25 @@ def session_id_at(time_ns: int) -> str:
     return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _watch_records(path: Path) -> bool:
+    """A CSV of watch records (cadence and speed) rather than of accelerometer samples."""
+    from footfall.recordings.watch_csv import is_watch_csv
+
+    if path.suffix.lower() == ".gz":
+        return False
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return is_watch_csv(f.readline().split(","))
+    except OSError:
+        return False
+
+
 def load(kind: str, source: Path, options: ImportOptions) -> Loaded:
     """Read ``source`` (of ``kind``: fit, csv or dataset) as tracks."""
+    from footfall.recordings.fit import FitImportError, fit_tracks
+
     if kind == "fit":
-        from footfall.recordings.fit import FitImportError, fit_tracks, read_fit
+        from footfall.recordings.fit import read_fit
 
         try:
             fit = read_fit(source)
@@ -136,6 +152,18 @@ def load(kind: str, source: Path, options: ImportOptions) -> Loaded:
     start_ns = options.start_utc_ns if options.start_utc_ns is not None else UNDATED_UTC_NS
     session = options.session or session_id_at(start_ns)
     dated = options.start_utc_ns is not None
+    if kind == "csv" and _watch_records(source):
+        from footfall.recordings.watch_csv import read_watch_csv
+
+        try:
+            records = read_watch_csv(source)
+            tracks = fit_tracks(records, options.device or "footpod")
+        except FitImportError as exc:
+            raise ImportKindError(str(exc)) from exc
+        first_ns = tracks[0].messages[0][0]
+        return Loaded("csv", tracks, options.athlete, options.session or session_id_at(first_ns),
+                      "csv", start_ns=first_ns, extra={"imported_from": source.name},
+                      notes=["a watch's records (time, cadence, speed): read as a foot pod"])
     if kind == "csv":
         from footfall.recordings.csv import CsvFormatError, choose_range_g, csv_track, read_csv
 

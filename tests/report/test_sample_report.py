@@ -153,7 +153,7 @@ def test_the_text_has_the_session_details(rendered: Path) -> None:
     for expected in ("Runner demo", "Thursday 15 January 2026, 10:00 (CET)", "Duration 4 min",
                      "Shoes Pegasus 40", "Pain (0–10) 2 of 10", "Notes felt easy",
                      "Belt speed not recorded", "Sensors left tibia, right tibia",
-                     "Feedback periods: not recorded", "Pauses and walking: not recorded",
+                     "Feedback periods: not recorded", "No pauses.",
                      "The belt speed was not recorded"):
         assert expected in text, expected
     # negative numbers carry a real minus sign, never a hyphen
@@ -211,3 +211,15 @@ def test_a_watch_file_report_has_its_distance_pace_and_cadence(tmp_path: Path) -
     assert "the training-load count" not in text
     assert f"Cadence was {pod['cadence_spm']:.0f} spm" in text
     assert f"{pod['steps']:,}".replace(",", " ") + ", both legs" in text
+
+
+def test_a_run_with_a_stop_reports_it(tmp_path: Path) -> None:
+    """The Fenix 2 run stops once for 10 s and walks five times (its records say so): the
+    report lists the breaks by kind."""
+    pdf.require_poppler()
+    fit = Path(__file__).resolve().parents[1] / "data" / "fit-fitparse" / \
+        "activity-small-fenix2-run.fit"
+    out = tmp_path / "fenix2.pdf"
+    assert main(["report", str(fit), "--timezone", "UTC", "-o", str(out)]) == 0
+    text = pdf.text(out)
+    assert "Breaks in running: 1 stop (10 s in all) and 5 walking breaks" in text, text[:3000]
