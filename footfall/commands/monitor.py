@@ -48,13 +48,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
+    import os
     import signal
+    import sys
 
     from footfall.views.monitor.app import Monitor
     from footfall.views.terminal import console as terminal_console
 
     settings = settings_from_args(args)  # checks the [analysis] and [alerts] tables too
     alerts = settings.analysis_for().alerts
+    if sys.stdout.isatty():
+        # the terminal's own size, as it is now and after a resize: a COLUMNS/LINES left in
+        # the environment (by a script, or a shell of another size) would draw the screen
+        # for the wrong terminal
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
     console = terminal_console()
 
     async def main() -> Monitor:

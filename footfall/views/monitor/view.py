@@ -22,7 +22,7 @@ SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold black on yel
                   "info": "bold black on cyan"}
 MAX_ALERT_LINES = 4
 #: screen lines for the alerts (an alert wraps onto two or three of them)
-ALERT_LINES = 8
+ALERT_LINES = 9
 #: the cadence sparkline spans at least this many spm: a 0.5 spm wobble stays a ripple
 MIN_CADENCE_SPAN_SPM = 4.0
 #: a device that sent nothing for this long is shown stale
