@@ -1,0 +1,104 @@
+"""Write the fault-injection results into docs/reliability.md (between its markers).
+
+    .venv/bin/pytest -m faults tests/faults          # runs every case, writes the results
+    .venv/bin/python -m tests.faults.report          # the table → docs/reliability.md
+    .venv/bin/python -m tests.faults.report --print  # the table on stdout only
+    .venv/bin/python -m tests.faults.report --before old.json  # before | after, on stdout
+
+``--results FILE`` reads another results file (default: build/faults/results.json, or
+``$FOOTFALL_FAULTS_RESULTS``), e.g. a run on another branch; ``--before FILE`` prints what each
+case lost in that run next to this one's (for a closing note).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from tests.faults.cases import CASES, ROOT, CaseResult, load_results, results_path
+
+DOC = ROOT / "docs" / "reliability.md"
+BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
+COMMAND = ".venv/bin/pytest -m faults tests/faults && .venv/bin/python -m tests.faults.report"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _recovery(result: CaseResult) -> str:
+    return f"; steps reach InfluxDB again {result.recovery_s:.1f} s later" \
+        if result.recovery_s is not None else ""
+
+
+def table(results: dict[str, CaseResult]) -> str:
+    lines = ["| case | what happens | data lost |", "|---|---|---|"]
+    for case, title in CASES.items():
+        result = results.get(case)
+        if result is None:
+            lines.append(f"| {_cell(title)} (`{case}`) | not run | ? |")
+            continue
+        verdict = "**pass**" if result.passed else "**FAIL**: " + "; ".join(result.failures)
+        lines.append(f"| {_cell(title)} (`{case}`) | {_cell(result.happened)}"
+                     f"{_recovery(result)} | {_cell(result.lost_text)}. "
+                     f"{_cell(verdict)} |")
+    return "\n".join(lines)
+
+
+def comparison(before: dict[str, CaseResult], after: dict[str, CaseResult]) -> str:
+    def lost(result: CaseResult | None) -> str:
+        if result is None:
+            return "not run"
+        return f"{'pass' if result.passed else 'FAIL'}: {_cell(result.lost_text)}"
+
+    lines = ["| case | before | after |", "|---|---|---|"]
+    lines += [f"| {_cell(title)} | {lost(before.get(case))} | {lost(after.get(case))} |"
+              for case, title in CASES.items()]
+    return "\n".join(lines)
+
+
+def block(results: dict[str, CaseResult]) -> str:
+    dates = sorted(r.finished_utc for r in results.values())
+    when = f"{dates[0][:10]}" + (f" … {dates[-1][:10]}" if dates and
+                                  dates[-1][:10] != dates[0][:10] else "") if dates else "never"
+    return (f"{BEGIN}\nProduced by `{COMMAND}` (run {when}, UTC).\n\n{table(results)}\n{END}")
+
+
+def render(doc: Path, results: dict[str, CaseResult]) -> None:
+    text = doc.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{doc} has no {BEGIN} … {END} block to fill")
+    doc.write_text(pattern.sub(lambda _m: block(results), text), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=None)
+    parser.add_argument("--doc", type=Path, default=DOC)
+    parser.add_argument("--print", action="store_true", help="print the table, write nothing")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="print what each case lost in this earlier run and now")
+    args = parser.parse_args(argv)
+    path = args.results or results_path()
+    results = load_results(path)
+    if not results:
+        print(f"no results in {path}: run `.venv/bin/pytest -m faults tests/faults` first",
+              file=sys.stderr)
+        return 1
+    if args.before is not None:
+        print(comparison(load_results(args.before), results))
+        return 0
+    if args.print:
+        print(table(results))
+        return 0
+    render(args.doc, results)
+    print(f"wrote {len(results)} case(s) from {path} into {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
