@@ -40,13 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    from rich.console import Console
     from rich.logging import RichHandler
 
-    # logs go to stderr: stdout belongs to the command's output (`analyze --json`, `decode`)
-    logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
-                        handlers=[RichHandler(console=Console(stderr=True), show_path=False,
-                                              rich_tracebacks=False)])
+    from footfall.views.terminal import console as terminal_console
+
+    # logs go to stderr: stdout belongs to the command's output (`analyze --json`, `decode`);
+    # piped, one plain line per record (no columns, no wrapping, no escape codes)
+    err = terminal_console(stderr=True)
+    handler: logging.Handler = (
+        RichHandler(console=err, show_path=False, rich_tracebacks=False) if err.is_terminal
+        else logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=level, datefmt="%H:%M:%S", handlers=[handler],
+                        format="%(message)s" if err.is_terminal
+                        else "[%(asctime)s] %(levelname)s %(message)s")
     try:
         return int(args.func(args) or 0)
     except FootfallError as exc:  # every error raised on purpose says what to do

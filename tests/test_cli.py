@@ -78,3 +78,58 @@ def test_log_lines_go_to_stderr_not_into_json_output() -> None:
                           timeout=60, check=True)
     assert json.loads(done.stdout)["cadence_raw"] == 18
     assert "a warning while decoding" in done.stderr
+
+
+@pytest.mark.servers
+def test_stack_down_stops_the_processor_that_used_it(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """`footfall process &` then `footfall stack down`: the processor would otherwise retry
+    the stopped broker for ever, printing into the user's shell."""
+    import subprocess
+    import sys
+    import time
+
+    from footfall.service.health import running_processor
+
+    _require("mosquitto")
+    _require("influxd")
+    flags = ["--state-dir", str(tmp_path), "--mqtt-url", f"mqtt://127.0.0.1:{free_port()}",
+             "--influx-url", f"http://127.0.0.1:{free_port()}"]
+    assert main(["stack", "up", *flags]) == 0
+    process = subprocess.Popen([sys.executable, "-m", "footfall", "process", *flags],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while running_processor(tmp_path) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert running_processor(tmp_path) is not None
+        capsys.readouterr()
+        assert main(["stack", "down", *flags]) == 0
+        said = capsys.readouterr().out
+        assert "stopped: footfall process" in said and "mosquitto" in said
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        main(["stack", "down", *flags])
+
+
+def test_ctrl_c_ends_the_processor_at_once_even_with_nothing_to_talk_to(tmp_path: Path) -> None:
+    """No broker, no database: Ctrl-C still ends it promptly, and it does not print a line
+    a second while it waits."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    flags = ["--state-dir", str(tmp_path), "--mqtt-url", f"mqtt://127.0.0.1:{free_port()}",
+             "--influx-url", f"http://127.0.0.1:{free_port()}"]
+    process = subprocess.Popen([sys.executable, "-m", "footfall", "process", *flags],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # several reconnect attempts
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    took_s = time.monotonic() - started
+    assert process.returncode == 0, err
+    assert took_s < 3, f"Ctrl-C took {took_s:.1f} s"
+    assert err.count("unreachable") == 1, err  # said once, not once a second

@@ -47,6 +47,19 @@ def test_demo_prints_steps_and_a_summary_read_back_from_influxdb(tmp_path: Path)
     assert "Alerts" in out and "impact" in out
 
 
+def test_piped_demo_output_has_no_escape_codes_and_whole_lines(tmp_path: Path) -> None:
+    """Through a pipe (here: captured) at the default 80 columns: plain text, and a long
+    alert sentence stays on one line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "footfall", "demo", "--state-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "\x1b[" not in done.stdout + done.stderr
+    clipping = [line for line in done.stdout.splitlines() if "full-scale range" in line]
+    assert clipping and all(line.rstrip().endswith("range)") for line in clipping), clipping
+
+
 def _figures(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k not in TIME_FIELDS}
 

@@ -35,3 +35,29 @@ async def test_running_processor_is_healthy(settings: Settings) -> None:
     assert health.check(settings.state_dir) is None
     stop.set()
     await task
+
+
+def test_refused_influx_credentials_are_unhealthy(tmp_path: Path) -> None:
+    health.write(tmp_path, {"connected": True, "spooled_batches": 3,
+                            "influx_error": "InfluxDB at http://x refused the credentials (401)"})
+    assert "refused the credentials" in (health.check(tmp_path) or "")
+
+
+def test_a_stuck_handler_is_named_while_it_blocks(tmp_path: Path) -> None:
+    """The event loop is blocked by one message: the heartbeat does not just go stale, the
+    watchdog's thread says which message and for how long."""
+    dog = health.Watchdog(tmp_path, stuck_after_s=0.3, check_every_s=0.05)
+    dog.write({"connected": True, "spooled_batches": 0})
+    dog.start()
+    try:
+        seen: list[str | None] = []
+        with dog.handling("footfall/v1/a/s/tibia-left/imu"):
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and not seen:  # a busy loop, like a hang
+                reason = health.check(tmp_path)
+                if reason:
+                    seen.append(reason)
+        assert seen and "stuck" in (seen[0] or "") and "tibia-left/imu" in (seen[0] or "")
+        assert health.check(tmp_path) is None  # handled after all: healthy again
+    finally:
+        dog.stop()

@@ -9,6 +9,7 @@ COMMANDS = [
     "stack",
     "process",
     "monitor",
+    "coach",
     "simulate",
     "scan",
     "ingest",
@@ -16,4 +17,7 @@ COMMANDS = [
     "record",
     "replay",
     "analyze",
+    "report",
+    "sessions",
+    "load",
 ]

@@ -69,6 +69,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="print one JSON object: steps, summary per device, alerts")
     parser.add_argument("--metrics", action="store_true",
                         help="with --json: also the per-second metrics")
+    parser.add_argument("--timezone", metavar="ZONE", default=None,
+                        help="IANA time zone of the date in the text output (default: this "
+                             "machine's)")
     parser.set_defaults(func=run)
 
 
@@ -89,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, allow_nan=False))
     else:
-        _print_report(report)
+        _print_report(report, results, path, kind, args,
+                      settings.analysis_for(None, overrides=analysis_overrides(args)))
     return 0
 
 
@@ -187,55 +191,134 @@ def build_report(results: dict[str, AnalysisResult],
     return report
 
 
-def _print_report(report: dict[str, Any]) -> None:
-    from rich.console import Console
+def _print_report(report: dict[str, Any], results: dict[str, AnalysisResult], path: Path,
+                  kind: str, args: argparse.Namespace, config: AnalysisConfig) -> None:
+    """Plain language, as the report says it: a header (athlete, local date, duration, pace),
+    what we found, data quality, the figures per sensor, the alerts in time order."""
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]{report['file']}[/] ({report['kind']}; times in "
-                  f"{report['timebase']})")
+    from footfall.core.errors import FootfallError
+    from footfall.views.report import findings
+    from footfall.views.report import text as t
+    from footfall.views.report.data import device_label, session_from_analysis
+    from footfall.views.terminal import console as terminal_console
+
+    console = terminal_console(highlight=False)
+    athlete, session_id = "not recorded", path.stem
+    ranges: dict[str, int] = {}
+    if kind == "session":
+        from footfall.recordings.session_file import read_info
+
+        info = read_info(path)
+        athlete, session_id = info.athlete, info.session
+        ranges = {d: i.accel_range_g for d, i in info.devices.items()}
+    try:
+        session = session_from_analysis(results, athlete=athlete, session=session_id,
+                                        source=f"{kind} file {path.name}", config=config,
+                                        ranges_g=ranges)
+    except FootfallError:
+        console.print(f"[bold]{path}[/]: no steps and no cadence were found in it.")
+        return
+    head = session.headline
+    tz = t.zone(args.timezone)
+    pace = _pace(path, kind, session.belt_speed())
+    who = f"[bold]{athlete}[/]" if kind == "session" else "athlete not recorded"
+    console.print(f"{who} · {t.date_time(head.start_ns, tz)} · "
+                  f"{t.duration(head.duration_s)} · {pace}")
+    what = {"session": "a session file", "fit": "a FIT file", "csv": "a CSV file"}.get(
+        kind, kind)
+    console.print(f"{path} ({what}; sensors: "
+                  f"{', '.join(d.label for d in session.devices.values())})")
     for note in report.get("notes", []):
         console.print(f"[dim]note: {note}[/]")
-    for device, s in report["summary"].items():
-        table = Table(title=f"{device}: {s.get('placement') or '?'} "
-                            f"{s.get('side') or ''}".strip(), show_header=False)
-        table.add_column(style="bold")
-        table.add_column(justify="right")
-        strike = s.get("strike")
-        what = {"stride": "strikes of this leg (strides)", "step": "steps"}.get(
-            strike or "", "steps (from the pod's cadence)")
-        rows = [
-            (what, f"{s['steps']}"),
-            ("cadence, median", _fmt(s.get("cadence_spm"), "spm")),
-            ("cadence baseline → end", f"{_fmt(s.get('cadence_baseline_spm'), 'spm')} → "
-                                       f"{_fmt(s.get('cadence_final_spm'), 'spm')}"),
-            ("cadence change vs baseline", _fmt(s.get("cadence_change_pct"), "%", "+.1f")),
-            ("  explained by speed", _fmt(s.get("cadence_speed_explained_pct"), "%", "+.1f")),
-            ("  drift (not explained)", _fmt(s.get("cadence_drift_pct"), "%", "+.1f")),
-            ("cadence trend", _fmt(s.get("cadence_trend_spm_per_min"), "spm/min", "+.2f")),
+    console.print("\n[bold]What we found[/]")
+    for f in findings.session_findings(session):
+        if f.topic != "alerts":  # listed below with their messages
+            console.print(f" • {f.text}")
+    console.print("\n[bold]Data quality[/]")
+    for caveat in findings.quality_caveats(session) or ["No data-quality problem was found."]:
+        console.print(f" • {caveat}")
+    console.print()
+    table = Table(title="Per sensor", title_justify="left", show_header=True)
+    table.add_column("")
+    names = list(report["summary"])
+    for device in names:
+        summary = session.devices[device].summary if device in session.devices else None
+        table.add_column(device_label(summary, device) if summary else device,
+                         justify="right")
+    for label, cells in _sensor_rows([report["summary"][d] for d in names]):
+        table.add_row(label, *cells)
+    console.print(table)
+    starts = [a for a in report["alerts"] if a["state"] == "start"]
+    console.print(f"[bold]Alerts, in time order[/] ({len(starts)} raised; minutes:seconds "
+                  "into the run)" if starts else "[bold]No alert was raised.[/]")
+    t0 = min((r.input_time_s(head.start_ns) for r in results.values()), default=0.0)
+    labels = {d: device_label(s.summary, d) for d, s in session.devices.items()}
+    for a in starts:  # already in time order (build_report sorts them)
+        rule = findings.RULE_WORDS.get(a["rule"], a["rule"])
+        console.print(f"  {t.clock(a['time_s'] - t0):>7}  {rule} — "
+                      f"{labels.get(a['device'], 'whole session')}: {a['message']}")
+
+
+def _pace(path: Path, kind: str, belt_speed_mps: float | None) -> str:
+    from footfall.views.report import text as t
+
+    if kind == "fit":
+        from footfall.processing.load import fit_activities
+        from footfall.recordings.fit import read_fit
+
+        runs = fit_activities(read_fit(path), path.name)
+        distance = sum(r.distance_m or 0 for r in runs)
+        time_s = sum(r.time_s for r in runs)
+        if distance and time_s:
+            return f"{t.km(distance, 2)}, pace {t.pace(distance / time_s)}"
+    if belt_speed_mps:
+        return f"belt {t.kmh(belt_speed_mps)}, pace {t.pace(belt_speed_mps)}"
+    return "pace not known (no belt speed given: --belt-speed)"
+
+
+def _sensor_rows(summaries: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """The per-sensor figures in words, one row per figure, one column per sensor."""
+    def each(fmt: Callable[[dict[str, Any]], str]) -> list[str]:
+        return [fmt(s) for s in summaries]
+
+    def strike(s: dict[str, Any]) -> str:
+        what = {"stride": "by this leg", "step": "both legs"}.get(s.get("strike") or "",
+                                                                  "from the pod's cadence")
+        return f"{s['steps']} ({what})"
+
+    rows = [
+        ("steps", each(strike)),
+        ("cadence, median", each(lambda s: _fmt(s.get("cadence_spm"), "spm"))),
+        ("cadence at the baseline → at the end",
+         each(lambda s: f"{_fmt(s.get('cadence_baseline_spm'), 'spm')} → "
+                        f"{_fmt(s.get('cadence_final_spm'), 'spm')}")),
+        ("change from the baseline", each(lambda s: _fmt(s.get("cadence_change_pct"), "%",
+                                                         "+.1f"))),
+        ("  of it from a change of speed",
+         each(lambda s: _fmt(s.get("cadence_speed_explained_pct"), "%", "+.1f"))),
+        ("  of it not from speed (drift)",
+         each(lambda s: _fmt(s.get("cadence_drift_pct"), "%", "+.1f"))),
+        ("cadence trend", each(lambda s: _fmt(s.get("cadence_trend_spm_per_min"),
+                                              "spm per minute", "+.2f"))),
+        ("time in the cadence target band",
+         each(lambda s: "no target set" if s.get("time_in_target_pct") is None else
+              f"{s['time_in_target_pct']:.0f} % (target {s['cadence_target_spm']:.0f} spm)")),
+    ]
+    if any(s.get("source") == "imu" for s in summaries):
+        rows += [
+            ("impact (PTA), median", each(lambda s: _fmt(s.get("impact_g"), "g"))),
+            ("impact at the baseline → at the end",
+             each(lambda s: f"{_fmt(s.get('impact_baseline_g'), 'g')} → "
+                            f"{_fmt(s.get('impact_final_g'), 'g')}")),
+            ("impact change from the baseline",
+             each(lambda s: _fmt(s.get("impact_drift_pct"), "%", "+.1f"))),
+            ("clipped steps (PTA a lower bound)",
+             each(lambda s: f"{s.get('clipped_steps', 0)} "
+                            f"({_fmt(s.get('clipped_pct'), '%', '.1f')})")),
+            ("data lost in transit", each(lambda s: _fmt(s.get("packet_loss_pct"), "%"))),
         ]
-        if s.get("source") == "imu":
-            rows += [
-                ("impact (PTA marker), median", _fmt(s.get("impact_g"), "g")),
-                ("impact baseline → end", f"{_fmt(s.get('impact_baseline_g'), 'g')} → "
-                                          f"{_fmt(s.get('impact_final_g'), 'g')}"),
-                ("impact drift", _fmt(s.get("impact_drift_pct"), "%", "+.1f")),
-                ("impact symmetry (R − L) / max", _fmt(s.get("symmetry_pct"), "%", "+.1f")),
-                ("step-time symmetry", _fmt(s.get("step_time_symmetry_pct"), "%", "+.1f")),
-                ("clipped peaks", f"{s.get('clipped_steps', 0)} "
-                                  f"({_fmt(s.get('clipped_pct'), '%', '.0f')})"),
-                ("packet loss", _fmt(s.get("packet_loss_pct"), "%")),
-            ]
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-        if s.get("clipped_steps"):
-            console.print("[yellow]Some impact peaks reached the sensor's range: their impact "
-                          "is a lower bound and is left out of the impact figures. A ≥ ±32 g "
-                          "sensor avoids this.[/]")
-    for a in report["alerts"]:
-        console.print(f"[red]alert[/] {a['time_s']:8.1f} s {a['device']}: {a['rule']} "
-                      f"{a['state']}: {a['message']}")
+    return rows
 
 
 def _fmt(value: float | None, unit: str, spec: str = ".1f") -> str:

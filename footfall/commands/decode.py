@@ -13,7 +13,7 @@ Decode the bytes of one BLE notification (from nRF Connect, btmon, a `footfall i
 file or a quarantine file) with footfall's own parser, and print the result as JSON.
 Spaces, colons and dashes between the hex digits are ignored.
 
-  footfall decode rsc 07 00 03 12 56 00 01 00 00 F0
+  footfall decode rsc 07 00 03 55 56 00 39 30 00 00   # 3 m/s, 85 strides/min, 1234.5 m
   footfall decode polar-pmd 020094357700000000 01 F7FFFFFFE703
   footfall decode witmotion 5561000800FCFF7F00000000004000000000 0040
   footfall decode footfall 01002A0040420F00C8001002000000080000000000F8FF7F0080

@@ -50,13 +50,12 @@ def run(args: argparse.Namespace) -> int:
     import contextlib
     import signal
 
-    from rich.console import Console
-
     from footfall.views.monitor.app import Monitor
+    from footfall.views.terminal import console as terminal_console
 
     settings = settings_from_args(args)  # checks the [analysis] and [alerts] tables too
     alerts = settings.analysis_for().alerts
-    console = Console()
+    console = terminal_console()
 
     async def main() -> Monitor:
         stop = asyncio.Event()
@@ -75,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         return monitor
 
     monitor = asyncio.run(main())
+    from footfall.views.monitor.view import session_summary
+
+    for state in [*monitor.finished, monitor.state]:
+        for line in session_summary(state):
+            console.print(line, highlight=False)
     summary = monitor.latency()
     if summary is not None:
         console.print(f"step→screen latency over {summary['n']:.0f} steps: median "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from footfall.commands._common import (
     HelpFormatter,
@@ -11,6 +12,12 @@ from footfall.commands._common import (
     analysis_overrides,
     settings_from_args,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from footfall.storage.influx import InfluxClient
+    from footfall.wire.topics import Topic
 
 HELP = """\
 Subscribe to device data on the broker, detect every step, compute cadence, impact, drift,
@@ -33,33 +40,51 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="MQTT client id; the broker keeps its queue while it is away "
                              "(default %(default)s)")
     parser.add_argument("--print-steps", action="store_true", help="print every step event")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no line per session that starts or ends")
     add_analysis_options(parser)
     add_settings_options(parser, athlete="only this athlete (default: every athlete)",
                          session="only this session (default: every session)")
     parser.set_defaults(func=run)
 
 
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
     import signal
-
-    from rich.console import Console
+    from datetime import datetime
 
     from footfall.service.processor import ProcessorService
     from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target
-    from footfall.wire.events import StepEvent
+    from footfall.views.terminal import console as terminal_console
+    from footfall.wire.events import DeviceSummary, StepEvent
 
     settings = settings_from_args(args)
     overrides = analysis_overrides(args)
     settings.analysis_for(overrides=overrides)  # a bad value fails now, with what to fix
-    console = Console()
+    console = terminal_console()
 
-    def show(topic: object, event: object) -> None:
+    def now() -> str:
+        return datetime.now().astimezone().strftime("%H:%M:%S")  # people read local time
+
+    def show(topic: Topic, event: object) -> None:
         if args.print_steps and isinstance(event, StepEvent):
             cadence = f"{event.cadence_spm:5.1f}" if event.cadence_spm else "    —"
             console.print(f"{topic}: {event.impact_g:5.1f} g  {cadence} spm"
                           + ("  [red]clipped[/]" if event.clipped else ""))
+        elif isinstance(event, DeviceSummary) and not args.quiet:
+            figures = [f"{event.steps} steps"]
+            if event.cadence_spm is not None:
+                figures.append(f"{event.cadence_spm:.0f} spm")
+            if event.impact_g is not None:
+                figures.append(f"impact {event.impact_g:.1f} g")
+            console.print(f"[{now()}] session {topic.athlete}/{topic.session} ended: "
+                          f"{topic.device} {', '.join(figures)}")
+
+    def started(athlete: str, session: str, _processor: object) -> None:
+        if not args.quiet:
+            console.print(f"[{now()}] session {athlete}/{session} started")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -67,12 +92,14 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        async with InfluxClient(influx_target(settings)) as influx:
+            await _check_influx(influx, console)
         async with InfluxClient(influx_target(settings)) as influx, \
                 SpooledWriter(influx, settings.spool_dir) as writer:
             service = ProcessorService(
                 settings, writer=writer, client_id=args.client_id,
                 athlete=args.athlete or "+", session=args.session or "+", on_event=show,
-                analysis_overrides=overrides,
+                analysis_overrides=overrides, on_session=started,
             )
             console.print(f"processing {settings.mqtt_url} → {settings.influx_url}"
                           f"/{settings.influx_database}; Ctrl-C to stop")
@@ -83,3 +110,22 @@ def run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+async def _check_influx(influx: InfluxClient, console: Console) -> None:
+    """Refused credentials stop the command now, with what to fix; an InfluxDB that is
+    away is not fatal (points wait on disk until it is back)."""
+    from footfall.core.errors import CommandError
+    from footfall.storage.influx import InfluxError
+
+    try:
+        await influx.query("SHOW DATABASES")
+    except InfluxError as exc:
+        if exc.status in (401, 403):
+            raise CommandError(
+                f"InfluxDB at {influx.target.url} refused the credentials ({exc.status}): set "
+                "--influx-token (or influx_username/influx_password in footfall.toml, "
+                "FOOTFALL_INFLUX_TOKEN) to an account that may write "
+                f"{influx.target.database!r}") from None
+        console.print(f"[yellow]InfluxDB is not reachable yet ({exc}); steps are kept on disk "
+                      "and written when it is back[/]")

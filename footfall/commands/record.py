@@ -121,12 +121,12 @@ def run_command(args: argparse.Namespace) -> int:
     import signal
 
     import aiomqtt
-    from rich.console import Console
 
     from footfall.core.errors import CommandError
+    from footfall.views.terminal import console as terminal_console
 
     settings = settings_from_args(args)
-    console = Console(stderr=True)
+    console = terminal_console(stderr=True)
     if args.source is not None:
         info = convert(args, args.source, args.output, settings.athlete, args.session)
         console.print(f"wrote {args.output}: {describe(info)}")

@@ -53,7 +53,6 @@ def run_command(args: argparse.Namespace) -> int:
     import tempfile
 
     import aiomqtt
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from footfall.commands.record import convert, describe
@@ -61,11 +60,12 @@ def run_command(args: argparse.Namespace) -> int:
     from footfall.recordings.session_file import SessionFileError, read_info
     from footfall.recordings.sources import ImportKindError, detect_kind
     from footfall.simulators.replay import ReplayStats, replay_session
+    from footfall.views.terminal import console as terminal_console
     from footfall.wire.topics import DERIVED_STREAMS, INPUT_STREAMS
 
     speed = pacer_speed(args)
     settings = settings_from_args(args)
-    console = Console(stderr=True)
+    console = terminal_console(stderr=True)
     path: Path = args.file
     with tempfile.TemporaryDirectory(prefix="footfall-replay-") as tmp:
         try:

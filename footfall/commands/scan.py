@@ -32,11 +32,11 @@ def run_command(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from rich.console import Console
     from rich.table import Table
 
     from footfall.core.errors import CommandError
     from footfall.ingest.ble import BluetoothUnavailable, scan
+    from footfall.views.terminal import console as terminal_console
 
     try:
         found = asyncio.run(scan(args.timeout, battery=args.battery))
@@ -54,5 +54,5 @@ def run_command(args: argparse.Namespace) -> int:
     for r in found:
         table.add_row(r.name or "?", r.address, f"{r.rssi} dBm",
                       "" if r.battery_pct is None else f"{r.battery_pct} %", r.profile)
-    Console().print(table)
+    terminal_console().print(table)
     return 0

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from footfall.commands._common import HelpFormatter, add_settings_options, settings_from_args
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 HELP = """\
 Start, stop or inspect a local broker and database as background processes, with their config,
@@ -28,12 +33,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from footfall.stack.servers import LocalStack
+    from footfall.views.terminal import console as terminal_console
 
     settings = settings_from_args(args)
-    console = Console()
+    console = terminal_console()
     stack = LocalStack.at(settings.state_dir / "stack", mqtt_host=settings.mqtt_host,
                           mqtt_port=settings.mqtt_port,
                           influx_host=settings.influx_url.split("://")[1].split(":")[0],
@@ -43,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[green]up[/]: mosquitto {stack.mosquitto.url}, "
                       f"influxdb {stack.influxdb.url} (data in {settings.state_dir / 'stack'})")
     elif args.action == "down":
+        # the processor first: its last events still reach the database
+        _stop_processor(settings.state_dir, stack.mosquitto.url, console)
         stopped = stack.down()
         console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     else:
@@ -57,3 +63,26 @@ def run(args: argparse.Namespace) -> int:
                 console.print(f"[red]○[/] {server.name:10} {server.url}  not running")
         return 1 if down else 0
     return 0
+
+
+def _stop_processor(state_dir: Path, broker_url: str, console: Console) -> None:
+    """A ``footfall process`` left running would retry the stopped broker for ever: stop
+    the one that used this stack's broker, and say so of any other."""
+    import os
+    import signal
+    import time
+
+    from footfall.service.health import running_processor
+
+    found = running_processor(state_dir)
+    if found is None:
+        return
+    pid, url = found
+    if url != broker_url:
+        console.print(f"footfall process (pid {pid}) still runs, against {url}")
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and running_processor(state_dir) is not None:
+        time.sleep(0.1)
+    console.print(f"stopped: footfall process (pid {pid}), which used this stack's broker")

@@ -27,6 +27,7 @@ from footfall.config.analysis import (
     AnalysisConfigError,
     analysis_config,
 )
+from footfall.config.limits import Limits
 from footfall.core.errors import FootfallError
 from footfall.core.ids import check_id
 
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
     #: docs/metrics.md, docs/alerts.md. Read them through :meth:`analysis_for`.
     analysis: dict[str, Any] = Field(default_factory=dict, description="analysis settings")
     alerts: dict[str, Any] = Field(default_factory=dict, description="alert thresholds")
+    #: the ``[limits]`` table: caps on what the network can make the processor hold
+    limits: Limits = Field(default_factory=Limits, description="resource caps")
 
     @field_validator("athlete", "session")
     @classmethod

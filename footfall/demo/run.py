@@ -27,6 +27,7 @@ from footfall.simulators.replay import ReplayStats, replay_session
 from footfall.stack.servers import LocalStack, free_port
 from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target, rows
 from footfall.storage.schema import event_from_row
+from footfall.views.terminal import console as terminal_console
 from footfall.wire.events import DeviceSummary, StepEvent
 from footfall.wire.topics import Topic
 
@@ -137,7 +138,7 @@ def _print(console: Console, settings: Settings, summaries: dict[str, DeviceSumm
 
 def run_demo(demo_dir: Path, *, speed: float | None, quiet: bool, keep: bool,
              as_json: bool = False) -> int:
-    console = Console(stderr=as_json)
+    console = terminal_console(stderr=as_json)
     if demo_dir.exists():
         LocalStack.at(demo_dir / "stack").down()  # a --keep'd earlier demo
         shutil.rmtree(demo_dir)

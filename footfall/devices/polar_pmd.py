@@ -94,6 +94,9 @@ def parse_data(data: bytes | bytearray | memoryview) -> PmdFrame:
     if len(data) < _HEADER.size:
         raise ParseError(PROFILE, f"{len(data)} bytes is shorter than the 10-byte header")
     mtype, ts, ftype_byte = _HEADER.unpack_from(data)
+    if mtype != MEASUREMENT_ACC:  # ECG, PPG, gyro… have other layouts: never read as g
+        raise ParseError(PROFILE, f"measurement type {mtype} (0x{mtype:02X}) is not the "
+                                  f"accelerometer ({MEASUREMENT_ACC})")
     compressed = bool(ftype_byte & 0x80)
     ftype = ftype_byte & 0x7F
     width = _SAMPLE_WIDTHS.get(ftype)

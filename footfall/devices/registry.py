@@ -68,7 +68,7 @@ def profile_for_service(uuid: str) -> str | None:
 
 
 def _compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(", ", ": "), allow_nan=False)
+    return json.dumps(obj, separators=(", ", ": "), allow_nan=False, ensure_ascii=False)
 
 
 def _pretty(obj: Any, indent: str = "") -> str:

@@ -76,8 +76,27 @@ def parse(data: bytes | bytearray | memoryview) -> RscMeasurement:
     return RscMeasurement(flags, speed, cadence, stride, distance)
 
 
+#: a pod's odometer beyond this is not a distance anyone ran (or its bytes are arbitrary, as
+#: in the Bluetooth SIG / Nordic test vector)
+PLAUSIBLE_DISTANCE_M = 100_000.0
+
+
 def to_dict(m: RscMeasurement) -> dict[str, object]:
+    notes: list[str] = []
+    cadence = m.cadence_raw
+    if 0 < cadence < 60:
+        notes.append(f"cadence {cadence}/min is no running cadence (walking, or arbitrary "
+                     "bytes)")
+    elif 60 <= cadence < 120:
+        notes.append(f"cadence {cadence}/min is per leg (strides): {2 * cadence} steps/min; "
+                     "footfall ingest's cadence=auto doubles it")
+    distance = m.total_distance_m
+    if distance is not None and distance > PLAUSIBLE_DISTANCE_M:
+        notes.append(f"total_distance_m {distance / 1000:,.0f} km is beyond any real run: the "
+                     "pod's odometer never reset, or these bytes are arbitrary (the Nordic "
+                     "test vector's are)")
     return {
+        "notes": notes,
         "profile": PROFILE,
         "flags": m.flags,
         "running": m.running,

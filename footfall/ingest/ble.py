@@ -46,8 +46,19 @@ class BluetoothUnavailable(FootfallError):
     """Bluetooth cannot be used on this machine; the message says why and what to do."""
 
 
+#: what to do without sensors (or without Bluetooth): every "no adapter" message ends with it
+NO_SENSORS_HINT = (" To try footfall without sensors: `footfall simulate` (a synthetic runner "
+                   "through the whole pipeline) or `footfall ingest --emulate --device …` (your "
+                   "devices, emulated byte for byte).")
+
+
 def explain(exc: BaseException) -> str | None:
     """A user-facing reason when ``exc`` means Bluetooth itself is unusable, else None."""
+    reason = _unusable(exc)
+    return None if reason is None else reason + NO_SENSORS_HINT
+
+
+def _unusable(exc: BaseException) -> str | None:
     if isinstance(exc, BleakBluetoothNotAvailableError):
         reason = exc.reason
         if reason is BleakBluetoothNotAvailableReason.NO_BLUETOOTH:

@@ -292,9 +292,7 @@ class PolarPmdDriver(Driver):
             elif self._answer is not None and not self._answer.done():
                 self._answer.set_result(msg)
             return []
-        f = polar_pmd.parse_data(data)
-        if f.measurement_type != polar_pmd.MEASUREMENT_ACC:
-            raise ParseError(self.profile, f"measurement type {f.measurement_type}, not ACC (2)")
+        f = polar_pmd.parse_data(data)  # accelerometer frames only (the parser checks)
         n = len(f.samples)
         place = self.timeline.place(f.timestamp_ns / 1000.0, n)
         if place.verdict is clk.Verdict.DUPLICATE:

@@ -27,9 +27,11 @@ from footfall.wire.events import (
     AlertEvent,
     DeviceMeta,
     DeviceSummary,
+    FeedbackEvent,
     MetricsEvent,
     RscSample,
     SessionMetricsEvent,
+    SessionNote,
     StepEvent,
 )
 from footfall.wire.frame import ImuFrame, g_to_counts
@@ -56,6 +58,10 @@ class AnalysisResult:
     alerts: list[AlertEvent] = field(default_factory=list)
     #: the device's whole-session figures (:mod:`footfall.processing.summary`)
     device_summary: DeviceSummary | None = None
+    #: device ``session``: the feedback channels' changes and the therapist's notes
+    #: (docs/coach.md); the retained snapshots between them are not kept
+    feedback: list[FeedbackEvent] = field(default_factory=list)
+    notes: list[SessionNote] = field(default_factory=list)
     time0_s: float = 0.0
     utc0_ns: int = 0
 
@@ -68,8 +74,12 @@ class AnalysisResult:
             self.alerts.append(event)
         elif isinstance(event, SessionMetricsEvent):
             self.session_metrics.append(event)
-        else:
+        elif isinstance(event, DeviceSummary):
             self.device_summary = event
+        elif isinstance(event, FeedbackEvent):
+            self.feedback.append(event)
+        elif isinstance(event, SessionNote):
+            self.notes.append(event)
 
     def input_time_s(self, time_ns: int) -> float:
         return self.time0_s + (time_ns - self.utc0_ns) / NS

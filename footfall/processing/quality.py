@@ -7,8 +7,12 @@ Frame rules (each has a test):
   ``frames_late`` — the detector never goes back in time.
 - A ``seq`` jump of ``d`` means ``d − 1`` frames were lost.
 - The sensor clock places the frame on the stream's sample index: a jump of more than
-  ``GAP_TOLERANCE_SAMPLES`` is a gap of that many samples. If the sensor clock runs backwards
-  (unusable), the lost frames are assumed to have had the previous frame's length.
+  ``GAP_TOLERANCE_SAMPLES`` is a gap of that many samples. The frame's UTC says the same (the
+  gateway maps one to the other); where the two disagree by more than
+  ``CLOCK_AGREEMENT_S`` (a restarted gateway's counter unwrapping, a hostile frame whose clock
+  jumps to 2⁶⁴ µs), the smaller of the two gaps is taken, so one bad clock can neither hide a
+  gap nor make a stream lose years. If both run backwards (unusable), the lost frames are
+  assumed to have had the previous frame's length.
 - A gap (or ``FLAG_GAP_BEFORE``) ends the detector's segment: filters restart, and an interval
   across it counts only when it is short enough that no strike can have been lost in it.
 """
@@ -24,6 +28,10 @@ from footfall.wire.frame import FLAG_GAP_BEFORE, ImuFrame
 log = logging.getLogger(__name__)
 
 GAP_TOLERANCE_SAMPLES = 1.5
+#: sensor clock and UTC may disagree about a gap by this much (or a quarter of it: WitMotion's
+#: clock is its sample count, mapped with a fitted rate) before one of them is taken as wrong
+CLOCK_AGREEMENT_S = 2.0
+CLOCK_AGREEMENT_FRACTION = 0.25
 SEQ_MODULO = 1 << 32
 RECENT_STRIKES = 20
 
@@ -42,12 +50,14 @@ class QualityState:
     frames_received: int = 0
     frames_lost: int = 0
     frames_late: int = 0
+    clock_jumps: int = 0  # frames whose sensor clock and UTC disagreed about a gap
     samples_received: int = 0
     samples_lost: int = 0
     strikes: int = 0
     strikes_clipped: int = 0
     last_seq: int | None = None
     last_sensor_us: int = 0
+    last_utc_ns: int = 0
     last_n: int = 0
     last_rate_hz: float = 0.0
     next_index: int = 0
@@ -69,8 +79,17 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
                         device, frame.seq, state.last_seq)
             return None
         # the previous frame lasted last_n samples at *its* rate; the gap is counted in ours
-        expected_us = state.last_sensor_us + state.last_n * 1e6 / (state.last_rate_hz or fs)
-        drift = (frame.sensor_time_us - expected_us) * fs / 1e6
+        last_s = state.last_n / (state.last_rate_hz or fs)
+        drift = (frame.sensor_time_us - state.last_sensor_us - last_s * 1e6) * fs / 1e6
+        utc_drift = (frame.utc_ns - state.last_utc_ns - last_s * 1e9) * fs / 1e9
+        agree = max(CLOCK_AGREEMENT_S * fs, CLOCK_AGREEMENT_FRACTION * abs(utc_drift))
+        if abs(drift - utc_drift) > agree:
+            state.clock_jumps += 1
+            plausible = [g for g in (drift, utc_drift) if g >= -GAP_TOLERANCE_SAMPLES]
+            log.warning("%s: frame seq %d: sensor clock says a gap of %.3g s, UTC %.3g s; "
+                        "taking %s", device, frame.seq, drift / fs, utc_drift / fs,
+                        f"{min(plausible) / fs:.3g} s" if plausible else "the frame counter")
+            drift = min(plausible) if plausible else min(drift, utc_drift)
         if drift >= -GAP_TOLERANCE_SAMPLES:
             gap = round(drift) if drift > GAP_TOLERANCE_SAMPLES else 0
         else:  # sensor clock went backwards: trust the counter
@@ -84,6 +103,7 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
     n = frame.n_samples
     state.last_seq = frame.seq
     state.last_sensor_us = frame.sensor_time_us
+    state.last_utc_ns = frame.utc_ns
     state.last_n = n
     state.last_rate_hz = fs
     state.next_index = first.first_index + n

@@ -8,7 +8,8 @@ a malformed message goes to ``on_reject`` with its reason, an unexpected error t
 internal error, logged with its traceback), and every other session goes on.
 
 Input streams (docs/wire.md): ``imu`` (binary frames), ``rsc``, ``meta``, ``status`` and the
-session's ``control``. Derived streams are never inputs.
+session's ``control``. Derived streams are never inputs, except the processor's own retained
+``feedback_state``: a restarted processor resumes a session's targets and feedback from it.
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from footfall.config.analysis import AnalysisConfig
+from footfall.config.limits import Limits
 from footfall.core.errors import InputError
-from footfall.processing.session import Event, SessionProcessor
+from footfall.core.units import NS
+from footfall.processing.gate import Data, DeviceGate
+from footfall.processing.session import Event, Output, SessionProcessor
 from footfall.wire import frame as wire_frame
 from footfall.wire.control import ControlCommand
-from footfall.wire.events import DeviceMeta, DeviceStatus, RscSample
-from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
+from footfall.wire.events import DeviceMeta, DeviceStatus, FeedbackState, RscSample
+from footfall.wire.frame import ImuFrame
+from footfall.wire.topics import INPUT_STREAMS, RESUME_STREAMS, SESSION_DEVICE, Stream, Topic
 
 log = logging.getLogger(__name__)
 
+#: inputs of the session itself (device ``session``), not of a sensor
+SESSION_INPUTS = frozenset({Stream.CONTROL, Stream.FEEDBACK_STATE})
 Routed = tuple[Topic, Event]
 SessionKey = tuple[str, str]
 Reject = Callable[[str, str, bytes], None]
@@ -47,28 +54,38 @@ class RouterStats:
     internal_errors: int = 0
     sessions_started: int = 0
     sessions_finished: int = 0
+    sessions_expired: int = 0
+    sessions_refused: int = 0
 
 
 @dataclass(slots=True)
 class _Session:
     processor: SessionProcessor
     devices: set[str] = field(default_factory=set)
+    gates: dict[str, DeviceGate] = field(default_factory=dict)
+    last_seen_ns: int = 0
 
 
 class SessionRouter:
     """Topic → session processor. ``config_for(athlete)`` gives each new session its
-    settings; ``clock`` (live: the arrival clock, UTC ns) lets alerts notice silence."""
+    settings; ``clock`` (live: the arrival clock, UTC ns) lets alerts notice silence, frames
+    that waited too long in a gate go on, and idle sessions end; ``limits`` caps what the
+    network can make it hold (config/limits.py)."""
 
     def __init__(self, config_for: Callable[[str], AnalysisConfig] | None = None, *,
                  clock: Callable[[], int] | None = None, on_reject: Reject | None = None,
-                 on_session: Callable[[str, str, SessionProcessor], None] | None = None
-                 ) -> None:
+                 on_session: Callable[[str, str, SessionProcessor], None] | None = None,
+                 limits: Limits | None = None) -> None:
         self.config_for = config_for or (lambda _athlete: AnalysisConfig())
         self.clock = clock
         self.on_reject = on_reject or _log_reject
         self.on_session = on_session
+        self.limits = limits or Limits()
         self.stats = RouterStats()
         self._sessions: dict[SessionKey, _Session] = {}
+        #: retained feedback states of sessions not (yet) running here: applied when they
+        #: start, so old sessions' retained messages never create processors
+        self._restore: dict[SessionKey, FeedbackState] = {}
 
     @property
     def sessions(self) -> dict[SessionKey, SessionProcessor]:
@@ -82,6 +99,9 @@ class SessionRouter:
             processor = SessionProcessor(athlete, session, self.config_for(athlete))
             processor.alerts.clock = self.clock  # live: silence is judged on arrival
             entry = self._sessions[key] = _Session(processor)
+            restore = self._restore.pop(key, None)
+            if restore is not None:
+                processor.restore_feedback(restore)
             self.stats.sessions_started += 1
             log.info("new session %s/%s", athlete, session)
             if self.on_session is not None:
@@ -95,7 +115,7 @@ class SessionRouter:
         self.stats.messages += 1
         try:
             topic = Topic.parse(topic_text)
-            if topic.stream not in INPUT_STREAMS:
+            if topic.stream not in INPUT_STREAMS | RESUME_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
             return self._dispatch(topic, payload)
         except InputError as exc:
@@ -108,43 +128,81 @@ class SessionRouter:
 
     def _dispatch(self, topic: Topic, payload: bytes) -> list[Routed]:
         stream, device = topic.stream, topic.device
-        if stream in (Stream.META, Stream.STATUS, Stream.CONTROL) and not payload:
+        if stream in (Stream.META, Stream.STATUS, *SESSION_INPUTS) and not payload:
             return []  # a retained message was cleared
-        if stream is Stream.CONTROL and device != SESSION_DEVICE:
-            raise InputError(f"control commands go to device {SESSION_DEVICE!r}, not {device!r}")
-        if stream is not Stream.CONTROL and device == SESSION_DEVICE:
+        if stream in SESSION_INPUTS and device != SESSION_DEVICE:
+            raise InputError(f"{stream} messages go to device {SESSION_DEVICE!r}, not {device!r}")
+        if stream not in SESSION_INPUTS and device == SESSION_DEVICE:
             raise InputError(f"{SESSION_DEVICE!r} is the session's own device id, not a sensor")
         # decode before a session exists: garbage never creates one
-        if stream is Stream.IMU:
-            frame = wire_frame.decode(payload)
-            processor = self._device(topic)
-            self.stats.frames += 1
-            outputs = processor.feed_frame(device, frame)
-        elif stream is Stream.RSC:
-            sample = RscSample.from_json(payload)
-            processor = self._device(topic)
-            self.stats.rsc_samples += 1
-            outputs = processor.feed_rsc(device, sample)
+        outputs: list[Output]
+        if stream is Stream.IMU or stream is Stream.RSC:
+            data: Data = (wire_frame.decode(payload) if stream is Stream.IMU
+                          else RscSample.from_json(payload))
+            entry = self._entry(topic, device)
+            gate = self._gate(entry, device)
+            outputs = self._feed(entry, device, gate.push(data, entry.last_seen_ns))
         elif stream is Stream.META:
             meta = DeviceMeta.from_json(payload)
-            self._device(topic).set_meta(device, meta)
-            return []
+            entry = self._entry(topic, device)
+            entry.processor.set_meta(device, meta)
+            outputs = self._feed(entry, device, self._gate(entry, device).meta_arrived())
         elif stream is Stream.STATUS:
             status = DeviceStatus.from_json(payload)
             log.info("device %s is %s", device, "online" if status.online
                      else f"offline ({status.reason})")
-            outputs = self._device(topic).set_status(device, status)
+            entry = self._entry(topic, device)
+            outputs = []
+            if not status.online:  # what it sent before it went is all there will be
+                outputs += self._feed(entry, device, self._gate(entry, device).drain())
+                outputs += entry.processor.flush_device(device)
+            outputs += entry.processor.set_status(device, status)
+        elif stream is Stream.FEEDBACK_STATE:
+            state = FeedbackState.from_json(payload)
+            key = (topic.athlete, topic.session)
+            if key in self._sessions:
+                self._sessions[key].processor.restore_feedback(state)
+            elif key in self._restore or len(self._restore) < self.limits.max_sessions:
+                self._restore[key] = state  # bounded: retained states of old sessions
+            return []
         else:
             command = ControlCommand.from_json(payload)
-            processor = self.processor(topic.athlete, topic.session)
+            entry = self._entry(topic, None)
             log.info("control %s/%s: %s", topic.athlete, topic.session, command.to_dict())
-            outputs = processor.control(command)
+            outputs = entry.processor.control(command)
         return self._routed(topic.athlete, topic.session, outputs)
 
-    def _device(self, topic: Topic) -> SessionProcessor:
-        processor = self.processor(topic.athlete, topic.session)
-        self._sessions[(topic.athlete, topic.session)].devices.add(topic.device)
-        return processor
+    def _entry(self, topic: Topic, device: str | None) -> _Session:
+        """The session of a valid message (created if new, within ``max_sessions``)."""
+        key = (topic.athlete, topic.session)
+        if key not in self._sessions and len(self._sessions) >= self.limits.max_sessions:
+            self.stats.sessions_refused += 1
+            raise InputError(f"{len(self._sessions)} sessions are open (limits.max_sessions): "
+                             f"session {topic.athlete}/{topic.session} is not started")
+        self.processor(*key)
+        entry = self._sessions[key]
+        entry.last_seen_ns = self.clock() if self.clock is not None else 0
+        if device is not None:
+            entry.devices.add(device)
+        return entry
+
+    def _gate(self, entry: _Session, device: str) -> DeviceGate:
+        gate = entry.gates.get(device)
+        if gate is None:
+            gate = entry.gates[device] = DeviceGate(self.limits, device)
+            gate.has_meta = device in entry.processor.meta
+        return gate
+
+    def _feed(self, entry: _Session, device: str, items: list[Data]) -> list[Output]:
+        outputs: list[Output] = []
+        for item in items:
+            if isinstance(item, ImuFrame):
+                self.stats.frames += 1
+                outputs += entry.processor.feed_frame(device, item)
+            else:
+                self.stats.rsc_samples += 1
+                outputs += entry.processor.feed_rsc(device, item)
+        return outputs
 
     # -- time and the end --------------------------------------------------------------------
 
@@ -155,10 +213,28 @@ class SessionRouter:
                 raise ValueError("tick() needs now_ns, or a router built with a clock")
             now_ns = self.clock()
         out: list[Routed] = []
+        idle_ns = round(self.limits.session_idle_s * NS)
         for (athlete, session), entry in list(self._sessions.items()):
+            if entry.last_seen_ns and now_ns - entry.last_seen_ns > idle_ns:
+                log.info("session %s/%s: no message for %.0f s (limits.session_idle_s): "
+                         "finishing it", athlete, session, (now_ns - entry.last_seen_ns) / NS)
+                self.stats.sessions_expired += 1
+                out += self.finish_session(athlete, session)
+                continue
             out += self._guarded(athlete, session, "tick",
-                                 functools.partial(entry.processor.tick, now_ns))
+                                 functools.partial(self._tick_session, entry, now_ns))
         return out
+
+    def _tick_session(self, entry: _Session, now_ns: int) -> list[Output]:
+        outputs: list[Output] = []
+        for device, gate in entry.gates.items():
+            outputs += self._feed(entry, device, gate.due(now_ns))
+        return outputs + entry.processor.tick(now_ns)
+
+    def last_seen_ns(self, athlete: str, session: str) -> int | None:
+        """Arrival time (the router's clock) of the session's latest message."""
+        entry = self._sessions.get((athlete, session))
+        return entry.last_seen_ns if entry is not None else None
 
     def ended(self) -> list[SessionKey]:
         """Sessions whose every device said it ended normally."""
@@ -173,7 +249,14 @@ class SessionRouter:
             return []
         self.stats.sessions_finished += 1
         log.info("session %s/%s finished", athlete, session)
-        return self._guarded(athlete, session, "finish", entry.processor.finish)
+
+        def drain_and_finish() -> list[Output]:
+            outputs: list[Output] = []
+            for device, gate in entry.gates.items():
+                outputs += self._feed(entry, device, gate.drain())
+            return outputs + entry.processor.finish()
+
+        return self._guarded(athlete, session, "finish", drain_and_finish)
 
     def finish(self) -> list[Routed]:
         """End every session (end of a file, or the service stopping)."""

@@ -21,10 +21,11 @@ from typing import TypeAlias
 import numpy as np
 
 from footfall.config.analysis import AnalysisConfig
-from footfall.core.units import NS
+from footfall.core.units import NS, kmh_to_mps
 from footfall.core.vocab import Placement, Side
 from footfall.processing.alerts import AlertEngine
 from footfall.processing.detector import DetectorState, Peak, StepDetector, rescale_history
+from footfall.processing.feedback import FeedbackEngine
 from footfall.processing.metrics import MetricsTracker, TimeSeries
 from footfall.processing.quality import (
     QualityState,
@@ -42,8 +43,13 @@ from footfall.wire.events import (
     DerivedEvent,
     DeviceMeta,
     DeviceStatus,
+    FeedbackEvent,
+    FeedbackOutput,
+    FeedbackState,
     MetricsEvent,
     RscSample,
+    SessionMetricsEvent,
+    SessionNote,
     StepEvent,
 )
 from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
@@ -51,7 +57,7 @@ from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
 
-Event: TypeAlias = DerivedEvent
+Event: TypeAlias = DerivedEvent | FeedbackOutput
 Output: TypeAlias = tuple[str, Event]
 #: a foot pod's cadence is integrated into a step count over at most this gap
 RSC_MAX_GAP_S = 5.0
@@ -116,13 +122,15 @@ class SessionProcessor:
         self.alerts = AlertEngine(self.config.alerts,
                                   loss_window_s=self.config.quality_window_s)
         #: whole-session figures per device, from the same events (emitted by ``finish``)
-        self.summary = SummaryBuilder(self.config)
+        self.summary = SummaryBuilder(self.config, target=self.alerts.target_spm)  # live too
         #: devices whose status said they ended normally (``DeviceStatus.final``)
         self.ended: set[str] = set()
         #: what combines devices (session cadence, symmetry), once every device has passed it
         self.join = SessionJoin(self.config)
         #: the therapist's latest "baseline now": a device that starts later gets it too
         self._baseline_mark_ns: int | None = None
+        #: which feedback the runner gets when (the coach's commands), on the session's time
+        self.feedback = FeedbackEngine(self.alerts.target_spm)
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -192,12 +200,31 @@ class SessionProcessor:
         return self._out(self.alerts.device_status(device, False, reason=status.reason))
 
     def control(self, command: ControlCommand) -> list[Output]:
-        """A therapist's command (docs/monitor.md): baseline now, or the cadence target."""
+        """A therapist's command (docs/monitor.md, docs/coach.md): baseline now, the targets,
+        feedback modes, a retention probe, notes. It takes effect at the session's time (the
+        UTC of its latest data), so a recording analysed again gives the same result."""
         if command.action == "mark_baseline":
             self._baseline_now(command.time_ns)
             return []
-        return self._out(self.alerts.set_target(cadence_spm=command.cadence_spm,
-                                                increase_pct=command.increase_pct))
+        now = self._session_ns() or command.time_ns
+        out: list[Output] = []
+        if command.action == "set_target":
+            out += self._out(self.alerts.set_target(cadence_spm=command.cadence_spm,
+                                                    increase_pct=command.increase_pct))
+        elif command.belt_speed_kmh is not None:  # a note: the belt speed from now on
+            self.set_speed(kmh_to_mps(command.belt_speed_kmh), max(now, *self.speed.times[-1:]))
+        return out + self._session_events(self.feedback.command(command, now))
+
+    def restore_feedback(self, state: FeedbackState) -> None:
+        """The retained feedback state (a restarted processor): targets, feedback modes and
+        schedules, a running probe and the belt speed, unless newer commands were applied."""
+        if not self.feedback.restore(state):
+            return
+        self.alerts.set_target(cadence_spm=state.target_cadence_spm,
+                               increase_pct=state.target_increase_pct)
+        if state.notes is not None and state.notes.belt_speed_kmh is not None:
+            self.set_speed(kmh_to_mps(state.notes.belt_speed_kmh),
+                           max(state.notes.time_ns, *self.speed.times[-1:]))
 
     def tick(self, now_ns: int) -> list[Output]:
         """Live only: the arrival clock moved on (devices that went silent)."""
@@ -205,20 +232,44 @@ class SessionProcessor:
 
     def _out(self, outputs: Sequence[Output], *, final: bool = False) -> list[Output]:
         """Every output passes here: into the session summary and the join; what the join then
-        completes (session metrics, and the session alerts on them) is added."""
-        out = list(outputs)
+        completes (session metrics, and the session alerts on them) is added. The feedback
+        schedule advances with the events' times: its switches come out before the event that
+        revealed them."""
+        out: list[Output] = []
         for device, event in outputs:
+            if isinstance(event, FeedbackEvent | SessionNote | FeedbackState):
+                out.append((device, event))
+                continue
+            out += self._advance_feedback(event)
             self.summary.add(device, event)
             self.join.observe(device, event)
+            out.append((device, event))
         for combined in (self.join.flush() if final else self.join.ready()):
             alerts = self.alerts.observe(SESSION_DEVICE, combined)
             combined = combined.model_copy(update=self.alerts.flags(SESSION_DEVICE))
-            more: list[Output] = [(SESSION_DEVICE, combined), *alerts]
+            more: list[tuple[str, DerivedEvent]] = [(SESSION_DEVICE, combined), *alerts]
             for device, event in more:
                 self.summary.add(device, event)
                 self.join.observe(device, event)
+            out += self._advance_feedback(combined)
             out += more
         return out
+
+    def _advance_feedback(self, event: Event) -> list[Output]:
+        if not isinstance(event, StepEvent | MetricsEvent | SessionMetricsEvent):
+            return []
+        return self._session_events(self.feedback.advance(event.time_ns))
+
+    @staticmethod
+    def _session_events(events: Sequence[FeedbackOutput]) -> list[Output]:
+        return [(SESSION_DEVICE, e) for e in events]
+
+    def _session_ns(self) -> int | None:
+        """The session's time: the UTC of the latest sample of any device."""
+        times = [self._utc(imu, imu.quality.next_index - 1) for imu in self.imu.values()
+                 if imu.anchors]
+        times += [rsc.last_ns for rsc in self.rsc.values() if rsc.last_ns is not None]
+        return max(times, default=None)
 
     # -- IMU frames --------------------------------------------------------------------------
 
@@ -432,6 +483,14 @@ class SessionProcessor:
         return [(device, event.model_copy(update=self.alerts.flags(device))), *alerts]
 
     # -- end of stream -----------------------------------------------------------------------
+
+    def flush_device(self, device: str) -> list[Output]:
+        """The device went offline or ended: its strike still waiting for look-ahead
+        samples is decided with what there is (a later frame starts a new segment)."""
+        stream = self.imu.get(device)
+        if stream is None:
+            return []
+        return self._out(self._flush(device, stream))
 
     def finish(self) -> list[Output]:
         """End of the session: flush every stream's pending look-ahead, emit a final metrics

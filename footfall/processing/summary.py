@@ -10,17 +10,23 @@ numbers for the same data. Definitions (docs/metrics.md, "Summary"):
   ``max_clipped_for_impact_pct`` of the strikes clipped (the unclipped ones are then the
   lower ones);
 - baseline, drift, trend, speed: the device's final metrics;
-- symmetry: the session's last combined figures (both legs).
+- symmetry: the session's last combined figures (both legs);
+- ``time_in_target_pct``: the share of the device's per-second metrics with a cadence, taken
+  while a cadence target was known, whose cadence lay in the target band (the target ±
+  ``AlertConfig.cadence_below_target_pct``, the tolerance the ``cadence_target`` alert allows
+  below it); ``cadence_target_spm`` is the target at the end. No target: both None.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from footfall.config.analysis import AnalysisConfig
+from footfall.config.analysis import AlertConfig, AnalysisConfig
 from footfall.core.units import NS
+from footfall.processing.alerts import AlertEngine
 from footfall.wire.events import (
     AlertEvent,
     DerivedEvent,
@@ -31,6 +37,14 @@ from footfall.wire.events import (
 )
 
 Event = DerivedEvent
+#: the cadence target given a baseline (None: no target, or its baseline is not known yet)
+TargetFn = Callable[[float | None], float | None]
+
+
+def target_band_spm(target_spm: float, alerts: AlertConfig) -> tuple[float, float]:
+    """The cadence target band: the target ± the ``cadence_target`` alert's tolerance."""
+    half = target_spm * alerts.cadence_below_target_pct / 100
+    return target_spm - half, target_spm + half
 
 
 @dataclass(slots=True)
@@ -46,13 +60,24 @@ class _Device:
     first_ns: int | None = None
     last_ns: int | None = None
     final: MetricsEvent | None = None
+    seconds_with_target: int = 0  # metrics events with a cadence while a target was known
+    seconds_in_band: int = 0
+    target_spm: float | None = None
 
 
 class SummaryBuilder:
-    """Feed it every (device, event) the processor emits; ask for :meth:`summary`."""
+    """Feed it every (device, event) the processor emits; ask for :meth:`summary`.
 
-    def __init__(self, config: AnalysisConfig | None = None) -> None:
+    ``target`` is the cadence target at each moment; by default the configured one
+    (``AlertConfig.target_cadence_spm`` / ``target_increase_pct``, read by the alert rules'
+    own logic). The session processor can pass its alert engine's ``target_spm``, which also
+    knows a target set live.
+    """
+
+    def __init__(self, config: AnalysisConfig | None = None,
+                 target: TargetFn | None = None) -> None:
         self.config = config or AnalysisConfig()
+        self._target = target or AlertEngine(self.config.alerts).target_spm
         self._devices: dict[str, _Device] = {}
         self._session: SessionMetricsEvent | None = None  # the latest combined figures
 
@@ -86,6 +111,18 @@ class SummaryBuilder:
             d.final = event
             if event.source == "rsc" and event.cadence_spm is not None:
                 d.pod_cadences.append(event.cadence_spm)
+            self._time_in_target(d, event)
+
+    def _time_in_target(self, d: _Device, event: MetricsEvent) -> None:
+        target = self._target(event.cadence_baseline_spm)
+        if target is None:
+            return
+        d.target_spm = target
+        if event.cadence_spm is None or event.final:  # the final one repeats the last second
+            return
+        low, high = target_band_spm(target, self.config.alerts)
+        d.seconds_with_target += 1
+        d.seconds_in_band += low <= event.cadence_spm <= high
 
     def devices(self) -> list[str]:
         """Devices with data (steps or metrics), in the order they first reported."""
@@ -136,4 +173,7 @@ class SummaryBuilder:
             clipped_steps=d.clipped, clipped_pct=clipped_pct,
             packet_loss_pct=final.packet_loss_total_pct if final else None,
             speed_mps=final.speed_mps if final else None,
+            cadence_target_spm=d.target_spm,
+            time_in_target_pct=100.0 * d.seconds_in_band / d.seconds_with_target
+            if d.seconds_with_target else None,
         )

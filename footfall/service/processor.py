@@ -3,8 +3,11 @@
 The analysis itself is the :class:`~footfall.processing.router.SessionRouter`, the same one
 ``footfall analyze`` uses; this module only moves messages. One persistent MQTT session
 (stable client id, ``clean_session=False``, QoS 1) so that data sent while the processor
-restarts is queued by the broker, not lost. Derived events are published from a queue that
-survives reconnects, and written to InfluxDB through the spooled writer. A session ends when
+restarts is queued by the broker, not lost; each message is acknowledged only once it is
+analysed and in the journal (service/journal.py), which is replayed at start, so a processor
+killed at any moment loses nothing and goes on where it was. Derived events are published
+from a queue that survives reconnects, and written to InfluxDB through the spooled writer
+(each line on disk as it is made). A session ends when
 every device said it ended (``DeviceStatus.final``) and nothing more came for
 :data:`SESSION_END_GRACE_S`: its last steps, final metrics and per-device summaries are
 written then.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -25,14 +29,22 @@ import aiomqtt
 from footfall.config.analysis import AnalysisConfig
 from footfall.config.settings import Settings
 from footfall.core.quarantine import Quarantine
-from footfall.processing.router import Routed, SessionRouter
+from footfall.processing.router import SESSION_INPUTS, Routed, SessionRouter
 from footfall.processing.session import Event, SessionProcessor
 from footfall.service import health
+from footfall.service.journal import Journal
 from footfall.storage.influx import SpooledWriter
 from footfall.storage.lineprotocol import to_line
 from footfall.wire import mqtt
 from footfall.wire.events import AlertEvent, DeviceMeta
-from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic, subscription
+from footfall.wire.topics import (
+    INPUT_STREAMS,
+    RESUME_STREAMS,
+    SESSION_DEVICE,
+    Stream,
+    Topic,
+    subscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +52,8 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
+#: the longest wait between two attempts to reach the broker
+MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
 
 
@@ -52,6 +66,7 @@ class ServiceStats:
     published: Counter[str] = field(default_factory=Counter)  # per event type
     reconnects: int = 0
     sessions_finished: int = 0
+    journal_replayed: int = 0  # messages replayed from the journal at start
 
 
 async def _cancel_all(tasks: Sequence[asyncio.Task[None]]) -> None:
@@ -92,7 +107,13 @@ class ProcessorService:
         self.on_event = on_event
         self.reconnect_s = reconnect_s
         self.stats = ServiceStats()
-        self.quarantine = Quarantine(settings.state_dir / "quarantine")
+        limits = settings.limits
+        self.quarantine = Quarantine(settings.state_dir / "quarantine",
+                                     max_bytes=round(limits.quarantine_max_mb * 1e6),
+                                     file_bytes=round(limits.quarantine_file_mb * 1e6))
+        self.journal = Journal(settings.state_dir / "journal",
+                               max_bytes=round(limits.journal_max_mb * 1e6))
+        self.watchdog = health.Watchdog(settings.state_dir)
         self.connected = asyncio.Event()
         overrides = dict(analysis_overrides or {})
 
@@ -101,10 +122,12 @@ class ProcessorService:
                 settings.analysis_for(athlete, overrides=overrides)
 
         self.router = SessionRouter(config_for, clock=time.time_ns, on_reject=self._reject,
-                                    on_session=on_session)
-        #: arrival time of each session's latest message (for the end-of-session grace)
-        self._last_seen_ns: dict[tuple[str, str], int] = {}
+                                    on_session=on_session, limits=limits)
         self._finished = False
+        #: the broker outage under way: since when, retries so far, last reminder
+        self._away_since: float | None = None
+        self._attempts = 0
+        self._reminded = 0.0
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
 
     # -- the connection ----------------------------------------------------------------------
@@ -112,6 +135,8 @@ class ProcessorService:
     async def run(self, stop: asyncio.Event) -> None:
         """Process until ``stop`` is set; then finish every session (look-ahead, summaries)."""
         stopper = asyncio.create_task(stop.wait())
+        self.watchdog.start()
+        self._replay_journal()
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not stop.is_set():
@@ -122,26 +147,55 @@ class ProcessorService:
                     if stop.is_set():
                         break
                     self.stats.reconnects += 1
-                    log.warning("broker %s unreachable (%s); retrying in %.0f s",
-                                self.settings.mqtt_url, exc, self.reconnect_s)
+                    # once when it goes, then a reminder a minute: not a line a second
+                    now = time.monotonic()
+                    if self._away_since is None or now - self._reminded >= 60:
+                        log.warning("broker %s unreachable (%s)%s; retrying (Ctrl-C stops)",
+                                    self.settings.mqtt_url, exc,
+                                    "" if self._away_since is None
+                                    else f" for {now - self._away_since:.0f} s")
+                        self._reminded = now
+                        self._away_since = self._away_since or now
+                    self._attempts += 1
+                    delay = min(self.reconnect_s * 2 ** min(self._attempts - 1, 3), MAX_RETRY_S)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.reconnect_s)
+                        await asyncio.wait_for(stop.wait(), delay)
         finally:
             stopper.cancel()
             heartbeat.cancel()
             self.connected.clear()
+            self.watchdog.stop()
         # stopped while the broker was away: the last events still reach InfluxDB
         self._finish_all()
+        self.journal.close()
+
+    def _replay_journal(self) -> None:
+        """Sessions that were open when the processor last stopped without finishing them
+        (killed): their journalled messages, through the router, before the broker's backlog.
+        Their events go to InfluxDB again (the same points), not to MQTT again."""
+        for key in self.journal.sessions():
+            n = 0
+            for topic, payload in self.journal.replay(key):
+                self._emit(self.router.handle(topic, payload), publish=False)
+                n += 1
+            self.stats.journal_replayed += n
+            log.info("session %s/%s: replayed %d message(s) from the journal: it goes on "
+                     "where it was", *key, n)
 
     async def _connected_session(self, stopper: asyncio.Task[bool]) -> None:
         client = mqtt.client(self.settings, client_id=self.client_id, clean_session=False,
-                             max_inflight_messages=100)
+                             max_inflight_messages=100, manual_ack=True)
         async with client:
-            for stream in sorted(INPUT_STREAMS - {Stream.CONTROL}):
+            for stream in sorted((INPUT_STREAMS | RESUME_STREAMS) - SESSION_INPUTS):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
-            await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
-                                                Stream.CONTROL), qos=1)
+            for stream in sorted(SESSION_INPUTS):  # commands; its own retained feedback state
+                await client.subscribe(subscription(self.athlete, self.session, SESSION_DEVICE,
+                                                    stream), qos=1)
             self.connected.set()
+            if self._away_since is not None:
+                log.warning("broker %s is back after %.0f s", self.settings.mqtt_url,
+                            time.monotonic() - self._away_since)
+            self._away_since, self._attempts = None, 0
             self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
             consumer = asyncio.create_task(self._consume(client))
@@ -160,13 +214,16 @@ class ProcessorService:
                 raise errors[0]  # the connection broke: reconnect
 
     def _beat(self) -> None:
-        health.write(self.settings.state_dir, {
+        self.watchdog.write({
+            "pid": os.getpid(),
+            "mqtt_url": self.settings.mqtt_url,
             "connected": self.connected.is_set(),
             "messages": self.stats.messages,
             "malformed": self.stats.malformed,
             "reconnects": self.stats.reconnects,
             "sessions": len(self.router.sessions),
             "spooled_batches": self.writer.stats.spooled_batches if self.writer else 0,
+            "influx_error": self.writer.auth_error if self.writer else None,
         })
 
     async def _heartbeat(self) -> None:
@@ -178,7 +235,11 @@ class ProcessorService:
         async for message in client.messages:
             payload = message.payload
             body = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
-            self.handle(str(message.topic), bytes(body))
+            topic = str(message.topic)
+            if self.handle(topic, bytes(body)):
+                parts = topic.split("/")
+                self.journal.append((parts[2], parts[3]), topic, bytes(body))
+            mqtt.ack(client, message)  # analysed and journalled (or quarantined): done
 
     async def _tick(self) -> None:
         """Once a second: devices that went silent (no_data alerts, judged on arrival), and
@@ -187,6 +248,7 @@ class ProcessorService:
             await asyncio.sleep(TICK_S)
             self._emit(self.router.tick())
             self.finish_ended()
+            self.journal.keep_only(set(self.router.sessions))  # idle ones the router ended
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         while True:
@@ -210,18 +272,20 @@ class ProcessorService:
 
     # -- messages ----------------------------------------------------------------------------
 
-    def handle(self, topic_text: str, payload: bytes) -> None:
-        """Process one MQTT message (public so tests and replays can feed messages directly)."""
+    def handle(self, topic_text: str, payload: bytes) -> bool:
+        """Process one MQTT message (public so tests and replays can feed messages directly);
+        False when it was set aside as malformed."""
         self.stats.messages += 1
         parts = topic_text.split("/")
         if len(parts) == 6:
-            key = (parts[2], parts[3])
-            self._last_seen_ns[key] = time.time_ns()
             if parts[5] == Stream.IMU.value:
                 self.stats.frames["/".join(parts[2:5])] += 1
             elif parts[5] == Stream.RSC.value:
                 self.stats.rsc_samples += 1
-        self._emit(self.router.handle(topic_text, payload))
+        rejected = self.router.stats.rejected
+        with self.watchdog.handling(topic_text):
+            self._emit(self.router.handle(topic_text, payload))
+        return self.router.stats.rejected == rejected
 
     def processor(self, athlete: str, session: str) -> SessionProcessor:
         return self.router.processor(athlete, session)
@@ -230,13 +294,13 @@ class ProcessorService:
         """Finish the sessions whose devices all ended, once their grace has passed."""
         now = time.time_ns() if now_ns is None else now_ns
         for athlete, session in self.router.ended():
-            seen = self._last_seen_ns.get((athlete, session), 0)
+            seen = self.router.last_seen_ns(athlete, session) or 0
             if now - seen >= SESSION_END_GRACE_S * 1e9:
                 self._finish(athlete, session)
 
     def _finish(self, athlete: str, session: str) -> None:
         self._emit(self.router.finish_session(athlete, session))
-        self._last_seen_ns.pop((athlete, session), None)
+        self.journal.remove((athlete, session))
         self.stats.sessions_finished += 1
 
     def _finish_all(self) -> None:
@@ -250,12 +314,15 @@ class ProcessorService:
         self.stats.malformed += 1
         self.quarantine.put(source, reason, payload)
 
-    def _emit(self, outputs: Sequence[Routed]) -> None:
+    def _emit(self, outputs: Sequence[Routed], *, publish: bool = True) -> None:
+        """Derived events to MQTT (unless ``publish`` is False: a journal replay) and to
+        InfluxDB."""
         lines = []
         alerts_changed: set[tuple[str, str]] = set()
         for topic, event in outputs:
-            self._outbox.put_nowait((str(topic), event.to_json(), False))
-            self.stats.published[event.TYPE] += 1
+            if publish:
+                self._outbox.put_nowait((str(topic), event.to_json(), event.RETAINED))
+                self.stats.published[event.TYPE] += 1
             tags = {"athlete": topic.athlete, "session": topic.session, "device": topic.device}
             if isinstance(event, AlertEvent):
                 alerts_changed.add((topic.athlete, topic.session))
@@ -265,9 +332,9 @@ class ProcessorService:
             line = to_line(event, tags)
             if line is not None:
                 lines.append(line)
-            if self.on_event is not None:
+            if self.on_event is not None and publish:
                 self.on_event(topic, event)
-        for athlete, session in alerts_changed:  # the retained set of active alerts
+        for athlete, session in alerts_changed if publish else ():  # retained active alerts
             processor = self.router.sessions.get((athlete, session))
             if processor is not None:
                 active = Topic(athlete, session, SESSION_DEVICE, Stream.ALERTS_ACTIVE)

@@ -89,7 +89,6 @@ async def publish_streams(
 ) -> PublishStats:
     """Send every stream at ``speed`` × real time (``None`` or 0: as fast as the broker
     takes it); ``on_outage`` hears about a lost broker and its return."""
-    start_utc_ns = time.time_ns() if start_utc_ns is None else start_utc_ns
     stats = PublishStats(frames_lost=sum(s.frames_lost for s in streams))
     timeline = sorted(((timed.due_s, index, timed) for index, s in enumerate(streams)
                        for timed in s.frames), key=lambda item: (item[0], item[1]))
@@ -106,6 +105,9 @@ async def publish_streams(
             status = Topic(settings.athlete, settings.session, stream.device, Stream.STATUS)
             await publisher.publish(str(status), DeviceStatus(online=True).to_json(),
                                     retain=True)
+        # the first sample is "now" once connected: stamped before the connect (and the retained
+        # publishes) every frame would look that much older than it is
+        start_utc_ns = time.time_ns() if start_utc_ns is None else start_utc_ns
         pacer = Pacer(speed)
         pacer.start()
         try:

@@ -18,7 +18,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -105,6 +105,8 @@ class Server:
     host: str
     port: int
     rpc_port: int = 0  # influxd's internal RPC port (its default :8088 would collide)
+    #: more environment for the server (InfluxDB reads its settings from INFLUXDB_* too)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def pid_file(self) -> Path:
@@ -154,6 +156,7 @@ class Server:
             INFLUXDB_BIND_ADDRESS=f"127.0.0.1:{self.rpc_port}",
             INFLUXDB_HTTP_BIND_ADDRESS=f"{self.host}:{self.port}",
         )
+        env.update(self.env)
         return [binary, "run", "-config", str(deploy_file("influxdb", "influxdb.conf"))], env
 
     def start(self, timeout_s: float = 30.0) -> None:

@@ -1,10 +1,14 @@
 """An InfluxDB client that works from 1.6 to 3 Core: line protocol on ``/write``, InfluxQL reads.
 
-:class:`SpooledWriter` never loses a point: each batch is written to a spool file on disk
-*before* it is sent, and the file is deleted only after InfluxDB answered 2xx. While the server
-is unreachable, batches accumulate on disk and are sent oldest first when it is back; a process
-that dies with unsent batches sends them at its next start. A batch InfluxDB rejects as bad
-data (400) is moved to ``rejected/`` with the server's reason instead of being retried forever.
+:class:`SpooledWriter` never loses a point: every line is appended to a spool file on disk
+as it is added (so even ``kill -9`` loses none), batches are sent oldest first, and a batch file
+is deleted only after InfluxDB answered 2xx. While the server is unreachable, batches accumulate
+on disk and are sent when it is back; a process that dies with unsent batches sends them at its
+next start. A batch InfluxDB refuses as bad data (400, also a "partial write") is split in
+halves until the bad lines are alone: the good ones are stored, each bad one is moved to
+``rejected/`` with the server's reason. Refused credentials (401/403) are not an outage: the
+writer stops sending, says so (``auth_error``, which makes the processor's health unhealthy),
+and keeps everything on disk for a restart with the right credentials.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -151,6 +155,7 @@ class WriterStats:
     batches_written: int = 0
     write_failures: int = 0
     spooled_batches: int = 0  # batches currently waiting on disk
+    batches_split: int = 0  # batches InfluxDB refused in part, sent again in halves
 
 
 class SpooledWriter:
@@ -174,8 +179,15 @@ class SpooledWriter:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.stats = WriterStats()
-        self._pending: list[str] = []
+        #: the batch being filled: lines are appended to its ``.part`` file as they come
+        self._part: IO[str] | None = None
+        self._part_path: Path | None = None
+        self._part_lines = 0
+        self._part_started = 0.0
         self._seq = 0
+        #: set when InfluxDB refused the credentials: nothing more is sent until a restart
+        self.auth_error: str | None = None
+        self._failing = False  # the last write attempt failed (InfluxDB away)
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -184,6 +196,7 @@ class SpooledWriter:
 
     async def __aenter__(self) -> SpooledWriter:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._recover_parts()
         leftover = self._segments()
         if leftover:
             log.warning("found %d unsent batch(es) in %s from an earlier run; sending them",
@@ -195,10 +208,24 @@ class SpooledWriter:
         await self.close()
 
     def add(self, lines: list[str]) -> None:
-        self._pending.extend(lines)
+        """Append lines to the spool on disk now (flushed to the OS: a crash of the process
+        loses none); they are sent within ``flush_interval_s``."""
         self.stats.lines_queued += len(lines)
-        if len(self._pending) >= self.max_batch_lines:
-            self._spool_pending()
+        while lines:
+            if self._part is None:
+                self._seq += 1
+                # time_ns + a counter: names sort in creation order across restarts too
+                self._part_path = (self.spool_dir /
+                                   f"{time.time_ns():020d}-{self._seq:06d}.part")
+                self._part = self._part_path.open("a")
+                self._part_started = time.monotonic()
+            room = self.max_batch_lines - self._part_lines
+            now, lines = lines[:room], lines[room:]
+            self._part.write("\n".join(now) + "\n")
+            self._part.flush()
+            self._part_lines += len(now)
+            if self._part_lines >= self.max_batch_lines:
+                self._spool_pending()
 
     async def flush(self, timeout_s: float | None = None) -> bool:
         """Spool what is pending and wait until the spool is empty; False on timeout."""
@@ -207,6 +234,8 @@ class SpooledWriter:
         self._wake.set()
         if not self._segments():
             return True
+        if self.auth_error is not None:
+            return False  # nothing is sent until a restart with working credentials
         try:
             await asyncio.wait_for(self._wait_empty(), timeout_s)
         except TimeoutError:
@@ -214,8 +243,9 @@ class SpooledWriter:
         return True
 
     async def close(self, timeout_s: float = 10.0) -> None:
-        """Try to send everything; whatever cannot be sent stays on disk for the next run."""
-        flushed = await self.flush(timeout_s)
+        """Try to send everything; whatever cannot be sent stays on disk for the next run.
+        While InfluxDB is failing, it waits only a moment: Ctrl-C must not hang."""
+        flushed = await self.flush(1.0 if self._failing else timeout_s)
         if not flushed:
             log.warning("InfluxDB did not take %d batch(es) before exit; they stay in %s and "
                         "are sent at the next start", len(self._segments()), self.spool_dir)
@@ -234,17 +264,27 @@ class SpooledWriter:
         return sorted(self.spool_dir.glob("*.lp"))
 
     def _spool_pending(self) -> None:
-        while self._pending:
-            batch, self._pending = (self._pending[: self.max_batch_lines],
-                                    self._pending[self.max_batch_lines:])
-            self._seq += 1
-            # time_ns + a counter: names sort in creation order across restarts too
-            path = self.spool_dir / f"{time.time_ns():020d}-{self._seq:06d}.lp"
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text("\n".join(batch) + "\n")
-            os.replace(tmp, path)  # atomic: a crash never leaves half a batch
+        """The batch being filled becomes a batch to send."""
+        if self._part is not None and self._part_path is not None:
+            self._part.close()
+            os.replace(self._part_path, self._part_path.with_suffix(".lp"))
+            self._part, self._part_path, self._part_lines = None, None, 0
             self._wake.set()
         self.stats.spooled_batches = len(self._segments())
+
+    def _recover_parts(self) -> None:
+        """Batches a killed process was filling: cut a torn last line, then send them."""
+        for part in sorted(self.spool_dir.glob("*.part")):
+            data = part.read_bytes()
+            complete = data[: data.rfind(b"\n") + 1]
+            if len(complete) != len(data):
+                log.warning("%s: cutting a torn last line (%d bytes)", part,
+                            len(data) - len(complete))
+            if complete:
+                part.write_bytes(complete)
+                os.replace(part, part.with_suffix(".lp"))
+            else:
+                part.unlink()
 
     async def _run(self) -> None:
         backoff = self.backoff_initial_s
@@ -254,11 +294,24 @@ class SpooledWriter:
             self._wake.clear()
             if self._closing.is_set():
                 break
-            self._spool_pending()
+            if self._part is not None and \
+                    time.monotonic() - self._part_started >= self.flush_interval_s:
+                self._spool_pending()
+            if self.auth_error is not None:
+                continue  # refused credentials: keep everything on disk, send nothing
             for path in self._segments():
                 try:
                     await self._send(path)
                 except InfluxError as exc:
+                    self._failing = True
+                    if exc.status in (401, 403):
+                        self.auth_error = (f"InfluxDB at {self.client.target.url} refused the "
+                                           f"credentials ({exc.status}): check influx_token "
+                                           "(or influx_username/influx_password) and restart; "
+                                           f"{len(self._segments())} batch(es) are kept in "
+                                           f"{self.spool_dir} and sent then")
+                        log.error("%s", self.auth_error)
+                        break
                     self.stats.write_failures += 1
                     delay = exc.retry_after_s or (
                         min(backoff, self.backoff_max_s) * (0.8 + 0.4 * random.random()))
@@ -270,6 +323,7 @@ class SpooledWriter:
                     self._wake.set()
                     break
                 backoff = self.backoff_initial_s
+                self._failing = False
             self.stats.spooled_batches = len(self._segments())
             if not self._segments():
                 self._drained.set()
@@ -288,23 +342,37 @@ class SpooledWriter:
                 log.info("cannot create database %r (%s); assuming it exists",
                          self.client.target.database, exc)
             self._database_ready = True
+        rejected = await self._write_or_split(path.name, body.splitlines(keepends=True))
+        path.unlink()
+        self.stats.lines_written += n_lines - rejected
+        self.stats.batches_written += 1
+
+    async def _write_or_split(self, name: str, lines: list[bytes]) -> int:
+        """Write ``lines``; a 400 (bad data, or a partial write that stored the rest) is
+        bisected until each bad line is alone in ``rejected/``. Writing a line again is
+        harmless: InfluxDB keeps one point per series and time. Returns the lines rejected."""
         try:
-            await self.client.write(body)
+            await self.client.write(b"".join(lines))
+            return 0
         except InfluxError as exc:
             if exc.status == 404:  # database dropped under us: recreate next time
                 self._database_ready = False
-            if exc.status == 400:
-                self.rejected_dir.mkdir(exist_ok=True)
-                (self.rejected_dir / path.with_suffix(".reason").name).write_text(str(exc))
-                os.replace(path, self.rejected_dir / path.name)
-                self.stats.lines_rejected += n_lines
-                log.error("InfluxDB rejected a batch of %d lines as bad data; kept in %s: %s",
-                          n_lines, self.rejected_dir, exc)
-                return
-            raise
-        path.unlink()
-        self.stats.lines_written += n_lines
-        self.stats.batches_written += 1
+            if exc.status != 400:
+                raise
+            if len(lines) > 1:
+                self.stats.batches_split += 1
+                half = len(lines) // 2
+                return (await self._write_or_split(name, lines[:half]) +
+                        await self._write_or_split(name, lines[half:]))
+            self.rejected_dir.mkdir(exist_ok=True)
+            with (self.rejected_dir / name).open("ab") as out:
+                out.write(lines[0])
+            with (self.rejected_dir / f"{Path(name).stem}.reason").open("a") as out:
+                out.write(f"{exc}\n")
+            self.stats.lines_rejected += 1
+            log.error("InfluxDB refused a line as bad data; kept in %s: %s",
+                      self.rejected_dir, exc)
+            return 1
 
 
 def influx_target(settings: Settings) -> InfluxTarget:

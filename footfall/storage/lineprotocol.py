@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from footfall.storage.schema import MEASUREMENTS, FieldType
-from footfall.wire.events import DerivedEvent, RscSample
+from footfall.wire.events import DerivedEvent, FeedbackOutput, RscSample
 
-StoredEvent = DerivedEvent | RscSample
+#: what the processor may hand over; the retained ``feedback_state`` is not stored
+StoredEvent = DerivedEvent | RscSample | FeedbackOutput
 
 
 def _escape_tag(value: str) -> str:
@@ -36,8 +37,11 @@ def _field(value: Any, kind: FieldType) -> str | None:
 
 def to_line(event: StoredEvent, tags: Mapping[str, str]) -> str | None:
     """One line for ``event``; ``tags`` carry athlete/session/device (and, from the device's
-    meta, placement/side for events that do not carry their own). None if it has no field."""
-    schema = MEASUREMENTS[event.TYPE]
+    meta, placement/side for events that do not carry their own). None if it has no field, or
+    is not stored."""
+    schema = MEASUREMENTS.get(event.TYPE)
+    if schema is None:
+        return None
     all_tags = dict(tags)
     for name in event.TAGS:
         value = getattr(event, name, None)

@@ -22,9 +22,11 @@ from typing import Any, Literal, TypeVar
 from footfall.wire.events import (
     AlertEvent,
     DeviceSummary,
+    FeedbackEvent,
     MetricsEvent,
     RscSample,
     SessionMetricsEvent,
+    SessionNote,
     StepEvent,
     WireEvent,
 )
@@ -39,7 +41,8 @@ NOT_STORED = frozenset({"v", "type", "time_ns", "time_utc"})
 REDUNDANT = {"step": frozenset({"strike"})}
 #: what the processor writes, in this order in the docs
 STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, SessionMetricsEvent,
-                                               AlertEvent, RscSample, DeviceSummary)
+                                               AlertEvent, RscSample, DeviceSummary,
+                                               FeedbackEvent, SessionNote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,10 @@ def event_from_row(cls: type[E], row: dict[str, Any]) -> E:
     e.g. :func:`footfall.storage.influx.rows`): its time at millisecond precision, every
     stored field and tag of the event; validated like any input."""
     names = cls.model_fields
-    data: dict[str, Any] = {k: v for k, v in row.items() if k in names and v is not None}
+    # a null column is a field the point lacks: left out, so its default applies — except for
+    # a field with no default, which is None (a step's first-strike cadence, say)
+    data: dict[str, Any] = {k: v for k, v in row.items()
+                            if k in names and (v is not None or names[k].is_required())}
     data.update(type=cls.TYPE, time_ns=int(row["time"]) * 1_000_000)
     return cls.from_dict(data)
 

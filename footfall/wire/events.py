@@ -98,6 +98,8 @@ class WireEvent(BaseModel):
     TYPE: ClassVar[str] = ""
     #: event fields that are InfluxDB tags (besides athlete, session, device from the topic)
     TAGS: ClassVar[tuple[str, ...]] = ()
+    #: published with the MQTT retain flag (the latest state, for late joiners)
+    RETAINED: ClassVar[bool] = False
 
     v: Literal[1] = 1
 
@@ -161,6 +163,14 @@ class TimedEvent(WireEvent):
     """An event at one instant: ``time_ns`` (UTC) and, for people, ``time_utc``."""
 
     time_ns: TimeNs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_time_utc(cls, data: Any) -> Any:
+        """``time_utc`` is for people: ignored on input, also in a nested event."""
+        if isinstance(data, dict) and "time_utc" in data:
+            return {k: v for k, v in data.items() if k != "time_utc"}
+        return data
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -419,12 +429,122 @@ class DeviceSummary(TimedEvent):
     clipped_pct: Pct | None = None
     packet_loss_pct: Pct | None = None
     speed_mps: Mps | None = None
+    #: the cadence target at the end (None: no target was set) and the share of the time with
+    #: a known target spent in its band (processing/summary.py; docs/metrics.md)
+    cadence_target_spm: Spm | None = None
+    time_in_target_pct: Pct | None = None
+
+
+# -- retraining: feedback channels, their state, session notes (docs/coach.md) ----------------
+
+Channel = Literal["cadence", "impact"]
+#: off; continuous; bandwidth = only when out of target; faded = on and off by a schedule
+FeedbackMode = Literal["off", "continuous", "bandwidth", "faded"]
+#: faded: "fade" = the share of each cycle with feedback goes from fade_from_pct to fade_to_pct
+#: over fade_min; "blocks" = on_min with feedback, off_min without, repeated
+FadeSchedule = Literal["fade", "blocks"]
+#: what switched it: a command, the faded schedule, a retention probe starting or ending, or a
+#: baseline that made a relative target known
+FeedbackReason = Literal["therapist", "schedule", "probe", "baseline"]
+#: the cadence channel's metronome: auto = starts after auto_steps steps below the target band
+#: and stops after as many back in it
+Metronome = Literal["off", "on", "auto"]
+#: an impact target as a share of the runner's own baseline PTA (Crowell & Davis: 50 %)
+ImpactPct = Annotated[float, Field(ge=10.0, le=150.0)]
+BandPct = Annotated[float, Field(ge=0.5, le=20.0)]  # cadence in target within target ± band
+FadeMinutes = Annotated[float, Field(ge=0.1, le=600.0)]
+BlockMinutes = Annotated[float, Field(ge=0.05, le=120.0)]
+CycleS = Annotated[float, Field(ge=5.0, le=3600.0)]
+AutoSteps = Annotated[int, Field(ge=1, le=200)]
+ProbeMinutes = Annotated[float, Field(ge=0.0, le=240.0)]  # 0 ends a running probe
+PainScore = Annotated[int, Field(ge=0, le=10)]  # 0 = no pain, 10 = worst imaginable
+BeltKmh = Annotated[float, Field(ge=0.0, le=40.0)]
+
+
+class FeedbackSettings(BaseModel):
+    """How one feedback channel is delivered, beyond its mode: the faded schedule, the cadence
+    band and metronome, the volume. Shared by ``set_feedback`` commands and feedback events;
+    ``None`` = not given (a command) or not applicable (an event)."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False)
+    schedule: FadeSchedule | None = None
+    fade_from_pct: Pct | None = None
+    fade_to_pct: Pct | None = None
+    fade_min: FadeMinutes | None = None
+    cycle_s: CycleS | None = None
+    on_min: BlockMinutes | None = None
+    off_min: BlockMinutes | None = None
+    band_pct: BandPct | None = None
+    metronome: Metronome | None = None
+    auto_steps: AutoSteps | None = None
+    volume_pct: Pct | None = None
+
+
+#: the fields of :class:`FeedbackSettings` (a ``set_feedback`` command may give each)
+FEEDBACK_SETTINGS: tuple[str, ...] = tuple(FeedbackSettings.model_fields)
+
+
+class FeedbackEvent(TimedEvent, FeedbackSettings):
+    """A feedback channel's state from ``time_ns`` on, emitted by the processor whenever it
+    changes. Times are session time (the data's UTC), so a recording analysed again gives the
+    same events. ``feedback_on`` says whether the runner gets this channel's feedback now
+    (bandwidth: only while out of target); the targets are the ones in force."""
+
+    TYPE: ClassVar[str] = "feedback"
+    TAGS: ClassVar[tuple[str, ...]] = ("channel",)
+    type: Literal["feedback"] = "feedback"
+    channel: Channel
+    mode: FeedbackMode
+    feedback_on: bool
+    reason: FeedbackReason
+    probe: bool = False  # a no-feedback retention probe is running
+    since_ns: TimeNs  # when this mode was set: the faded schedule counts from here
+    fraction_pct: Pct | None = None  # faded: the share of the current cycle with feedback
+    cadence_target_spm: Spm | None = None  # None: no target, or its baseline is not known yet
+    impact_target_pct: ImpactPct | None = None
+
+
+class SessionNote(TimedEvent):
+    """What the therapist noted, at session time ``time_ns``; a note gives one field or more.
+    The belt speed also becomes the session's treadmill speed (speed-corrected drift)."""
+
+    TYPE: ClassVar[str] = "note"
+    type: Literal["note"] = "note"
+    pain_score: PainScore | None = None
+    shoes: Name | None = None
+    belt_speed_kmh: BeltKmh | None = None
+    text: Text | None = None
+    source: Name = "coach"
+
+
+class FeedbackState(TimedEvent):
+    """Everything the session's retraining is set to at ``time_ns`` (session time): each
+    channel's latest feedback event, the targets, a running probe, the latest notes. Published
+    retained after every change: a second coach page and a restarted processor start from it.
+    ``command_ns`` is the ``time_ns`` of the last command it includes."""
+
+    TYPE: ClassVar[str] = "feedback_state"
+    RETAINED: ClassVar[bool] = True
+    type: Literal["feedback_state"] = "feedback_state"
+    command_ns: TimeNs | None = None
+    cadence: FeedbackEvent | None = None
+    impact: FeedbackEvent | None = None
+    cadence_target_spm: Spm | None = None  # in force (a relative one once its baseline is set)
+    target_cadence_spm: Spm | None = None  # as set: an absolute target …
+    target_increase_pct: Annotated[float, Field(gt=0.0, le=50.0)] | None = None  # … or + N %
+    impact_target_pct: ImpactPct | None = None
+    probe_start_ns: TimeNs | None = None
+    probe_end_ns: TimeNs | None = None
+    notes: SessionNote | None = None  # the latest value of each note field
 
 
 #: what the processor derives and publishes
 DerivedEvent = StepEvent | MetricsEvent | SessionMetricsEvent | AlertEvent | DeviceSummary
+#: ... and, for retraining, what it says about feedback (processing/feedback.py)
+FeedbackOutput = FeedbackEvent | SessionNote | FeedbackState
 #: the event type of each JSON stream (docs/wire.md)
 EVENT_TYPES: dict[str, type[WireEvent]] = {
     cls.TYPE: cls for cls in (DeviceMeta, DeviceStatus, RscSample, StepEvent, MetricsEvent,
-                              SessionMetricsEvent, AlertEvent, DeviceSummary)
+                              SessionMetricsEvent, AlertEvent, DeviceSummary, FeedbackEvent,
+                              SessionNote, FeedbackState)
 }

@@ -28,6 +28,8 @@ ACCEL_CHANNELS = 3
 ACCEL_GYRO_CHANNELS = 6
 #: bounds of a frame's header: no sensor samples faster, no accelerometer has a wider range
 MAX_RATE_HZ = 100_000.0
+#: … and none that steps can be found in slower (a stride lasts ~0.7 s)
+MIN_RATE_HZ = 1.0
 MAX_RANGE_G = 2000
 #: 2000-01-01 … 2100-01-01 (the same bounds as every JSON event's time)
 MIN_TIME_NS = 946_684_800 * 10**9
@@ -121,8 +123,9 @@ def decode(payload: bytes | bytearray | memoryview) -> ImuFrame:
         raise FrameError(f"unsupported frame version {version} (this build reads {VERSION})")
     if channels not in (ACCEL_CHANNELS, ACCEL_GYRO_CHANNELS):
         raise FrameError(f"unsupported channel count {channels}")
-    if not (0 < rate_hz <= MAX_RATE_HZ):  # also NaN
-        raise FrameError(f"sample rate {rate_hz:g} Hz is not 0 < rate ≤ {MAX_RATE_HZ:g} Hz")
+    if not (MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ):  # also NaN
+        raise FrameError(f"sample rate {rate_hz:g} Hz is not within {MIN_RATE_HZ:g}–"
+                         f"{MAX_RATE_HZ:g} Hz")
     if not 0 < range_g <= MAX_RANGE_G:
         raise FrameError(f"accelerometer full-scale range {range_g} g is not 1–{MAX_RANGE_G} g")
     if not MIN_TIME_NS <= utc_ns <= MAX_TIME_NS:

@@ -3,10 +3,15 @@ simulator, recorder, monitor, coach) is made here, with the same TLS and credent
 
 ``mqtts://host:port`` in the settings turns on TLS: the server certificate is checked against
 ``mqtt_ca_file`` when given (a clinic's own CA), else the system's CAs.
+
+Every connection sets ``TCP_NODELAY``: MQTT packets are small, and with Nagle's algorithm a
+publish waits behind the previous packet's delayed ACK (up to 40 ms on Linux): it cost ~20 ms
+median between the processor and a subscriber (docs/benchmarks.md, "Step → cue").
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +53,28 @@ class BrokerConfig:
 def client(broker: BrokerConfig | Settings, *, client_id: str | None = None,
            clean_session: bool | None = None, will: aiomqtt.Will | None = None,
            max_queued_incoming_messages: int = 0, max_inflight_messages: int | None = None,
-           timeout_s: float = 10.0, keepalive_s: int = 30) -> aiomqtt.Client:
-    """An aiomqtt client for ``broker`` (not yet connected: use ``async with``)."""
+           timeout_s: float = 10.0, keepalive_s: int = 30,
+           manual_ack: bool = False) -> aiomqtt.Client:
+    """An aiomqtt client for ``broker`` (not yet connected: use ``async with``).
+
+    ``manual_ack``: a QoS 1 message is acknowledged to the broker only by :func:`ack`, once
+    the application has it safe — not on receipt, as by default, where a process killed with
+    messages in its queue would lose them (the broker thinks they were delivered)."""
     config = broker if isinstance(broker, BrokerConfig) else BrokerConfig.from_settings(broker)
-    return aiomqtt.Client(
+    made = aiomqtt.Client(
         config.host, config.port, username=config.username, password=config.password,
         identifier=client_id, clean_session=clean_session, will=will,
         tls_context=config.tls_context(), timeout=timeout_s, keepalive=keepalive_s,
         max_queued_incoming_messages=max_queued_incoming_messages,
         max_inflight_messages=max_inflight_messages,
+        socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
     )
+    if manual_ack:
+        made._client.manual_ack_set(True)  # paho's own switch; aiomqtt does not expose it
+    return made
+
+
+def ack(connected: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    """Acknowledge ``message`` of a ``manual_ack`` client (QoS 0 needs none)."""
+    if message.qos > 0:
+        connected._client.ack(message.mid, message.qos)

@@ -29,7 +29,10 @@ class Stream(StrEnum):
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
     SUMMARY = "summary"  # JSON DeviceSummary, once per device when its session ends
-    CONTROL = "control"  # JSON ControlCommand to the processor (baseline now, cadence target)
+    CONTROL = "control"  # JSON ControlCommand to the processor (baseline, targets, feedback)
+    FEEDBACK = "feedback"  # JSON FeedbackEvent: a feedback channel switched on/off or changed
+    FEEDBACK_STATE = "feedback_state"  # JSON FeedbackState: targets and feedback now, retained
+    NOTE = "note"  # JSON SessionNote: pain, shoes, belt speed, as the therapist entered them
 
 
 #: what the processor takes: what devices send, and the therapist's commands. A replay
@@ -37,8 +40,12 @@ class Stream(StrEnum):
 INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL})
 #: what the processor derives
 DERIVED_STREAMS = frozenset(set(Stream) - INPUT_STREAMS)
+#: derived streams the processor reads back: its own retained feedback state, so that a
+#: restarted processor resumes a session's targets and feedback schedules (docs/coach.md)
+RESUME_STREAMS = frozenset({Stream.FEEDBACK_STATE})
 #: published with the MQTT retain flag (docs/wire.md)
-RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE})
+RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE,
+                              Stream.FEEDBACK_STATE})
 
 
 class TopicError(InputError):

@@ -94,6 +94,8 @@ def replayed(mosquitto: Server, influxdb: Server,
         mqtt_url=mosquitto.url, influx_url=influxdb.url, influx_database=f"dash_{unique}",
         athlete=f"ana.{unique}", session=f"20260115T090000Z-{unique}",
         state_dir=tmp_path_factory.mktemp("dashboards"),
+        # a cadence target, so the summary has a time in the target band to show
+        alerts={"target_increase_pct": 5.0},
     )
     asyncio.run(_replay(settings))
     info = read_info(SAMPLE)

@@ -140,3 +140,29 @@ def test_alert_rule_fires_exactly_while_the_processors_alert_is_active(
             assert firing == active or near_a_transition, (device, at_ms, history)
     if rule.rule in ("impact", "clipping"):  # the sample session raises both: not vacuous
         assert firing_seen > 0
+
+
+def test_history_symmetry_is_that_of_the_legs_median_impacts(replayed: Replayed) -> None:
+    """The impact-symmetry trend: (R − L) / max(R, L) of the summaries' median impacts."""
+    from footfall.views.dashboards import history
+
+    variables = current_values(DASHBOARDS["footfall-history.json"], {"athlete": replayed.athlete})
+    query = interpolate(history.symmetry_query(), from_ms=replayed.from_ms, to_ms=replayed.to_ms,
+                        interval="1d", variables=variables)
+    (series,) = replayed.query(query)
+    (row,) = series["values"]
+    legs = {s["tags"]["side"]: s["values"][0][1] for s in replayed.query(
+        f"SELECT \"impact_g\" FROM \"summary\" WHERE \"athlete\" = '{replayed.athlete}' "
+        'GROUP BY "side"')}
+    assert row[1] == pytest.approx(100 * (legs["right"] - legs["left"])
+                                   / max(legs["right"], legs["left"]), rel=1e-9)
+
+
+def test_review_alert_panel_names_the_real_rules() -> None:
+    from footfall.processing.alerts import RULES
+
+    review = DASHBOARDS["footfall-review.json"]
+    (panel,) = [p for p in review["panels"] if p.get("title") == "Alerts"]
+    named = set(re.findall(r"\b[a-z]+(?:_[a-z]+)*\b", panel["description"].split("Rules:")[1]))
+    assert set(RULES) <= named
+    assert not {"cadence_drop", "impact_rise"} & named

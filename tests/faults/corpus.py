@@ -148,10 +148,3 @@ def corpus(seed: int = 11) -> list[Hostile]:
                        reaches_processor=False))
     assert len(out[-1].payload) > BROKER_MAX_PACKET
     return out
-
-
-def by_key(items: list[Hostile]) -> dict[tuple[str, str], Hostile]:
-    """Each hostile message by (topic, payload hex): how the quarantine names it."""
-    return {(h.topic, h.payload.hex()): h for h in items}
-
-

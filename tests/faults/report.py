@@ -3,11 +3,11 @@
     .venv/bin/pytest -m faults tests/faults          # runs every case, writes the results
     .venv/bin/python -m tests.faults.report          # the table → docs/reliability.md
     .venv/bin/python -m tests.faults.report --print  # the table on stdout only
-    .venv/bin/python -m tests.faults.report --before old.json  # before | after, on stdout
+    .venv/bin/python -m tests.faults.report --before main=old.json  # main | now, on stdout
 
 ``--results FILE`` reads another results file (default: build/faults/results.json, or
-``$FOOTFALL_FAULTS_RESULTS``), e.g. a run on another branch; ``--before FILE`` prints what each
-case lost in that run next to this one's (for a closing note).
+``$FOOTFALL_FAULTS_RESULTS``), e.g. a run on another branch; ``--before LABEL=FILE`` (repeat
+it) prints what each case lost in those runs next to this one's (for a closing note).
 """
 
 from __future__ import annotations
@@ -47,15 +47,16 @@ def table(results: dict[str, CaseResult]) -> str:
     return "\n".join(lines)
 
 
-def comparison(before: dict[str, CaseResult], after: dict[str, CaseResult]) -> str:
+def comparison(runs: dict[str, dict[str, CaseResult]]) -> str:
+    """One row per case, one column per run: passed or not, and what it lost."""
     def lost(result: CaseResult | None) -> str:
         if result is None:
             return "not run"
         return f"{'pass' if result.passed else 'FAIL'}: {_cell(result.lost_text)}"
 
-    lines = ["| case | before | after |", "|---|---|---|"]
-    lines += [f"| {_cell(title)} | {lost(before.get(case))} | {lost(after.get(case))} |"
-              for case, title in CASES.items()]
+    lines = ["| case | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
+    lines += [f"| {_cell(title)} | " + " | ".join(lost(r.get(case)) for r in runs.values())
+              + " |" for case, title in CASES.items()]
     return "\n".join(lines)
 
 
@@ -80,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=None)
     parser.add_argument("--doc", type=Path, default=DOC)
     parser.add_argument("--print", action="store_true", help="print the table, write nothing")
-    parser.add_argument("--before", type=Path, default=None,
-                        help="print what each case lost in this earlier run and now")
+    parser.add_argument("--before", action="append", default=[], metavar="LABEL=FILE",
+                        help="print what each case lost in this earlier run and now (repeat)")
     args = parser.parse_args(argv)
     path = args.results or results_path()
     results = load_results(path)
@@ -89,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no results in {path}: run `.venv/bin/pytest -m faults tests/faults` first",
               file=sys.stderr)
         return 1
-    if args.before is not None:
-        print(comparison(load_results(args.before), results))
+    if args.before:
+        runs = {label: load_results(Path(file))
+                for label, _, file in (b.partition("=") for b in args.before)}
+        print(comparison(runs | {"now": results}))
         return 0
     if args.print:
         print(table(results))

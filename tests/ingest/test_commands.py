@@ -38,10 +38,22 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_decode_rsc_golden(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "decode", "rsc", "07 00 03 12 56 00 01 00 00 F0")
     assert code == 0
-    assert json.loads(out) == {
+    got = json.loads(out)
+    notes = got.pop("notes")
+    assert got == {
         "profile": "rsc", "flags": 7, "running": True, "speed_raw": 768, "speed_mps": 3.0,
         "cadence_raw": 18, "stride_length_raw": 86, "stride_length_m": 0.86,
         "total_distance_raw": 0xF0000001, "total_distance_m": 0xF0000001 / 10}
+    # the test vector's odd values are explained, not just printed
+    assert any("402,653 km" in n for n in notes) and any("18/min" in n for n in notes)
+
+
+def test_decode_explains_a_per_leg_cadence(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "decode", "rsc", "07 00 03 55 56 00 39 30 00 00")
+    got = json.loads(out)
+    assert code == 0 and got["total_distance_m"] == 1234.5
+    assert got["notes"] == ["cadence 85/min is per leg (strides): 170 steps/min; footfall "
+                            "ingest's cadence=auto doubles it"]
 
 
 def test_decode_rsc_polar_vector(capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,6 +141,7 @@ def test_scan_without_bluetooth_says_why(capsys: pytest.CaptureFixture[str],
     code, _, err = run(capsys, "scan", "--timeout", "0.1")
     assert code == 2
     assert "cannot scan:" in err and msg in err
+    assert "`footfall simulate`" in err  # what to do without sensors
 
 
 @pytest.mark.skipif(Path("/run/dbus/system_bus_socket").exists(),

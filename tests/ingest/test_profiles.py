@@ -141,6 +141,8 @@ def test_pmd_emulator_round_trip(frame_type: int, samples: list[tuple[int, int, 
     (H("02 00 94 35 77 00 00 00 00 81 F1 FF 14 00 F0 03 06 02 7B 0F 08"), "needs 5 bytes"),
     (H("02 00 94 35 77 00 00 00 00 81 F1 FF 14 00 F0 03 00 01 00"), "0 bits"),
     (H("02 00 94 35 77 00 00 00 00 81 F1 FF 14 00 F0 03 06"), "cut off"),
+    (H("FF 00 94 35 77 00 00 00 00 01 F7 FF FF FF E7 03"), "measurement type 255"),
+    (H("00 00 94 35 77 00 00 00 00 01 F7 FF FF FF E7 03"), "not the accelerometer"),  # ECG
 ])
 def test_pmd_malformed(data: bytes, reason: str) -> None:
     with pytest.raises(ParseError, match=reason):

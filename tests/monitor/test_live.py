@@ -25,6 +25,7 @@ from footfall.simulators.replay import replay_session
 from footfall.views.monitor.app import Monitor
 from footfall.wire.events import AlertEvent, MetricsEvent, StepEvent
 from footfall.wire.topics import INPUT_STREAMS
+from tests.conftest import IN_CI
 
 SAMPLE = Path(__file__).parents[2] / "footfall" / "data" / "sample-session.mcap"
 pytestmark = pytest.mark.servers
@@ -56,8 +57,15 @@ def _expected() -> dict[str, object]:
             "active": active}
 
 
-def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+#: our own tmux server (socket name): a user's running tmux server, its config and sessions
+#: never meet the test's
+TMUX_SOCKET = f"footfall-test-{os.getpid()}"
+
+
+def _tmux(*args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(["tmux", "-L", TMUX_SOCKET, "-f", os.devnull, *args], check=True,
+                          capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).parents[2]).stdout
 
 
 async def _until(check: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
@@ -86,12 +94,13 @@ async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
     monitor_task = asyncio.create_task(monitor.run(stop_monitor))
     pane = f"fftest-{uuid.uuid4().hex[:8]}"
     tmux = shutil.which("tmux")
+    if tmux is None and IN_CI:
+        pytest.fail("CI=true and tmux is not installed (scripts/setup installs it)")
     if tmux:
         env = {**os.environ, "FOOTFALL_MQTT_URL": settings.mqtt_url,
                "FOOTFALL_ATHLETE": athlete, "FOOTFALL_STATE_DIR": str(tmp_path / "mon")}
         command = f"{sys.executable} -m footfall monitor --session {session}"
-        subprocess.run(["tmux", "new-session", "-d", "-x", "80", "-y", "24", "-s", pane,
-                        command], check=True, env=env, cwd=Path(__file__).parents[2])
+        _tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", pane, command, env=env)
     try:
         await asyncio.wait_for(service.connected.wait(), 30)
         await asyncio.wait_for(monitor.connected.wait(), 30)
@@ -123,7 +132,7 @@ async def test_monitor_shows_the_replayed_sample_session(settings: Settings,
         await service_task
         await monitor_task
         if tmux:
-            subprocess.run(["tmux", "kill-session", "-t", pane], check=False)
+            subprocess.run(["tmux", "-L", TMUX_SOCKET, "kill-server"], check=False)
 
     # what the data raises offline, plus what only a live service sees: the devices' retained
     # status (the recording ends with both sensors offline) and their silence
@@ -225,3 +234,50 @@ async def test_without_a_session_the_monitor_follows_the_next_one_that_reports(
     assert monitor.state.session == "run-2"
     metrics = monitor.state.devices["tibia-left"].metrics
     assert metrics is not None and metrics.cadence_spm == 171.0
+
+
+async def test_after_a_normal_end_the_monitor_follows_the_next_session(
+        settings: Settings) -> None:
+    """A second bout needs no restart: the first ends normally (not as an alarm), the
+    monitor waits, and shows the next session of the athlete when it reports."""
+    import aiomqtt
+
+    from footfall.wire.events import DeviceStatus, MetricsEvent
+
+    athlete = settings.athlete
+    monitor = Monitor(settings, athlete=athlete, session=None,
+                      console=Console(file=open(os.devnull, "w")),  # noqa: SIM115
+                      keys=False, screen=False)
+    stop = asyncio.Event()
+    task = asyncio.create_task(monitor.run(stop))
+
+    def metrics(cadence: float) -> bytes:
+        return MetricsEvent(time_ns=1_795_540_800 * 10**9, cadence_spm=cadence, steps_total=3,
+                            placement="tibia", side="left").to_json()
+
+    try:
+        async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port) as client:
+            async def until(check: Callable[[], bool], publish: tuple[str, bytes],
+                            what: str) -> None:
+                deadline = time.monotonic() + 30
+                while not check():
+                    assert time.monotonic() < deadline, what
+                    await client.publish(*publish, qos=1)
+                    await asyncio.sleep(0.2)
+
+            first = f"footfall/v1/{athlete}/bout-1/tibia-left"
+            await until(lambda: monitor.state.session == "bout-1" and
+                        "tibia-left" in monitor.state.devices,
+                        (f"{first}/metrics", metrics(170.0)), "bout-1 never shown")
+            ended = DeviceStatus(online=False, reason="end of run", final=True).to_json()
+            await client.publish(f"{first}/status", ended, qos=1)
+            second = f"footfall/v1/{athlete}/bout-2/tibia-left/metrics"
+            await until(lambda: monitor.state.session == "bout-2" and
+                        "tibia-left" in monitor.state.devices,
+                        (second, metrics(175.0)), "the monitor did not follow bout-2")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert [s.session for s in monitor.finished] == ["bout-1"]
+    assert monitor.finished[0].ended and not monitor.finished[0].alerts
+    assert monitor.state.devices["tibia-left"].metrics.cadence_spm == 175.0  # type: ignore[union-attr]

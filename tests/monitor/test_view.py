@@ -139,3 +139,101 @@ def test_malformed_and_foreign_messages_are_counted_not_raised() -> None:
     assert not apply(st, f"{BASE}/tibia-left/step", b"{not json", T0)
     assert not apply(st, "footfall/v1/bob/s1/tibia-left/step", b"{}", T0)
     assert st.malformed == 1 and st.messages == 1
+
+
+def test_times_are_the_local_clock(monkeypatch: Any) -> None:
+    """People read the clock on the wall: 17:20 UTC is 18:20 in Berlin in November."""
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        st = _session()
+        _feed(st, "tibia-right", "alert", AlertEvent(
+            time_ns=T0, rule="impact", state="start", severity="warning",
+            message="impact (PTA marker) high", device="tibia-right").to_json(), T0)
+        text = _screen(st, T0)
+        assert "18:20:00 CET" in text.splitlines()[0]
+        assert "impact tibia-right 18:20:00" in text
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_a_cadence_target_alert_names_the_target_now() -> None:
+    """The alert started against 178 spm; the therapist then moved the target: the line
+    says the target in force."""
+    st = _session()
+    _feed(st, "session", "control", ControlCommand.set_target(T0, cadence_spm=178.0).to_json(),
+          T0)
+    _feed(st, "session", "alert", AlertEvent(
+        time_ns=T0, rule="cadence_target", state="start", severity="warning",
+        message="cadence 170.5 spm is 4.2 % below the target 178.0 spm",
+        device="session").to_json(), T0)
+    _feed(st, "session", "control", ControlCommand.set_target(T0, cadence_spm=182.6).to_json(),
+          T0)
+    text = _screen(st, T0)
+    assert "target 182.6 spm" in text and "178.0" not in text
+
+
+def test_long_alerts_wrap_onto_a_second_line_not_off_the_screen() -> None:
+    st = _session()
+    message = ("10 % of recent impact peaks hit the sensor's full-scale range: PTA is "
+               "underestimated there (use a ≥ ±32 g range)")
+    _feed(st, "tibia-right", "alert", AlertEvent(
+        time_ns=T0, rule="clipping", state="start", severity="warning", message=message,
+        device="tibia-right").to_json(), T0)
+    lines = _screen(st, T0).rstrip("\n").split("\n")
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
+    joined = " ".join(line.strip() for line in lines)
+    assert "(use a ≥ ±32 g range)" in joined
+
+
+def test_the_sparkline_does_not_stretch_a_wobble() -> None:
+    from footfall.views.monitor.view import MIN_CADENCE_SPAN_SPM, sparkline
+
+    wobble = [170.0 + 0.25 * (i % 2) for i in range(40)]
+    assert set(sparkline(wobble, 40, min_span=MIN_CADENCE_SPAN_SPM)) <= set("▄▅")
+    assert set(sparkline(wobble, 40)) == {"▁", "█"}  # without the floor: full height
+
+
+def test_a_target_without_a_baseline_says_it_waits() -> None:
+    st = MonitorState("ann", "s1")
+    _feed(st, "tibia-left", "metrics", metrics_event(T0, 170.0, 40, {"baseline_state": "warmup"},
+                                                     side="left").to_json(), T0)
+    _feed(st, "session", "control", ControlCommand.set_target(T0, increase_pct=7.5).to_json(),
+          T0)
+    assert "target baseline +7.5 %: waits for the baseline (warm-up)" in _screen(st, T0)
+
+
+def test_a_normal_end_is_not_an_outage_and_the_summary_has_time_in_target() -> None:
+    from footfall.views.monitor.view import session_summary
+
+    st = _session()
+    _feed(st, "session", "control", ControlCommand.set_target(T0, cadence_spm=172.0).to_json(),
+          T0)
+    for i, cadence in enumerate([170.5, 171.0, 165.0, 172.5]):  # 3 of 4 within ±2 %
+        _feed(st, "session", "session_metrics", SessionMetricsEvent(
+            time_ns=T0 + i * NS, devices=2, cadence_spm=cadence).to_json(), T0 + i * NS)
+    for side in ("left", "right"):
+        _feed(st, f"tibia-{side}", "status",
+              DeviceStatus(online=False, reason="end of run", final=True).to_json(), T0 + 5 * NS)
+    text = _screen(st, T0 + 5 * NS)
+    assert "OFFLINE" not in text and "tibia-left   ended" in text and st.ended
+    summary = "\n".join(session_summary(st))
+    assert "time in target: 75 % of the 0:04 min with a target" in summary
+    assert "tibia-left: 1 steps" in summary and "ended" in summary
+
+
+def test_four_long_alerts_still_fit_80x24() -> None:
+    st = _session()
+    message = "x" * 20 + " a long sentence that goes on" * 8
+    for rule, device in (("clipping", "tibia-right"), ("clipping", "tibia-left"),
+                         ("impact", "tibia-right"), ("packet_loss", "tibia-right")):
+        _feed(st, device, "alert", AlertEvent(
+            time_ns=T0, rule=rule, state="start", severity="warning", message=message,
+            device=device).to_json(), T0)
+    lines = _screen(st, T0).rstrip("\n").split("\n")
+    assert "ALERTS 4" in "\n".join(lines)
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
+    assert lines[-1].startswith("b base")  # the keys are still on screen

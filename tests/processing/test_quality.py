@@ -13,9 +13,17 @@ from footfall.wire.frame import FLAG_GAP_BEFORE, ImuFrame
 RATE = 100.0
 
 
-def frame(seq: int, first_sample: int, n: int = 10, flags: int = 0) -> ImuFrame:
-    """A frame whose sensor clock says it starts at ``first_sample``."""
-    return ImuFrame(seq=seq, sensor_time_us=round(first_sample * 1e6 / RATE), utc_ns=0,
+T0_NS = 1_795_540_800_000_000_000
+
+
+def frame(seq: int, first_sample: int, n: int = 10, flags: int = 0, *,
+          utc_sample: int | None = None, sensor_us: int | None = None) -> ImuFrame:
+    """A frame whose sensor clock (and UTC, unless ``utc_sample`` says otherwise) says it
+    starts at ``first_sample``."""
+    utc_sample = first_sample if utc_sample is None else utc_sample
+    return ImuFrame(seq=seq, sensor_time_us=(round(first_sample * 1e6 / RATE)
+                                             if sensor_us is None else sensor_us),
+                    utc_ns=T0_NS + round(utc_sample * 1e9 / RATE),
                     sample_rate_hz=RATE, accel_range_g=16,
                     counts=np.zeros((n, 3), dtype=np.int16), flags=flags)
 
@@ -75,3 +83,31 @@ def test_unusable_sensor_clock_falls_back_to_the_counter() -> None:
     place_frame(q, frame(0, 500), "d")
     p = place_frame(q, frame(2, 0), "d")  # clock went backwards, one frame lost
     assert p is not None and (p.gap_samples, p.segment_break) == (10, True)
+
+
+def test_a_sensor_clock_that_jumps_to_2_64_costs_nothing() -> None:
+    """A hostile frame's clock at 2⁶⁴ − 1 µs, its UTC where it belongs: no gap of 584,000
+    years, no lost samples, and the stream goes on when the clock is back."""
+    q = QualityState()
+    place_frame(q, frame(0, 0), "d")
+    p = place_frame(q, frame(1, 10, sensor_us=2**64 - 1), "d")
+    assert p is not None and (p.first_index, p.gap_samples) == (10, 0)
+    p = place_frame(q, frame(2, 20), "d")
+    assert p is not None and (p.first_index, p.gap_samples) == (20, 0)
+    assert (q.samples_lost, q.clock_jumps) == (0, 2)
+
+
+def test_a_restarted_gateway_s_clock_gives_way_to_utc() -> None:
+    """A new gateway process unwraps the sensor's u32 clock afresh (here 10 min back) while
+    UTC says 5 s passed: the gap is the 5 s."""
+    q = QualityState()
+    place_frame(q, frame(0, 60_000), "d")
+    p = place_frame(q, frame(1, 0, utc_sample=60_510), "d")
+    assert p is not None and (p.gap_samples, p.segment_break) == (500, True)
+
+
+def test_a_utc_jump_the_sensor_clock_does_not_see_is_not_a_gap() -> None:
+    q = QualityState()
+    place_frame(q, frame(0, 0), "d")
+    p = place_frame(q, frame(1, 10, utc_sample=10 + round(50 * 365 * 86400 * RATE)), "d")
+    assert p is not None and p.gap_samples == 0 and q.clock_jumps == 1

@@ -22,4 +22,4 @@ def test_every_stored_field_has_one_type_and_units_in_its_name() -> None:
     for m in MEASUREMENTS.values():
         for name, kind in m.fields.items():
             if kind == "float" and name not in ("confidence", "value"):
-                assert re.search(r"_(g|spm|pct|s|mps|hz|gps|ms|m|min)$", name), (m.name, name)
+                assert re.search(r"_(g|spm|pct|s|mps|kmh|hz|gps|ms|m|min)$", name), (m.name, name)

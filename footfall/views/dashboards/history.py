@@ -1,4 +1,9 @@
-"""Athlete history: sessions over weeks — the progress of a retraining programme."""
+"""Athlete history: sessions over weeks — the progress of a retraining programme.
+
+Every panel reads the ``summary`` measurement (one point per session and sensor, written when
+the session ends), never months of raw steps: InfluxDB 3 Core limits a query to about 72 hours
+of data, and a summary point per session stays far inside it.
+"""
 
 from __future__ import annotations
 
@@ -7,94 +12,125 @@ from grafana_foundation_sdk.builders import table
 from grafana_foundation_sdk.builders.common import TableSortByFieldState
 from grafana_foundation_sdk.models import dashboard
 
+from footfall.config.analysis import AlertConfig
 from footfall.views.dashboards import review
 from footfall.views.dashboards.common import (
     ATHLETE,
     BY_LEG,
     CADENCE_NOTE,
+    DASHED,
     LEG_ALIAS,
     PTA_NOTE,
     UNIT_G,
     UNIT_PCT,
     UNIT_SPM,
     athlete_variable,
+    dashed_thresholds,
+    prop,
     series_panel,
-    target_variables,
+    threshold_steps,
     with_ref_ids,
 )
 from footfall.views.dashboards.influxql import DATASOURCE, InfluxQL
 
 UID = "footfall-history"
 WHERE = f"{ATHLETE} AND $timeFilter"
-#: one point per day: a clinic runs at most one session per athlete and day
-PER_DAY = f"GROUP BY time(1d), {BY_LEG} fill(none)"
-#: the review link opens the session's start + this long. Grafana's URL has no "from + span":
-#: ``time`` + ``time.window`` centre a window on the start, then ``from`` moves its left edge
-#: to the start (TimeSrv.initTimeFromUrl applies them in that order)
-REVIEW_SPAN_H = 2
-#: 1 when x > t, else 0, for |x − t| < 1000 — InfluxQL has no CASE or comparison in SELECT
-ABOVE_TARGET = 'ceil(("cadence_change_pct" - $target_low_pct) / 1000)'
+PER_SESSION = f"GROUP BY {BY_LEG}"  # raw points: one per session and leg
+SYMMETRY_NOTE = ("Impact symmetry of each session: (R − L) / max(R, L) × 100 of the two legs' "
+                 "median impacts (positive: the right leg lands harder); footfall flags "
+                 "beyond ±{flag:g} %.")
+#: the table's columns: summary field → heading
+COLUMNS = (("duration_s", "duration"), ("steps", "steps"), ("cadence_spm", "cadence"),
+           ("cadence_baseline_spm", "baseline cadence"), ("impact_g", "impact (PTA marker)"),
+           ("impact_drift_pct", "impact change"), ("time_in_target_pct", "in target band"),
+           ("clipped_pct", "clipped"))
+UNITS = {"duration_s": "s", "cadence_spm": UNIT_SPM, "cadence_baseline_spm": UNIT_SPM,
+         "impact_g": UNIT_G, "impact_drift_pct": UNIT_PCT, "time_in_target_pct": UNIT_PCT,
+         "clipped_pct": UNIT_PCT}
 
 
-def time_above_target_query() -> str:
-    inner = (f'SELECT {ABOVE_TARGET} AS "above" FROM "metrics" '
-             f'WHERE {WHERE} AND "cadence_change_pct" > -1000 GROUP BY {BY_LEG}')
-    return (f'SELECT mean("above") * 100 AS "above target" FROM ({inner}) '
-            f"WHERE $timeFilter {PER_DAY}")
+def symmetry_query() -> str:
+    """Per day (a clinic runs one session a day): (R − L) / max(R, L) of the legs' median
+    impacts. InfluxQL has no join: two subqueries give +R and −L as ``d`` (summed: R − L) and
+    both as ``m`` (max: the larger); days with only one leg measured are dropped."""
+    leg = ('SELECT {sign}"impact_g" AS "d", "impact_g" AS "m" FROM "summary" WHERE {where} '
+           "AND \"side\" = '{side}'")
+    legs = ", ".join(f"({leg.format(sign=sign, where=WHERE, side=side)})"
+                     for sign, side in (("", "right"), ("-1 * ", "left")))
+    per_day = (f'SELECT sum("d") / max("m") * 100 AS "symmetry", count("m") AS "legs" '
+               f'FROM {legs} WHERE $timeFilter GROUP BY time(1d), "placement" fill(none)')
+    return (f'SELECT "symmetry" FROM ({per_day}) WHERE "legs" = 2 AND $timeFilter '
+            'GROUP BY "placement"')
+
+
+def sessions_query() -> str:
+    fields = ", ".join(f'"{name}"' for name, _ in COLUMNS)
+    return (f'SELECT {fields} FROM "summary" WHERE {WHERE} GROUP BY "session", {BY_LEG}')
 
 
 def build() -> db.Dashboard:
+    flag = AlertConfig().asymmetry_pct
     dash = (
         db.Dashboard("footfall · Athlete history").uid(UID)
-        .description("An athlete's sessions over weeks: the runner's own (baseline) cadence, "
-                     "impact (PTA marker) and the share of running time at or above the cadence "
-                     "target — whether the retraining sticks.")
+        .description("An athlete's sessions over weeks, from each session's summary: cadence "
+                     "and the runner's own (baseline) cadence, impact (PTA marker), left/right "
+                     "symmetry and the time in the cadence target band — whether the retraining "
+                     "sticks. `footfall report --athlete ID --visits N` prints the same as a "
+                     "PDF for the runner.")
         .tags(["footfall", "history"]).time("now-90d", "now").timezone("browser").editable()
         .with_variable(athlete_variable())
     )
-    for variable in target_variables():
-        dash = dash.with_variable(variable)
-    dash = dash.with_row(db.Row("Progress, one point per session day"))
-    dash = dash.with_panel(series_panel(
-        "Baseline cadence",
-        f"{CADENCE_NOTE} The cadence of each session's no-feedback warm-up: the runner's "
-        "preferred cadence. It rises when the retrained cadence becomes their own.",
-        [InfluxQL(f'SELECT last("cadence_baseline_spm") FROM "metrics" WHERE {WHERE} {PER_DAY}',
-                  alias=LEG_ALIAS)], unit=UNIT_SPM, points=True, min_interval="1d"))
-    dash = dash.with_panel(series_panel(
-        "Median cadence",
-        f"{CADENCE_NOTE} Median over every step of the day's session(s).",
-        [InfluxQL(f'SELECT median("cadence_spm") FROM "step" WHERE {WHERE} AND '
-                  f'"cadence_spm" > 0 {PER_DAY}', alias=LEG_ALIAS)],
-        unit=UNIT_SPM, points=True, min_interval="1d"))
-    dash = dash.with_panel(series_panel(
-        "Median impact (PTA marker)",
-        f"{PTA_NOTE} Median over every unclipped step of the day's session(s); running speed "
-        "raises PTA (~3.8 g per m/s, Sheerin 2020), so compare sessions at similar speeds.",
-        [InfluxQL(f'SELECT median("impact_g") FROM "step" WHERE {WHERE} AND "clipped" = false '
-                  f"{PER_DAY}", alias=LEG_ALIAS)], unit=UNIT_G, points=True, min_interval="1d"))
-    dash = dash.with_panel(series_panel(
-        "Time at or above the cadence target",
-        "Share of running time (per-second metrics after the baseline was set) with cadence "
-        "more than +$target_low_pct % over that session's baseline.",
-        [InfluxQL(time_above_target_query(), alias=f"{LEG_ALIAS}")],
-        unit=UNIT_PCT, points=True, min_interval="1d"))
-    link = (f"/d/{review.UID}/?var-athlete=${{athlete}}&var-session=${{__data.fields.session}}"
-            f"&time=${{__value.time}}&time.window={2 * REVIEW_SPAN_H}h&from=${{__value.time}}")
+    dash = dash.with_row(db.Row("Progress, one point per session"))
     dash = dash.with_panel(
-        table.Panel().title("Sessions").datasource(DATASOURCE).span(24).height(8)
-        .description("Every session of the athlete in the time range, with its start. Click a "
-                     f"session to open it in the Post-run review ({REVIEW_SPAN_H} h from "
-                     "its start).")
-        .targets(with_ref_ids([InfluxQL(
-            f'SELECT first("steps_total") AS "first" FROM "metrics" WHERE {WHERE} '
-            'GROUP BY "session"', result_format="table")]))
+        series_panel(
+            "Cadence per session",
+            f"{CADENCE_NOTE} Solid: the median of every step of the session; dashed: its "
+            "baseline, the no-feedback warm-up — the runner's own cadence, which rises when "
+            "the retrained cadence becomes theirs.",
+            [InfluxQL(f'SELECT "cadence_spm" FROM "summary" WHERE {WHERE} {PER_SESSION}',
+                      alias=f"{LEG_ALIAS} median"),
+             InfluxQL(f'SELECT "cadence_baseline_spm" FROM "summary" WHERE {WHERE} '
+                      f"{PER_SESSION}", alias=f"{LEG_ALIAS} baseline")],
+            unit=UNIT_SPM, points=True, min_interval="1d")
+        .override_by_regexp(".*baseline", [DASHED]))
+    dash = dash.with_panel(series_panel(
+        "Impact per session (PTA marker)",
+        f"{PTA_NOTE} The median of each leg's unclipped steps; running speed raises PTA "
+        "(~3.8 g per m/s, Sheerin 2020), so compare sessions at similar speeds.",
+        [InfluxQL(f'SELECT "impact_g" FROM "summary" WHERE {WHERE} {PER_SESSION}',
+                  alias=LEG_ALIAS)], unit=UNIT_G, points=True, min_interval="1d"))
+    dash = dash.with_panel(
+        series_panel("Impact symmetry per session (PTA marker)",
+                     f"{SYMMETRY_NOTE.format(flag=flag)} {PTA_NOTE}",
+                     [InfluxQL(symmetry_query(), alias="$tag_placement symmetry")],
+                     unit=UNIT_PCT, points=True, min_interval="1d")
+        .thresholds(threshold_steps((None, "orange"), (-flag, "green"), (flag, "orange")))
+        .thresholds_style(dashed_thresholds()))
+    dash = dash.with_panel(series_panel(
+        "Time in the cadence target band",
+        "Share of each session's time with a cadence target in which the cadence was within "
+        "the target ± the cadence_target alert's tolerance (docs/metrics.md). No point: no "
+        "target was set in that session.",
+        [InfluxQL(f'SELECT "time_in_target_pct" FROM "summary" WHERE {WHERE} {PER_SESSION}',
+                  alias=LEG_ALIAS)], unit=UNIT_PCT, points=True, min_interval="1d"))
+    link = (f"/d/{review.UID}/?var-athlete=${{athlete}}&var-session=${{__data.fields.session}}"
+            f"&{review.SESSION_RANGE}")
+    panel = (
+        table.Panel().title("Sessions (impact: PTA marker)").datasource(DATASOURCE).span(24)
+        .height(9)
+        .description("Every session of the athlete in the time range, one row per sensor, "
+                     "from its summary; the time is its end. Click a session to open it in the "
+                     f"Post-run review ({review.REVIEW_SPAN_H} h up to its end). {PTA_NOTE}")
+        .targets(with_ref_ids([InfluxQL(sessions_query(), result_format="table")]))
         .with_transformation(dashboard.DataTransformerConfig(
-            id_val="organize",
-            options={"excludeByName": {"first": True},
-                     "renameByName": {"Time": "start"}}))
+            id_val="organize", options={"excludeByName": {}, "renameByName": {"Time": "end"}}))
         .override_by_name("session", [dashboard.DynamicConfigValue(
             id_val="links",
             value=[{"title": "Open in Post-run review", "url": link}])])
-        .sort_by([TableSortByFieldState().display_name("start").desc(True)]))
-    return dash
+        .sort_by([TableSortByFieldState().display_name("end").desc(True)]))
+    for name, heading in COLUMNS:
+        settings = [prop("displayName", heading), prop("decimals", 0 if name == "steps" else 1)]
+        if name in UNITS:
+            settings.append(prop("unit", UNITS[name]))
+        panel = panel.override_by_name(name, settings)
+    return dash.with_panel(panel)

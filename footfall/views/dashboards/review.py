@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import histogram, statetimeline, xychart
+from grafana_foundation_sdk.builders import histogram, statetimeline, table, xychart
+from grafana_foundation_sdk.builders.common import TableSortByFieldState
 from grafana_foundation_sdk.models import common, dashboard
 from grafana_foundation_sdk.models.xychart import ScatterShow, SeriesMapping
 
+from footfall.processing.alerts import RULES
 from footfall.views.dashboards.common import (
+    ATHLETE,
     BY_LEG,
     CADENCE_NOTE,
     DASHED,
@@ -34,6 +37,35 @@ UNCLIPPED = f'{WHERE} AND "clipped" = false'
 
 #: the processor's phases (metrics field ``baseline_state``) as the session's segments
 SEGMENTS = (("warmup", "warm-up"), ("collecting", "baseline"), ("set", "main"))
+#: a session link shows this long up to the session's end (the time of its summary row).
+#: Grafana's URL has no "from + span" and a time range cannot come from a variable, so links
+#: centre a window on the end (``time`` + ``time.window``), then ``to`` moves its right edge
+#: there (TimeSrv.initTimeFromUrl applies them in that order)
+REVIEW_SPAN_H = 2
+SESSION_RANGE = (f"time=${{__value.time}}&time.window={2 * REVIEW_SPAN_H}h"
+                 "&to=${__value.time}")
+
+
+def sessions_panel() -> table.Panel:
+    """The athlete's sessions from their summaries, whatever the time range, each a link to
+    itself here with its own time range: how the review opens on a session."""
+    link = (f"/d/{UID}/?var-athlete=${{athlete}}&var-session=${{__data.fields.session}}"
+            f"&{SESSION_RANGE}")
+    return (
+        table.Panel().title("Sessions of the athlete").datasource(DATASOURCE).span(24)
+        .height(5)
+        .description("Every finished session of the athlete (its summary; the time is its "
+                     f"end), whatever the time range. Click one to show it: {REVIEW_SPAN_H} h "
+                     "up to its end, with the session selected.")
+        .targets(with_ref_ids([InfluxQL(
+            f'SELECT max("duration_s") AS "duration" FROM "summary" WHERE {ATHLETE} '
+            'GROUP BY "session"', result_format="table")]))
+        .with_transformation(dashboard.DataTransformerConfig(
+            id_val="organize", options={"excludeByName": {}, "renameByName": {"Time": "end"}}))
+        .override_by_name("duration", [prop("unit", "s")])
+        .override_by_name("session", [dashboard.DynamicConfigValue(
+            id_val="links", value=[{"title": "Show this session", "url": link}])])
+        .sort_by([TableSortByFieldState().display_name("end").desc(True)]))
 
 
 def alert_states_query() -> str:
@@ -45,12 +77,13 @@ def build() -> db.Dashboard:
         db.Dashboard("footfall · Post-run review").uid(UID)
         .description("One session, afterwards: cadence and impact over time against the "
                      "baseline, every step (impact vs cadence), distributions, drift, alerts "
-                     "and the segments warm-up / baseline / main. Pick the athlete and session, "
-                     "and set the time range to the session (the History dashboard's session "
-                     "table links here with the right range).")
+                     "and the segments warm-up / baseline / main. Pick the athlete, then a "
+                     "session in the table at the top: it opens with that session's time range "
+                     "(so do the History dashboard's session links).")
         .tags(["footfall", "review"]).time("now-2h", "now").timezone("browser").editable()
         .with_variable(athlete_variable()).with_variable(session_variable())
     )
+    dash = dash.with_panel(sessions_panel())
     dash = dash.with_row(db.Row("Summary"))
     dash = dash.with_panel(stat_panel(
         "Steps", "Strikes each sensor detected on its own leg.",
@@ -104,8 +137,7 @@ def build() -> db.Dashboard:
     dash = dash.with_panel(
         statetimeline.Panel().title("Alerts").datasource(DATASOURCE).span(12).height(8)
         .description("Each alert rule's state over the session: start = active until its "
-                     "clear. Rules: clipping, packet_loss, cadence_drop, impact_rise "
-                     "(docs/metrics.md).")
+                     f"clear. Rules: {', '.join(RULES)} (docs/alerts.md).")
         .targets(with_ref_ids([InfluxQL(alert_states_query(), alias="$tag_rule")]))
         .mappings([dashboard.ValueMap(options={
             "start": dashboard.ValueMappingResult(text="active", color="red", index=0),

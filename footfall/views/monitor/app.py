@@ -59,6 +59,10 @@ class Monitor:
         self.settings = settings
         self.athlete = athlete
         self.session = session
+        #: no session given: follow the athlete's sessions, one after the other
+        self.follow = session is None
+        self._ended_sessions: set[str] = set()
+        self._cues = (metronome, impact_tone)
         self.console = console or Console()
         self.keys = keys
         self.min_interval_s = 1.0 / fps
@@ -66,13 +70,9 @@ class Monitor:
         self.alerts = alerts or AlertConfig()
         self.latency_log = latency_log
         self.clock = clock
-        self.state = MonitorState(athlete, session or "?", metronome=metronome,
-                                  impact_tone=impact_tone,
-                                  impact_rise_pct=self.alerts.impact_rise_pct)
-        if self.alerts.target_cadence_spm is not None:
-            self.state.target_cadence_spm = self.alerts.target_cadence_spm
-        elif self.alerts.target_increase_pct is not None:
-            self.state.target_increase_pct = self.alerts.target_increase_pct
+        self.state = self._new_state(session or "?")
+        #: the states of sessions that ended while the monitor followed the athlete
+        self.finished: list[MonitorState] = []
         self.last_frame: RenderableType | None = None
         self.frames = 0
         self.connected = asyncio.Event()
@@ -81,6 +81,17 @@ class Monitor:
         self._stop: asyncio.Event | None = None
         self._last_tone = 0.0
         self._log_file: TextIO | None = None
+
+    def _new_state(self, session: str) -> MonitorState:
+        state = MonitorState(self.athlete, session,
+                             impact_rise_pct=self.alerts.impact_rise_pct,
+                             target_tolerance_pct=self.alerts.cadence_below_target_pct,
+                             metronome=self._cues[0], impact_tone=self._cues[1])
+        if self.alerts.target_cadence_spm is not None:
+            state.target_cadence_spm = self.alerts.target_cadence_spm
+        elif self.alerts.target_increase_pct is not None:
+            state.target_increase_pct = self.alerts.target_increase_pct
+        return state
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -123,21 +134,40 @@ class Monitor:
 
     async def _connected(self, stop: asyncio.Event) -> None:
         async with mqtt.client(self.settings) as client:
-            if self.session is None:
+            while not stop.is_set():
+                await self._follow(client)
+                if not self.follow:
+                    return
+
+    async def _follow(self, client: aiomqtt.Client) -> None:
+        """Show one session until it ends (following: then wait for the next one)."""
+        if self.session is None:
+            if not self.state.ended:
                 self.state.notice = f"waiting for a session of {self.athlete}"
-                self._dirty.set()
-                await client.subscribe(f"{ROOT}/{self.athlete}/+/+/metrics", qos=1)
-                async for message in client.messages:
-                    self.session = str(message.topic).split("/")[3]
-                    break
-                await client.unsubscribe(f"{ROOT}/{self.athlete}/+/+/metrics")
-                self.state.session = self.session or "?"
-            for topic in topic_filters(self.athlete, self.state.session):
-                await client.subscribe(topic, qos=1)
+            self._dirty.set()
+            await client.subscribe(f"{ROOT}/{self.athlete}/+/+/metrics", qos=1)
+            assert self._stop is not None
+            waiting = asyncio.create_task(self._next_session(client))
+            stopper = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({waiting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for pending in (waiting, stopper):
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
+            await client.unsubscribe(f"{ROOT}/{self.athlete}/+/+/metrics")
+            if self.session is None:
+                return  # stopped while waiting
+            if self.state.devices:
+                self.finished.append(self.state)
+            self.state = self._new_state(self.session or "?")
+        for topic in topic_filters(self.athlete, self.state.session):
+            await client.subscribe(topic, qos=1)
+        try:
             self.connected.set()
             self.state.notice = ""
             publisher = asyncio.create_task(self._publish(client))
-            stopper = asyncio.create_task(stop.wait())
+            assert self._stop is not None
+            stopper = asyncio.create_task(self._stop.wait())
             consumer = asyncio.create_task(self._consume(client))
             try:
                 done, _ = await asyncio.wait({publisher, consumer, stopper},
@@ -150,13 +180,32 @@ class Monitor:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+        finally:
+            for topic in topic_filters(self.athlete, self.state.session):
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await client.unsubscribe(topic)
+
+    async def _next_session(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            session = str(message.topic).split("/")[3]
+            if session not in self._ended_sessions:
+                self.session = session
+                return
 
     async def _consume(self, client: aiomqtt.Client) -> None:
+        """The session's messages, until it ends normally (when following the athlete)."""
         async for message in client.messages:
             payload = message.payload
             body = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
             if apply(self.state, str(message.topic), bytes(body), self.clock()):
                 self._dirty.set()
+            if self.follow and self.state.ended:
+                self._ended_sessions.add(self.state.session)
+                self.state.notice = (f"session {self.state.session} ended; waiting for the "
+                                     f"next session of {self.athlete} (q quits)")
+                self.session = None
+                self._dirty.set()
+                return
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         while True:
@@ -237,6 +286,9 @@ class Monitor:
                 st.target_cadence_spm, st.target_increase_pct = (command.cadence_spm,
                                                                  command.increase_pct)
             st.notice = _describe(command)
+            if command.increase_pct is not None and st.baseline_state() != "set":
+                st.notice += (": it starts when the baseline is set (after the warm-up and the "
+                              "baseline minute; b marks the baseline now)")
         self._dirty.set()
         return command
 

@@ -45,6 +45,7 @@ class DeviceView:
     accel_range_g: int = 0
     online: bool | None = None
     status_reason: str = ""
+    ended: bool = False  # its status said its session ended normally (not a lost link)
     impacts_g: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_STEPS))
     clipped: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_STEPS))
     last_step: StepEvent | None = None
@@ -86,6 +87,13 @@ class MonitorState:
     entry: str = ""  # digits typed for an exact target
     #: a step above its baseline by this much shows red (the impact alert's per-strike test)
     impact_rise_pct: float = 15.0
+    #: the target band: the target ± this (the cadence_target alert's tolerance)
+    target_tolerance_pct: float = 2.0
+    #: seconds (session_metrics) with a target and a cadence, and those inside the band
+    seconds_with_target: int = 0
+    seconds_in_target: int = 0
+    first_received_ns: int | None = None
+    last_received_ns: int | None = None
 
     # -- derived figures -----------------------------------------------------------------
 
@@ -103,6 +111,23 @@ class MonitorState:
         else:
             values = [v for d in devices if (v := d.metric(name)) is not None]
         return sum(values) / len(values) if values else None
+
+    @property
+    def ended(self) -> bool:
+        """Every device that reported said its session ended normally."""
+        return bool(self.devices) and all(d.ended for d in self.devices.values())
+
+    def baseline_state(self) -> str | None:
+        """The least advanced of the devices' baseline states (``set`` once all have one)."""
+        order = ("warmup", "collecting", "set")
+        states = [d.metrics.baseline_state for d in self.devices.values()
+                  if d.metrics is not None and d.metrics.baseline_state in order]
+        return min(states, key=order.index) if states else None
+
+    def time_in_target_pct(self) -> float | None:
+        if not self.seconds_with_target:
+            return None
+        return 100.0 * self.seconds_in_target / self.seconds_with_target
 
     def target_spm(self, now_ns: int) -> float | None:
         if self.target_cadence_spm is not None:
@@ -136,6 +161,8 @@ def apply(state: MonitorState, topic: str, payload: bytes, received_ns: int) -> 
         return False
     device, stream = parts[4], parts[5]
     state.messages += 1
+    state.first_received_ns = state.first_received_ns or received_ns
+    state.last_received_ns = received_ns
     try:
         return _apply(state, device, stream, payload, received_ns)
     except (EventError, ValueError, TypeError, KeyError) as exc:
@@ -168,7 +195,12 @@ def _apply(state: MonitorState, device: str, stream: str, payload: bytes,
             state.cadence_history.popleft()
         return True
     if stream == Stream.SESSION_METRICS.value:
-        state.combined = SessionMetricsEvent.from_json(payload)
+        state.combined = combined = SessionMetricsEvent.from_json(payload)
+        target = state.target_spm(received_ns)
+        if target is not None and combined.cadence_spm is not None:
+            state.seconds_with_target += 1
+            band = target * state.target_tolerance_pct / 100
+            state.seconds_in_target += abs(combined.cadence_spm - target) <= band
         return True
     if stream == Stream.ALERT.value:
         alert = AlertEvent.from_json(payload)
@@ -194,6 +226,7 @@ def _apply(state: MonitorState, device: str, stream: str, payload: bytes,
         status = DeviceStatus.from_json(payload)
         dev = _device(state, device)
         dev.online, dev.status_reason = status.online, status.reason
+        dev.ended = status.final and not status.online
         return True
     if stream == Stream.META.value:
         if not payload:

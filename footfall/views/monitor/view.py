@@ -7,7 +7,7 @@ their severity in words, arrows carry the trend's sign).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -15,22 +15,31 @@ from rich.text import Text
 
 from footfall.core.units import NS
 from footfall.views.monitor.state import MonitorState, latency_summary
+from footfall.wire.events import AlertEvent
 
 SPARK = "▁▂▃▄▅▆▇█"
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold black on yellow",
                   "info": "bold black on cyan"}
 MAX_ALERT_LINES = 4
+#: screen lines for the alerts (an alert wraps onto two or three of them)
+ALERT_LINES = 8
+#: the cadence sparkline spans at least this many spm: a 0.5 spm wobble stays a ripple
+MIN_CADENCE_SPAN_SPM = 4.0
 #: a device that sent nothing for this long is shown stale
 STALE_S = 3.0
 
 
-def sparkline(values: list[float], width: int) -> str:
+def sparkline(values: list[float], width: int, *, min_span: float = 0.0) -> str:
     """The last ``width`` values as bars, scaled to their 5th–95th percentile (one wild
-    value, e.g. a cadence before the detector settled, does not flatten the rest)."""
+    value, e.g. a cadence before the detector settled, does not flatten the rest), over at
+    least ``min_span`` (centred), so noise is not stretched to full height."""
     values = values[-width:]
     if not values:
         return ""
     lo, hi = robust_range(values)
+    if hi - lo < min_span:
+        mid = (hi + lo) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
     span = hi - lo or 1.0
     return "".join(SPARK[max(0, min(len(SPARK) - 1, int((v - lo) / span * len(SPARK))))]
                    for v in values)
@@ -49,13 +58,18 @@ def _fmt(value: float | None, spec: str = ".1f", unit: str = "") -> str:
 def render(state: MonitorState, now_ns: int, *, width: int = 80) -> RenderableType:
     """The whole screen at ``now_ns`` (UTC, the receive clock)."""
     parts: list[RenderableType] = [_header(state, now_ns), _cadence(state, now_ns, width),
-                                   _impact(state, now_ns), _alerts(state, now_ns),
+                                   _impact(state, now_ns), _alerts(state, now_ns, width),
                                    _devices(state, now_ns), _footer(state)]
     return Group(*parts)
 
 
+def local_time(time_ns: int, fmt: str = "%H:%M:%S") -> str:
+    """People read the clock on the wall: local time (storage and the wire stay UTC)."""
+    return datetime.fromtimestamp(time_ns / NS).astimezone().strftime(fmt)
+
+
 def _header(state: MonitorState, now_ns: int) -> Text:
-    clock = datetime.fromtimestamp(now_ns / NS, tz=UTC).strftime("%H:%M:%S UTC")
+    clock = local_time(now_ns, "%H:%M:%S %Z")
     text = Text.assemble(("footfall ", "bold"), (f"{state.athlete}/{state.session}", "bold cyan"),
                          f"  {clock}")
     lat = latency_summary(list(state.latencies_ms)[-50:])
@@ -85,6 +99,11 @@ def _cadence(state: MonitorState, now_ns: int, width: int) -> Table:
         line.append(f"{target:.1f} spm", style="bold")
         if gap is not None:
             line.append(f" ({gap:+.1f} %)", style=style)
+    elif state.target_increase_pct is not None:
+        waiting = {"warmup": "warm-up", "collecting": "baseline being taken"}.get(
+            state.baseline_state() or "warmup", "no baseline")
+        line.append(f"  target baseline +{state.target_increase_pct:g} %: waits for the "
+                    f"baseline ({waiting})", style="yellow")
     else:
         line.append("  target —  (t: baseline +7.5 %)", style="dim")
     grid.add_row(line)
@@ -94,7 +113,8 @@ def _cadence(state: MonitorState, now_ns: int, width: int) -> Table:
     history = [c for _, c in state.cadence_history]
     spark_width = max(10, width - 32)
     trend_line = Text("  last 2 min ")
-    trend_line.append(sparkline(history, spark_width), style="cyan")
+    trend_line.append(sparkline(history, spark_width, min_span=MIN_CADENCE_SPAN_SPM),
+                      style="cyan")
     if history:
         lo, hi = robust_range(history[-spark_width:])
         trend_line.append(f" {lo:.1f}–{hi:.1f} spm")
@@ -140,20 +160,37 @@ def _impact_high(state: MonitorState, base: float | None, step: object) -> bool:
     return step.impact_g >= base * (1 + state.impact_rise_pct / 100)
 
 
-def _alerts(state: MonitorState, now_ns: int) -> Table:
+def alert_text(state: MonitorState, device: str, alert: AlertEvent, now_ns: int) -> str:
+    """One alert, for the screen: the cadence target alert names the target *now* (it may
+    have moved since the alert started)."""
+    since = local_time(alert.time_ns)
+    message = alert.message
+    target = state.target_spm(now_ns)
+    cadence = state.session_metric("cadence_spm", now_ns)
+    if alert.rule == "cadence_target" and target is not None and cadence is not None:
+        message = (f"cadence {cadence:.1f} spm is {100 * (1 - cadence / target):.1f} % below "
+                   f"the target {target:.1f} spm")
+    return f"{alert.rule} {device} {since} {message}"
+
+
+def _alerts(state: MonitorState, now_ns: int, width: int = 80) -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, min_width=9)
-    grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    # an alert may take two lines, never more (the screen has 24)
+    grid.add_column(no_wrap=False, overflow="fold", ratio=1, max_width=200)
     active = state.active_alerts()
     if not active:
         grid.add_row(Text("ALERTS", style="bold"), Text("none", style="green"))
         return grid
     grid.add_row(Text(f"ALERTS {len(active)}", style="bold"), "")
     for device, alert in active[:MAX_ALERT_LINES]:
-        since = datetime.fromtimestamp(alert.time_ns / NS, tz=UTC).strftime("%H:%M:%S")
         label = Text(f" {alert.severity.upper():8}", style=SEVERITY_STYLE.get(alert.severity,
                                                                               "bold"))
-        grid.add_row(label, Text(f"{alert.rule} {device} {since} {alert.message}"))
+        text = Text(alert_text(state, device, alert, now_ns))
+        # the section has ALERT_LINES lines: one or two alerts may take three each
+        lines = min(3, max(2, ALERT_LINES // max(1, min(len(active), MAX_ALERT_LINES))))
+        text.truncate(lines * (max(20, width - 11) - 8), overflow="ellipsis")
+        grid.add_row(label, text)
     if len(active) > MAX_ALERT_LINES:
         grid.add_row("", Text(f"+{len(active) - MAX_ALERT_LINES} more", style="dim"))
     return grid
@@ -165,7 +202,9 @@ def _devices(state: MonitorState, now_ns: int) -> Table:
     grid.add_row(Text("DATA QUALITY", style="bold"))
     for name, dev in sorted(state.devices.items()):
         age = None if dev.last_received_ns is None else (now_ns - dev.last_received_ns) / NS
-        if dev.online is False:
+        if dev.ended:
+            link = Text("ended", style="dim")
+        elif dev.online is False:
             link = Text("OFFLINE", style="bold red")
         elif age is not None and age > STALE_S:
             link = Text(f"no data {age:.0f} s", style="bold red")
@@ -201,3 +240,30 @@ def _footer(state: MonitorState) -> Text:
         text.append(f"\n{state.notice}", style="italic")
     text.no_wrap, text.overflow = True, "ellipsis"
     return text
+
+
+def session_summary(state: MonitorState) -> list[str]:
+    """What the monitor saw of a session, for the terminal after it quits."""
+    if not state.devices:
+        return [f"{state.athlete}/{state.session}: nothing received"]
+    watched_s = ((state.last_received_ns or 0) - (state.first_received_ns or 0)) / NS
+    minutes, seconds = divmod(round(watched_s), 60)
+    lines = [f"session {state.athlete}/{state.session}, watched {minutes}:{seconds:02d} min"]
+    now = state.last_received_ns or 0
+    cadence = state.session_metric("cadence_spm", now)
+    base = state.session_metric("cadence_baseline_spm", now)
+    lines.append(f"  cadence {_fmt(cadence, '.1f', ' spm')} (baseline {_fmt(base, '.1f', ' spm')}"
+                 f", drift {_fmt(state.session_metric('cadence_drift_pct', now), '+.1f', ' %')})")
+    in_target = state.time_in_target_pct()
+    if in_target is None:
+        lines.append("  time in target: no target was set")
+    else:
+        m, s = divmod(state.seconds_with_target, 60)
+        lines.append(f"  time in target: {in_target:.0f} % of the {m}:{s:02d} min with a target "
+                     f"(within ±{state.target_tolerance_pct:g} %)")
+    for name, dev in sorted(state.devices.items()):
+        impact = dev.metric("impact_g")
+        lines.append(f"  {name}: {dev.steps} steps, impact {_fmt(impact, '.1f', ' g')} "
+                     f"(baseline {_fmt(dev.metric('impact_baseline_g'), '.1f', ' g')})"
+                     + ("  ended" if dev.ended else ""))
+    return lines
