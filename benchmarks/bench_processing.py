@@ -27,6 +27,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
+from footfall.processing.clipping import full_scale_mask
 from footfall.processing.detector import StepDetector
 from footfall.processing.reference import offline_peaks
 from footfall.processing.session import SessionProcessor
@@ -81,12 +82,11 @@ def live_path(frames: list[ImuFrame]) -> int:
     return n + len(proc.finish())
 
 
-def _prepare(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(…, n, 3) counts → resultant, axial, rail, as the processor derives them."""
+def _prepare(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(…, n, 3) counts → resultant, axial, rail, axes, as the processor derives them."""
     g = c.astype(np.float64) * (RANGE_G / INT16_FULL_SCALE)
     r = np.sqrt(np.einsum("...ij,...ij->...i", g, g))
-    rail = ((c == INT16_FULL_SCALE - 1) | (c == -INT16_FULL_SCALE)).any(axis=-1)
-    return r, g[..., 0], rail
+    return r, g[..., 0], full_scale_mask(c), g
 
 
 def detector_bank(counts: np.ndarray, tick: int) -> int:
@@ -96,8 +96,8 @@ def detector_bank(counts: np.ndarray, tick: int) -> int:
     n = counts.shape[1]
     found = 0
     for i in range(0, n, tick):
-        r, ax, rail = _prepare(counts[:, i:i + tick])
-        found += len(det.process(state, i, r, ax, rail))
+        r, ax, rail, axes = _prepare(counts[:, i:i + tick])
+        found += len(det.process(state, i, r, ax, rail, axes))
     return found + len(det.flush(state))
 
 

@@ -133,3 +133,13 @@ def test_ctrl_c_ends_the_processor_at_once_even_with_nothing_to_talk_to(tmp_path
     assert process.returncode == 0, err
     assert took_s < 3, f"Ctrl-C took {took_s:.1f} s"
     assert err.count("unreachable") == 1, err  # said once, not once a second
+
+
+def test_a_default_simulated_run_outlasts_the_default_baseline() -> None:
+    """With every default, a simulated run has a baseline and at least a minute against it:
+    drift and a relative target are never "—" for the whole run."""
+    from footfall.commands.simulate import DEFAULT_DURATION_S
+    from footfall.config.analysis import AnalysisConfig
+
+    config = AnalysisConfig()
+    assert config.warmup_s + config.baseline_s + 60 <= DEFAULT_DURATION_S

@@ -24,8 +24,9 @@ Inputs (recognised by extension, else by content):
   CSV      header time_s,ax_g,ay_g,az_g (any order; optional gx_dps,gy_dps,gz_dps); one
            sensor, acceleration in g. No usable time column? give --sample-rate.
   FIT      a watch or foot-pod activity: its cadence/speed records are replayed as a foot pod
-           (FIT cadence is strides/min; reported here in steps/min). Multisport files: only
-           the running sessions are analysed. No accelerometer, so no impact.
+           (FIT cadence is strides/min; reported here in steps/min). Multisport files: each
+           running session is a run leg, analysed on its own (devices footpod-leg1, -leg2 …;
+           --leg N for one). No accelerometer, so no impact.
   MCAP     a footfall session recording (footfall record / footfall simulate --record): every
            device, with the placement and side from its own meta.
 
@@ -33,13 +34,17 @@ What a "step" is: a tibia or foot sensor sees its own leg's strikes (one per str
 2 × the stride rate, in steps/min), a sacrum sensor sees every step. impact_g is the peak
 resultant acceleration — an impact marker, not bone load; a peak that reached the sensor's
 full-scale range is flagged clipped (its value is a lower bound) and left out of impact
-medians. The baseline is taken after a warm-up (defaults 60 s + 60 s, the same as `footfall
-process`: a recording shorter than both has no baseline and no drift).
+medians; the notes say which clipping rule found it. Stops and walking breaks are listed as
+pauses and left out of the baseline and the drift. The baseline is taken on *running* time
+after a warm-up (defaults 60 s + 60 s, the same as `footfall process`); the drift compares the
+end of the run (its last 10 %, 1–10 min of running) with it, speed-corrected when speed is
+known. A recording with too little running has no baseline and no drift.
 
 Examples:
   footfall analyze run.csv --placement tibia --side left
   footfall analyze shank.csv --range-g 8 --json > steps.json
   footfall analyze morning-run.fit
+  footfall analyze ironman.fit --leg 1 --json | jq '.pauses'
   footfall analyze session.mcap --json | jq .summary
 """
 
@@ -60,13 +65,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="CSV sample rate; replaces the time column")
     parser.add_argument("--range-g", type=int, metavar="G", default=None,
                         help="CSV sensor full-scale range (±G); samples at it are clipped. "
-                             "Default: the smallest standard range covering the data")
+                             "Default: the standard range the data reach (see the note)")
+    parser.add_argument("--leg", type=int, metavar="N", default=None,
+                        help="FIT: analyse only the N-th run leg of a multisport file "
+                             "(1 = the first running session; default: every run leg)")
     add_analysis_options(parser)
     parser.add_argument("--config", type=Path, metavar="FILE", default=None,
                         help="TOML settings file with [analysis]/[alerts] tables (default "
                              "./footfall.toml if present)")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object: steps, summary per device, alerts")
+                        help="print one JSON object: steps, summary per device, pauses, "
+                             "alerts, notes")
     parser.add_argument("--metrics", action="store_true",
                         help="with --json: also the per-second metrics")
     parser.add_argument("--timezone", metavar="ZONE", default=None,
@@ -88,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     results, kind, time_label = analyze_path(path, args, settings.analysis_for, notes)
     report = build_report(results, include_metrics=args.metrics)
     report["file"], report["kind"], report["timebase"] = str(path), kind, time_label
-    report["notes"] = notes
+    report["notes"] = notes + clipping_notes(results)
     if args.json:
         print(json.dumps(report, allow_nan=False))
     else:
@@ -102,45 +111,23 @@ def analyze_path(path: Path, args: argparse.Namespace,
                  notes: list[str]) -> tuple[dict[str, AnalysisResult], str, str]:
     """The file's results by device, its kind, and how its times are given."""
     from footfall.core.vocab import Placement, Side
-    from footfall.processing.offline import analyze_messages
-    from footfall.recordings.session_file import SessionFileError, data_span_ns, iter_messages
-    from footfall.recordings.sources import ImportKindError, ImportOptions, detect_kind, load
-    from footfall.wire.topics import INPUT_STREAMS
+    from footfall.processing.offline import analyze_file
+    from footfall.recordings.session_file import SessionFileError
+    from footfall.recordings.sources import ImportKindError, ImportOptions
 
     def config_for(athlete: str) -> AnalysisConfig:
         return analysis_for(athlete, overrides=analysis_overrides(args))
 
-    def reject(source: str, reason: str, payload: bytes) -> None:
-        notes.append(f"skipped a malformed message of {source}: {reason}")
-
+    options = ImportOptions(
+        placement=Placement(args.placement or "tibia"), side=Side(args.side or "none"),
+        accel_range_g=args.range_g, sample_rate_hz=args.sample_rate,
+        leg=getattr(args, "leg", None))
     try:
-        kind = args.kind if args.kind != "auto" else detect_kind(path)
-        if kind == "session":
-            messages = [(m.topic, m.payload) for m in iter_messages(path, INPUT_STREAMS)]
-            results = analyze_messages(messages, config_for=config_for, on_reject=reject)
-            # the data's own time, not when it was recorded: a session recorded from a replay
-            # or simulation at --speed 10 was received in a tenth of its duration
-            span = data_span_ns(path)
-            for result in results.values():
-                result.utc0_ns = span[0] if span else 0
-            return results, kind, "s from the session's first sample (UTC in time_utc)"
-        options = ImportOptions(
-            placement=Placement(args.placement or "tibia"), side=Side(args.side or "none"),
-            accel_range_g=args.range_g, sample_rate_hz=args.sample_rate)
-        loaded = load(kind, path, options)
+        analysis = analyze_file(path, args.kind, options, config_for=config_for)
     except (ImportKindError, SessionFileError) as exc:
         raise CommandError(str(exc)) from exc
-    notes += loaded.notes
-    results = analyze_messages([(t, p) for _, t, p in loaded.messages()],
-                               config_for=config_for, on_reject=reject)
-    for result in results.values():
-        result.time0_s, result.utc0_ns = loaded.time0_s, loaded.start_ns
-    if kind == "fit":
-        return results, kind, "s from the first running record (UTC in time_utc)"
-    if kind == "csv" and args.sample_rate is None:
-        return results, kind, "the file's time_s" if loaded.dated else \
-            "s from the first sample (the file's time_s minus its first value)"
-    return results, kind, "s from the first sample"
+    notes += analysis.notes
+    return analysis.results, analysis.kind, analysis.timebase
 
 
 def build_report(results: dict[str, AnalysisResult],
@@ -152,6 +139,7 @@ def build_report(results: dict[str, AnalysisResult],
     steps: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
     metrics: list[dict[str, Any]] = []
+    pauses: list[dict[str, Any]] = []
     multi = sum(1 for r in results.values() if r.steps or r.metrics) > 1
     for device, r in results.items():
         dated = r.utc0_ns != UNDATED_UTC_NS
@@ -167,11 +155,18 @@ def build_report(results: dict[str, AnalysisResult],
                 "interval_s": s.interval_s,
                 "loading_rate_gps": s.loading_rate_gps,
                 "confidence": s.confidence,
+                "clip_rule": s.clip_rule,
                 "time_utc": utc_iso(s.time_ns) if dated else None,
             }
             if multi:
                 step["device"] = device
             steps.append(step)
+        for p in r.pauses:
+            pauses.append({"start_s": r.input_time_s(p.start_ns),
+                           "end_s": r.input_time_s(p.time_ns), "device": device,
+                           "kind": p.kind, "duration_s": p.duration_s,
+                           "running_s": p.running_s,
+                           "start_utc": utc_iso(p.start_ns) if dated else None})
         for a in r.alerts:
             alerts.append({"time_s": r.input_time_s(a.time_ns), "device": device,
                            "rule": a.rule, "state": a.state, "severity": a.severity,
@@ -183,12 +178,37 @@ def build_report(results: dict[str, AnalysisResult],
                         for m in r.metrics]
     steps.sort(key=lambda s: s["time_s"])
     alerts.sort(key=lambda a: a["time_s"])
+    pauses.sort(key=lambda p: p["start_s"])
     # session-wide alerts come under the pseudo-device "session", which has no summary
     summaries = {d: r.summary() for d, r in results.items() if r.device_summary is not None}
-    report: dict[str, Any] = {"steps": steps, "summary": summaries, "alerts": alerts}
+    report: dict[str, Any] = {"steps": steps, "summary": summaries, "pauses": pauses,
+                              "alerts": alerts}
     if include_metrics:
         report["metrics"] = metrics
     return report
+
+
+#: what each clipping rule means, for the notes (docs/metrics.md, "Clipping")
+CLIP_RULE_TEXT = {
+    "full_scale": "within 0.1 % of the sensor's full scale",
+    "rail": "at the rail the peaks piled up against (whatever range was declared)",
+    "flat": "a flat top at the peak",
+}
+
+
+def clipping_notes(results: dict[str, AnalysisResult]) -> list[str]:
+    """Per device with clipped strikes: how many each rule found."""
+    from collections import Counter
+
+    notes = []
+    for device, r in results.items():
+        rules = Counter(s.clip_rule for s in r.steps if s.clipped and s.clip_rule)
+        if rules:
+            found = "; ".join(f"{n} {rule} ({CLIP_RULE_TEXT[rule]})"
+                              for rule, n in rules.most_common())
+            notes.append(f"{device}: {sum(rules.values())} of {len(r.steps)} strikes clipped, "
+                         f"impact a lower bound there: {found}")
+    return notes
 
 
 def _print_report(report: dict[str, Any], results: dict[str, AnalysisResult], path: Path,
@@ -249,10 +269,18 @@ def _print_report(report: dict[str, Any], results: dict[str, AnalysisResult], pa
     for label, cells in _sensor_rows([report["summary"][d] for d in names]):
         table.add_row(label, *cells)
     console.print(table)
+    t0 = min((r.input_time_s(head.start_ns) for r in results.values()), default=0.0)
+    pauses = report.get("pauses", [])
+    if pauses:
+        console.print(f"[bold]Pauses and walking breaks[/] ({len(pauses)}; minutes:seconds "
+                      "into the run)")
+    for p in pauses:
+        kind = "stopped" if p["kind"] == "stop" else "walked"
+        console.print(f"  {t.clock(p['start_s'] - t0):>7}  {kind} for {p['duration_s']:.0f} s "
+                      f"({p['device']}), after {_minutes(p['running_s'])} of running")
     starts = [a for a in report["alerts"] if a["state"] == "start"]
     console.print(f"[bold]Alerts, in time order[/] ({len(starts)} raised; minutes:seconds "
                   "into the run)" if starts else "[bold]No alert was raised.[/]")
-    t0 = min((r.input_time_s(head.start_ns) for r in results.values()), default=0.0)
     labels = {d: device_label(s.summary, d) for d, s in session.devices.items()}
     for a in starts:  # already in time order (build_report sorts them)
         rule = findings.RULE_WORDS.get(a["rule"], a["rule"])
@@ -293,6 +321,9 @@ def _sensor_rows(summaries: list[dict[str, Any]]) -> list[tuple[str, list[str]]]
         ("cadence at the baseline → at the end",
          each(lambda s: f"{_fmt(s.get('cadence_baseline_spm'), 'spm')} → "
                         f"{_fmt(s.get('cadence_final_spm'), 'spm')}")),
+        ("speed at the baseline → at the end",
+         each(lambda s: f"{_fmt(s.get('speed_baseline_mps'), 'm/s', '.2f')} → "
+                        f"{_fmt(s.get('speed_final_mps'), 'm/s', '.2f')}")),
         ("change from the baseline", each(lambda s: _fmt(s.get("cadence_change_pct"), "%",
                                                          "+.1f"))),
         ("  of it from a change of speed",
@@ -318,7 +349,20 @@ def _sensor_rows(summaries: list[dict[str, Any]]) -> list[tuple[str, list[str]]]
                             f"({_fmt(s.get('clipped_pct'), '%', '.1f')})")),
             ("data lost in transit", each(lambda s: _fmt(s.get("packet_loss_pct"), "%"))),
         ]
+    rows += [
+        ("running / walking / stopped",
+         each(lambda s: " / ".join(_minutes(s.get(k))
+                                   for k in ("running_s", "walking_s", "paused_s")))),
+        ("pauses / walking breaks (≥ 10 s)",
+         each(lambda s: f"{s.get('pauses') or 0} / {s.get('walks') or 0}")),
+    ]
     return rows
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _fmt(value: float | None, unit: str, spec: str = ".1f") -> str:

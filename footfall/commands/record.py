@@ -19,8 +19,11 @@ raw device data (imu, rsc), derived events (step, metrics, alert) and the retain
 meta/status — with its metadata. Stop with Ctrl-C, --duration or --until-offline; the file is
 always finished properly.
 
-  footfall record -o run.mcap                            # every athlete and session
-  footfall record -o run.mcap --athlete ana --session s1 --until-offline
+Start it BEFORE the run: it records what the broker sends from then on (a session that has
+ended is gone; its recording is `footfall ingest --record` or the processor's InfluxDB data).
+
+  footfall record -o run.mcap --athlete ana --until-offline &   # then start the run
+  footfall record -o run.mcap                            # every athlete and session, Ctrl-C ends
 
 With --from, convert an existing recording instead of listening to the broker:
 
@@ -151,7 +154,8 @@ def run_command(args: argparse.Namespace) -> int:
             await record_session(
                 settings, args.output, athlete=athlete, session=session,
                 duration_s=args.duration, stop_when_offline=args.until_offline,
-                progress=progress, stats=stats)
+                progress=progress, stats=stats,
+                notice=lambda text: console.print(f"[yellow]note[/]: {text}"))
         except asyncio.CancelledError:
             return True
         return False

@@ -30,6 +30,10 @@ first message the broker may not have (docs/reliability.md); Ctrl-C stops it.
 """
 
 
+#: data older than this, replayed without --now, get a note on where they will show up
+OLD_DATA_NS = 3600 * 10**9
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("replay", help="republish a recorded session (or FIT/CSV) live",
                             description=HELP, formatter_class=HelpFormatter)
@@ -51,6 +55,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_command(args: argparse.Namespace) -> int:
     import asyncio
     import tempfile
+    import time
+    from datetime import datetime
 
     import aiomqtt
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -86,6 +92,12 @@ def run_command(args: argparse.Namespace) -> int:
         console.print(f"replaying {args.file} ({info.duration_s:.0f} s, {len(info.devices)} "
                       f"device(s)) as athlete {athlete or info.athlete}, session "
                       f"{session or info.session} to {settings.mqtt_url}")
+        if not args.now and time.time_ns() - info.end_ns > OLD_DATA_NS:
+            when = datetime.fromtimestamp(info.start_ns / 1e9).astimezone()
+            console.print(f"[yellow]note[/]: the data keep their own time, {when:%d %b %Y %H:%M} "
+                          "local: they are stored under that date, and the Live dashboard "
+                          "(the last minutes) and a monitor's clock will not show them as now. "
+                          "Add --now to replay the session as if it were happening now.")
         streams = INPUT_STREAMS | DERIVED_STREAMS if args.derived else INPUT_STREAMS
         with Progress(TextColumn("[bold]replay[/]"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%  {task.fields[info]}"),

@@ -49,12 +49,18 @@ witmotion (up to 200 Hz, ±16 g), movesense (13-1666 Hz), rsc (foot pod: speed a
 """
 
 
+#: long enough that the default analysis (60 s warm-up + 60 s baseline) has a baseline and
+#: shows drift and a relative target against it, with the default settings
+DEFAULT_DURATION_S = 240.0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("simulate", help="stream a synthetic runner to the broker",
                             description=HELP, formatter_class=HelpFormatter)
     run = parser.add_argument_group("the runner")
-    run.add_argument("--duration", type=float, default=120.0, metavar="S",
-                     help="seconds of running (default %(default)s)")
+    run.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, metavar="S",
+                     help="seconds of running (default %(default)g: the processor's 60 s "
+                          "warm-up and 60 s baseline, then two minutes against them)")
     run.add_argument("--cadence", type=float, default=None, metavar="SPM",
                      help="steps per minute (default: from running speed, 170 at 3 m/s)")
     run.add_argument("--belt-speed", type=speed_mps, default="10.8", metavar="KMH",

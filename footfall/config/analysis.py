@@ -13,6 +13,11 @@ from typing import Any
 from footfall.core.errors import FootfallError
 from footfall.core.vocab import Placement, Side
 
+#: below this step rate a runner is walking (docs/metrics.md, "Running, walking, pauses"):
+#: walking cadence is ~100–130 spm and running rarely goes below ~150 spm even at a slow jog
+#: (Garmin's own walking/running labels in the Ironman file split there too)
+WALKING_BELOW_SPM = 140.0
+
 
 @dataclass(frozen=True, slots=True)
 class DetectorConfig:
@@ -83,9 +88,9 @@ class AlertConfig:
 class AnalysisConfig:
     """Everything the session processor needs; ``AnalysisConfig()`` is the clinical default.
 
-    The baseline is taken over ``baseline_s`` starting ``warmup_s`` after a stream's first
-    sample (a no-feedback warm-up, gait.md), unless it is set live with
-    :meth:`footfall.processing.session.SessionProcessor.mark_baseline`.
+    The baseline is taken over ``baseline_s`` of *running* time starting after ``warmup_s`` of
+    running (a no-feedback warm-up, gait.md; pauses and walking do not count), unless it is
+    set live with :meth:`footfall.processing.session.SessionProcessor.mark_baseline`.
     """
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
@@ -104,6 +109,12 @@ class AnalysisConfig:
     max_clipped_for_impact_pct: float = 10.0
     #: treadmill speed set by the operator, used when no foot pod reports speed
     treadmill_speed_mps: float | None = None
+    #: a cadence below this is walking: left out of the baseline, the end of the run and drift
+    walking_below_spm: float = WALKING_BELOW_SPM
+    #: live drift is judged only while the speed is within this of the baseline's (when speed
+    #: is known): a cadence change while speed changed is not drift (gait.md), and 5.6 spm per
+    #: m/s is a population slope that a runner's own misses by a few spm per m/s
+    drift_speed_tolerance_mps: float = 0.5
 
 
 # -- from footfall.toml: the [analysis] and [alerts] tables, per athlete ------------------------
@@ -119,7 +130,8 @@ class AnalysisConfigError(FootfallError, ValueError):
 
 
 #: the [analysis] keys a file may set (the nested detector/alerts have their own tables)
-ANALYSIS_KEYS = ("warmup_s", "baseline_s", "treadmill_speed_mps")
+ANALYSIS_KEYS = ("warmup_s", "baseline_s", "treadmill_speed_mps", "walking_below_spm",
+                 "drift_speed_tolerance_mps")
 
 
 def _merged(table: dict[str, Any] | None, athlete: str | None, name: str) -> dict[str, Any]:

@@ -14,13 +14,21 @@ rule                      scope     starts when (for its hold time, without inte
 ========================  ========  ==========================================================
 ``impact``                device    K of the last M strikes above the limit or baseline + N %
 ``cadence_target``        session   cadence more than X % below the retraining target
-``cadence_drift``         session   cadence (speed-corrected) X % below the baseline
+``cadence_drift``         session   cadence (speed-corrected) X % below the baseline, over a
+                                    full window of running at the baseline's pace
 ``asymmetry``             session   impact symmetry index beyond X %
 ``clipping``              device    X % of the last 20 strikes hit the sensor's range
 ``packet_loss``           device    X % of the samples of the last 10 s lost
 ``sensor_offline``        device    the device's ``status`` says offline (until it is online)
 ``no_data``               device    nothing for S seconds (until data returns), unless offline
 ========================  ========  ==========================================================
+
+``no_data`` is a link-health rule. Live, silence is judged on the arrival clock, against
+``no_data_s`` or three of the device's own report intervals (a watch replayed with smart
+recording writes every ~7 s). In the data itself, a hole in an IMU stream's sample timeline is
+lost data and raises it too; a foot pod's or watch's silence is not (a pod stops reporting
+when the runner stops, a watch's records are sparse): the processor reports it as a pause or
+an unrecorded stretch instead (docs/metrics.md).
 
 Session-scope alerts are reported for the pseudo-device ``session``
 (:data:`footfall.wire.topics.SESSION_DEVICE`) and judged on the session's combined figures
@@ -52,6 +60,9 @@ from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
 
+#: live: a device silent for this many of its own report intervals (when longer than
+#: ``no_data_s``) has gone quiet
+SILENT_INTERVALS = 3
 Observed: TypeAlias = StepEvent | MetricsEvent | SessionMetricsEvent
 Alert: TypeAlias = tuple[str, AlertEvent]  # (device, event), like the processor's outputs
 
@@ -95,6 +106,7 @@ class DeviceState:
     last_event_ns: int | None = None  # UTC of its latest event (sensor timebase)
     last_arrival_ns: int | None = None  # when that event reached us (the caller's clock)
     resumed_ns: int | None = None  # when data came back after a no-data gap
+    report_interval_s: float = 0.0  # how often the device says it reports (its meta)
 
 
 @dataclass(slots=True)
@@ -139,7 +151,9 @@ class AlertEngine:
         if isinstance(event, SessionMetricsEvent):  # the session's own figures: no device
             return self._session_rules(event)
         dev = self._device(device)
-        out = self._resumed(device, dev, event.time_ns)
+        # a pod's or watch's silence is a pause or sparse records, not lost data
+        pod = isinstance(event, MetricsEvent) and event.source == "rsc"
+        out = self._resumed(device, dev, event.time_ns, gap_is_loss=not pod)
         dev.last_event_ns = max(event.time_ns, dev.last_event_ns or event.time_ns)
         if arrival_ns is None:
             arrival_ns = self.clock() if self.clock is not None else event.time_ns
@@ -162,6 +176,11 @@ class AlertEngine:
         return self._update("sensor_offline", device, t, start=not online, clear=online,
                             hold_s=0.0, value=None, message=what)
 
+    def set_report_interval(self, device: str, interval_s: float) -> None:
+        """How often ``device`` reports (1 / its meta's rate): live silence is judged against
+        three of these intervals when that is longer than ``no_data_s``."""
+        self._device(device).report_interval_s = interval_s
+
     def tick(self, now_ns: int | None = None) -> list[Alert]:
         """Live only: the arrival clock moved on (``now_ns``, default ``clock()``); a device
         silent for ``no_data_s`` alerts. The alert is timed on the device's own timebase: its
@@ -171,12 +190,13 @@ class AlertEngine:
                 raise ValueError("tick() needs now_ns, or an engine built with a clock")
             now_ns = self.clock()
         out: list[Alert] = []
-        limit = round(self.config.no_data_s * NS)
         for device, dev in self.state.devices.items():
             if dev.last_arrival_ns is None or dev.last_event_ns is None:
                 continue
+            limit = round(max(self.config.no_data_s, SILENT_INTERVALS * dev.report_interval_s)
+                          * NS)
             if now_ns - dev.last_arrival_ns >= limit:
-                out += self._no_data_start(device, dev.last_event_ns + limit)
+                out += self._no_data_start(device, dev.last_event_ns + limit, limit / NS)
         return out
 
     def set_target(self, cadence_spm: float | None = None, increase_pct: float | None = None,
@@ -312,11 +332,17 @@ class AlertEngine:
                 hold_s=cfg.cadence_hold_s, value=cadence,
                 message=f"cadence {cadence or 0:.0f} spm, below the target {target:.0f} spm",
                 extra={"cadence_target_spm": target})
-        if event.cadence_drift_pct is not None:
+        window = round(cfg.cadence_drift_window_s * NS)
+        if event.cadence_drift_pct is None:  # a walk, a stop, another pace: start afresh
+            st.drift.clear()
+        else:
             st.drift.append((t, event.cadence_drift_pct))
-        while st.drift and st.drift[0][0] <= t - round(cfg.cadence_drift_window_s * NS):
+        while st.drift and st.drift[0][0] <= t - window:
             st.drift.popleft()
-        drift = sum(v for _, v in st.drift) / len(st.drift) if st.drift else None
+        # judged on a full window of running: after a walk or a stop the runner takes a while
+        # to get back to pace, and the first seconds alone are no mean (the grid is 1 s)
+        full = bool(st.drift) and st.drift[-1][0] - st.drift[0][0] >= window - 1 * NS
+        drift = sum(v for _, v in st.drift) / len(st.drift) if full else None
         out += self._update(
             "cadence_drift", SESSION_DEVICE, t,
             start=None if drift is None else drift <= -cfg.cadence_drift_pct,
@@ -334,12 +360,15 @@ class AlertEngine:
                     f"{'right' if (sym or 0) > 0 else 'left'} leg higher)")
         return out
 
-    def _resumed(self, device: str, dev: DeviceState, time_ns: int) -> list[Alert]:
-        """Data from ``device`` again: a gap of ``no_data_s`` or more is a no-data alert."""
+    def _resumed(self, device: str, dev: DeviceState, time_ns: int, *,
+                 gap_is_loss: bool = True) -> list[Alert]:
+        """Data from ``device`` again: a gap of ``no_data_s`` or more in its data is a no-data
+        alert (when ``gap_is_loss``: an IMU timeline); an active one clears."""
         out: list[Alert] = []
         limit = round(self.config.no_data_s * NS)
-        if dev.last_event_ns is not None and time_ns - dev.last_event_ns >= limit:
-            out += self._no_data_start(device, dev.last_event_ns + limit)
+        if gap_is_loss and dev.last_event_ns is not None \
+                and time_ns - dev.last_event_ns >= limit:
+            out += self._no_data_start(device, dev.last_event_ns + limit, self.config.no_data_s)
         rule = self.state.rules.get(("no_data", device))
         if rule is not None and rule.active and time_ns >= (dev.last_event_ns or 0):
             dev.resumed_ns = time_ns
@@ -347,11 +376,10 @@ class AlertEngine:
                                 hold_s=0.0, value=None, message="data again")
         return out
 
-    def _no_data_start(self, device: str, at_ns: int) -> list[Alert]:
+    def _no_data_start(self, device: str, at_ns: int, s: float) -> list[Alert]:
         offline = self.state.rules.get(("sensor_offline", device))
         if offline is not None and offline.active:  # already said: it is offline
             return []
-        s = self.config.no_data_s
         return self._update("no_data", device, at_ns, start=True, clear=False, hold_s=0.0,
                             value=s, message=f"no data from {device} for {s:g} s")
 

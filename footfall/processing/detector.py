@@ -10,15 +10,22 @@ last strike, which then was not one. The impact value, its time, the clipping fl
 loading rate are read from the *raw* samples within ``peak_search_ms`` of ``t``; the interval
 is timed on the rising edge. docs/metrics.md explains every rule and where it comes from.
 
-Every decision depends only on samples up to ``t + lookahead``, so the result is the same
-however the stream is cut into chunks; the sample-level work is a handful of NumPy calls per
-chunk for all streams together, and Python only loops over the few candidate peaks.
+Until a stream has seen a strike, a leg sensor's first peaks may be the *other* leg's strike,
+which reaches it weakly 0.3–0.7 s before its own (later, the learnt threshold keeps it out):
+the first strikes are *held* until they show a stride pattern (see :class:`Hold`), so an echo
+can be dropped when the real strike proves stronger, instead of being sent as a step.
+
+Every decision depends only on samples up to ``t + lookahead`` (a held strike's release on
+a fixed later sample), so the result is the same however the stream is cut into chunks; the
+sample-level work is a handful of NumPy calls per chunk for all streams together, and Python
+only loops over the few candidate peaks.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 import numpy as np
@@ -26,9 +33,18 @@ import numpy.typing as npt
 from scipy import signal
 
 from footfall.config.analysis import DetectorConfig
-from footfall.processing.tuning import MAX_STANCE_MS, PLACEMENT_TUNING, PlacementTuning
+from footfall.processing import clipping
+from footfall.processing.tuning import (
+    LEG_REFRACTORY_MS,
+    MAX_STANCE_MS,
+    MAX_STRIDE_S,
+    PLACEMENT_TUNING,
+    PlacementTuning,
+)
+from footfall.wire.events import ClipRule
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
+Float32Array: TypeAlias = npt.NDArray[np.float32]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: a peak this many times stronger than the last strike is taken even inside the refractory,
@@ -43,6 +59,11 @@ CLIPPED_HEADROOM = 1.25
 MIN_RISE_FRACTION = 0.5
 #: across a data gap an interval counts only if it is below this × the typical interval
 GAP_INTERVAL_RATIO = 1.4
+#: held strikes at a segment's start are released once three of them have two intervals
+#: agreeing within this (running strides vary by a few percent from one to the next) …
+HOLD_PATTERN_TOLERANCE = 0.10
+#: … or once the first held one is a slowest stride old: a stride pattern is overdue by then
+HOLD_MAX_S = MAX_STRIDE_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +82,7 @@ class Peak:
     rise_index: float
     interval_samples: float | None  # rise to rise since the previous strike, None if unknown
     confidence: float
+    clip_rule: ClipRule | None = None  # which rule found it clipped (:mod:`.clipping`)
 
 
 @dataclass(slots=True)
@@ -76,6 +98,29 @@ class PeakHistory:
     reference_g: float | None = None
     typical_interval: float | None = None
     last_impact_g: float | None = None
+    #: the extremes strike peaks reached, and the sensor's rail once they pile up against one
+    rails: clipping.RailState = field(default_factory=clipping.RailState)
+
+
+@dataclass(slots=True)
+class Hold:
+    """A leg stream's first strikes, not yet emitted (until it has a strike history).
+
+    While *establishing*, accepted strikes are held, and candidates rejected only by the
+    refractory are remembered as blocked. A strike accepted by the override (inside the
+    refractory, ``OVERRIDE_RATIO`` × stronger than the last) drops every held strike weaker
+    than 1 / ``OVERRIDE_RATIO`` of it (the other leg's echo, a swing peak) and re-admits the
+    latest blocked candidate a plausible stride before it (it was blocked only by the echo).
+    Held strikes are released with their own times — on a stride pattern, ``HOLD_MAX_S`` after
+    the first, or at the segment's end — and the stream is established until its next gap.
+    """
+
+    establishing: bool = True
+    held: list[tuple[Peak, float]] = field(default_factory=list)  # (strike, effective g)
+    blocked: list[tuple[Peak, float]] = field(default_factory=list)
+
+    def deadline(self, hold_samples: int) -> int | None:
+        return self.held[0][0].index + hold_samples if self.held else None
 
 
 @dataclass(slots=True)
@@ -97,6 +142,16 @@ class DetectorState:
     resultant: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     axial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     rail: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    #: the accelerometer axes, float32 (exact for int16 counts, half the memory traffic)
+    axes: Float32Array = field(default_factory=lambda: np.zeros((0, 0, 3), dtype=np.float32))
+    holds: list[Hold] = field(default_factory=list)
+    holding: set[int] = field(default_factory=set)  # streams with held strikes
+
+    def pending_from(self) -> int:
+        """The oldest sample an emitted strike may still come from (held strikes included)."""
+        if not self.holding:
+            return self.base
+        return min([self.base, *(self.holds[s].held[0][0].index for s in self.holding)])
 
     @property
     def active(self) -> bool:
@@ -138,6 +193,12 @@ class StepDetector:
         self.rise_window = round(MAX_STANCE_MS * fs / 1000.0)
         self.history_len = max(self.lookback, self.search + self.loading, self.rise_window) + 1
         self.min_interval = round(self.profile.min_refractory_ms * fs / 1000.0)
+        self.hold_samples = round(HOLD_MAX_S * fs)
+        #: a blocked candidate is re-admitted a plausible stride before the strike: at least
+        #: two shortest steps, at most a slowest stride
+        self.stride_range = (LEG_REFRACTORY_MS * fs / 1000.0, MAX_STRIDE_S * fs)
+        #: only a leg sensor hears the other leg's strike as an echo of its own
+        self.holds_at_start = self.profile.strikes_per_stride == 1
         cutoff = self.profile.lowpass_hz
         # one biquad: lfilter's transfer function is exact enough and has a third of sosfilt's
         # per-call cost, which dominates for small live chunks
@@ -153,6 +214,7 @@ class StepDetector:
         return DetectorState(
             streams=streams,
             history=[PeakHistory(deque(maxlen=n), deque(maxlen=n)) for _ in range(streams)],
+            holds=[Hold() for _ in range(streams)],
         )
 
     def _start_segment(self, state: DetectorState, start: int, first: FloatArray) -> None:
@@ -170,14 +232,22 @@ class StepDetector:
         state.resultant = np.zeros((s, pad))
         state.axial = np.zeros((s, pad))
         state.rail = np.zeros((s, pad), dtype=bool)
+        state.axes = np.zeros((s, pad, 3), dtype=np.float32)
         for h in state.history:
             h.after_gap = h.last_rise is not None
+        if len(state.holds) != s:  # a state made before holds existed
+            state.holds = [Hold() for _ in range(s)]
+        for hold, h in zip(state.holds, state.history, strict=True):
+            # after a gap the learnt threshold already keeps the other leg's weak strike out;
+            # strikes still held from before it go on being held
+            hold.establishing, hold.blocked = bool(hold.held) or h.reference_g is None, []
 
     # -- actions -----------------------------------------------------------------------------
 
     def process(self, state: DetectorState, start: int, resultant_g: FloatArray,
-                axial_g: FloatArray, rail: BoolArray) -> list[Peak]:
-        """Feed samples ``start …`` of every stream (arrays of shape (streams, n)).
+                axial_g: FloatArray, rail: BoolArray, axes_g: FloatArray) -> list[Peak]:
+        """Feed samples ``start …`` of every stream (arrays of shape (streams, n); ``rail``:
+        samples at the declared full scale; ``axes_g``: (streams, n, 3), the accelerometer).
 
         ``start`` must equal ``state.end`` unless the state is inactive (a new segment).
         Returns the strikes confirmed by these samples, ordered by confirmation then stream.
@@ -196,12 +266,15 @@ class StepDetector:
         state.resultant = np.concatenate((state.resultant, resultant_g), axis=1)
         state.axial = np.concatenate((state.axial, axial_g), axis=1)
         state.rail = np.concatenate((state.rail, rail), axis=1)
+        state.axes = np.concatenate((state.axes, axes_g.astype(np.float32)), axis=1)
         peaks = self._decide(state, state.end - 1 - self.lookahead, state.end)
         self._trim(state)
         return peaks
 
-    def flush(self, state: DetectorState) -> list[Peak]:
-        """End the segment (end of stream or a gap): decide the rest with what has arrived."""
+    def flush(self, state: DetectorState, release: bool = True) -> list[Peak]:
+        """End the segment (end of stream or a gap): decide the rest with what has arrived.
+        Strikes still held at a stream's start are released, unless ``release`` is False (a
+        data gap: they stay held into the next segment, in order)."""
         if not state.active:
             return []
         real_end = state.end
@@ -209,6 +282,8 @@ class StepDetector:
         state.filtered = np.concatenate(
             (state.filtered, np.full((s, self.lookahead), -np.inf)), axis=1)
         peaks = self._decide(state, real_end - 1, real_end)
+        for s in sorted(state.holding) if release else ():
+            peaks += self._release(state, s, None)
         state.zi = None
         return peaks
 
@@ -221,6 +296,7 @@ class StepDetector:
             state.resultant = state.resultant[:, keep_from:]
             state.axial = state.axial[:, keep_from:]
             state.rail = state.rail[:, keep_from:]
+            state.axes = state.axes[:, keep_from:]
             state.base += keep_from
 
     def _decide(self, state: DetectorState, last: int, real_end: int) -> list[Peak]:
@@ -247,21 +323,144 @@ class StepDetector:
             order = np.lexsort((s_idx[keep], t_idx[keep]))  # by time, then stream
             for s, t in zip(s_idx[keep][order].tolist(), t_idx[keep][order].tolist(),
                             strict=True):
-                peak = self._accept(state, s, t, real_end - state.base)
-                if peak is not None:
-                    peaks.append(peak)
+                if s in state.holding:
+                    peaks += self._release_due(state, s, state.base + t)
+                peaks += self._take(state, s, t, real_end - state.base)
+        for s in sorted(state.holding):
+            peaks += self._release_due(state, s, last + 1)
         state.decide_from = last + 1
         return peaks
+
+    # -- the hold at a segment's start (leg sensors) ---------------------------------------
+
+    def _take(self, state: DetectorState, s: int, t: int, real_end: int) -> list[Peak]:
+        """A candidate: accepted, held, or remembered as blocked (:class:`Hold`)."""
+        hold = state.holds[s]
+        if not (self.holds_at_start and hold.establishing):
+            peak = self._accept(state, s, t, real_end)
+            return [] if peak is None else [peak]
+        h = state.history[s]
+        before = h.last_impact_g
+        in_refractory = h.last_candidate is not None and \
+            state.base + t - h.last_candidate < self._refractory(h)
+        peak = self._accept(state, s, t, real_end)
+        if peak is None:
+            if hold.held:
+                blocked = self._blocked(state, s, t, real_end)
+                if blocked is not None:
+                    hold.blocked.append(blocked)
+            return []
+        effective = peak.impact_g * CLIPPED_HEADROOM if peak.clipped else peak.impact_g
+        if hold.held and in_refractory and before is not None \
+                and effective >= OVERRIDE_RATIO * before:
+            self._drop_echoes(state, s, hold, peak, effective)
+        hold.held.append((peak, effective))
+        state.holding.add(s)
+        rises = [q.rise_index for q, _ in hold.held[-3:]]
+        if len(rises) == 3:
+            a, b = rises[1] - rises[0], rises[2] - rises[1]
+            if abs(a - b) <= HOLD_PATTERN_TOLERANCE * max(a, b):
+                return self._release(state, s, peak.confirm_index)
+        return []
+
+    def _drop_echoes(self, state: DetectorState, s: int, hold: Hold, peak: Peak,
+                     effective: float) -> None:
+        """A strike much stronger than the last: the weaker held ones were not this leg's."""
+        kept = [(q, e) for q, e in hold.held if e >= effective / OVERRIDE_RATIO]
+        last_kept = kept[-1][0].index if kept else -1
+        lo, hi = self.stride_range
+        readmit = [(q, e) for q, e in hold.blocked if q.index > last_kept
+                   and e >= effective / OVERRIDE_RATIO and lo <= peak.rise_index - q.rise_index
+                   <= hi]
+        if readmit:
+            kept.append(readmit[-1])
+        hold.held, hold.blocked = kept, []
+        if not kept:
+            state.holding.discard(s)
+        # the history as if the dropped peaks had never been seen
+        h = state.history[s]
+        h.heights_g.clear()
+        h.intervals.clear()
+        rises = [q.rise_index for q, _ in kept] + [peak.rise_index]
+        for (_, e) in kept:
+            h.heights_g.append(e)
+        h.heights_g.append(effective)
+        for a, b in itertools.pairwise(rises):
+            h.intervals.append(b - a)
+        h.reference_g = _quantile(sorted(h.heights_g), 0.75)
+        h.typical_interval = _quantile(sorted(h.intervals), 0.25) if h.intervals else None
+
+    def _release_due(self, state: DetectorState, s: int, index: int) -> list[Peak]:
+        """Release stream ``s``'s held strikes once ``index`` reaches their deadline."""
+        hold = state.holds[s]
+        deadline = hold.deadline(self.hold_samples)
+        if deadline is None or index < deadline:
+            return []
+        return self._release(state, s, deadline)
+
+    @staticmethod
+    def _release(state: DetectorState, s: int, confirm_index: int | None) -> list[Peak]:
+        """Emit the held strikes, each timed from the strike kept before it (an interval the
+        detector gave none — the stream's first, one across a gap — stays none)."""
+        hold = state.holds[s]
+        state.holding.discard(s)
+        out: list[Peak] = []
+        prev: float | None = None
+        for q, _ in hold.held:
+            interval = q.interval_samples if prev is None or q.interval_samples is None \
+                else q.rise_index - prev
+            confirm = q.confirm_index if confirm_index is None else max(q.confirm_index,
+                                                                        confirm_index)
+            out.append(replace(q, interval_samples=interval, confirm_index=confirm))
+            prev = q.rise_index
+        hold.held, hold.blocked, hold.establishing = [], [], False
+        return out
+
+    def _blocked(self, state: DetectorState, s: int, t: int,
+                 real_end: int) -> tuple[Peak, float] | None:
+        """The strike a candidate rejected while establishing would have been (to re-admit
+        it if what blocked it turns out to be an echo)."""
+        seg0 = state.seg_start - state.base
+        a, b = max(t - self.search, seg0), min(t + self.search + 1, real_end)
+        r = state.resultant[s]
+        p = a + int(np.argmax(r[a:b]))
+        impact = float(r[p])
+        if impact < self.profile.min_impact_g:
+            return None
+        clip_rule = clipping.judge(state.axes[s, a:b], state.rail[s, a:b],
+                                   state.history[s].rails)
+        # its rise is sought back past what blocked it: that may be the echo being dropped
+        k, frac, _ = self._rise(state.filtered[s], t, max(t - self.rise_window, seg0))
+        axial = float(np.max(np.abs(state.axial[s, a:b])))
+        confirm = min(state.base + t + self.lookahead, state.base + real_end - 1)
+        peak = Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
+                    impact_axial_g=axial, loading_rate_gps=0.0, clipped=clip_rule is not None,
+                    rise_index=state.base + k + frac, interval_samples=None, confidence=0.5,
+                    clip_rule=clip_rule)
+        effective = impact * CLIPPED_HEADROOM if peak.clipped else impact
+        return peak, effective
+
+    def _rejected(self, h: PeakHistory, effective: float, refractory: bool) -> bool:
+        """Whether a peak of this effective height fails the refractory or the threshold."""
+        if refractory and (h.last_impact_g is None
+                           or effective < OVERRIDE_RATIO * h.last_impact_g):
+            return True
+        reference = h.reference_g
+        return reference is not None and \
+            effective < 1.0 + self.threshold_fraction * (reference - 1.0)
+
+    def _refractory(self, h: PeakHistory) -> int:
+        limit = self.min_interval
+        if h.typical_interval is not None:
+            limit = max(limit, round(self.profile.refractory_fraction * h.typical_interval))
+        return limit
 
     def _accept(self, state: DetectorState, s: int, t: int, real_end: int) -> Peak | None:
         h = state.history[s]
         g = state.base + t
         refractory = False
         if h.last_candidate is not None:
-            limit = self.min_interval
-            if h.typical_interval is not None:
-                limit = max(limit, round(self.profile.refractory_fraction * h.typical_interval))
-            refractory = g - h.last_candidate < limit
+            refractory = g - h.last_candidate < self._refractory(h)
             if refractory and h.last_impact_g is None:
                 return None
         seg0 = state.seg_start - state.base
@@ -269,18 +468,16 @@ class StepDetector:
         r = state.resultant[s]
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
-        clipped = bool(state.rail[s, a:b].any())
+        if self._rejected(h, impact * CLIPPED_HEADROOM, refractory):
+            return None  # even clipped it would not pass: no need to judge the clipping
+        clip_rule = clipping.judge(state.axes[s, a:b], state.rail[s, a:b], h.rails)
+        clipped = clip_rule is not None
         # a clipped peak was at least at the rail: judge it as somewhat higher
         effective = impact * CLIPPED_HEADROOM if clipped else impact
         # a much stronger peak inside the refractory means the last "strike" was not one (a
-        # swing peak taken before any real strike was seen): re-anchor instead of locking on
-        if refractory and (h.last_impact_g is None
-                           or effective < OVERRIDE_RATIO * h.last_impact_g):
-            return None
-        reference = h.reference_g
-        if impact < self.profile.min_impact_g or (
-                reference is not None
-                and effective < 1.0 + self.threshold_fraction * (reference - 1.0)):
+        # swing peak taken before any real strike was seen): re-anchor instead of locking on;
+        # otherwise the adaptive threshold
+        if impact < self.profile.min_impact_g or self._rejected(h, effective, refractory):
             return None
         axial = float(np.max(np.abs(state.axial[s, a:b])))
         c = max(p - self.loading, seg0)
@@ -305,6 +502,7 @@ class StepDetector:
             h.reference_g = h.typical_interval = None
             raw = interval = None
         confidence = self._confidence(h, effective, interval)
+        clipping.remember(state.axes[s, a:b], h.rails)
         # the history takes every interval: its lower quartile shrugs off the ones that span
         # a lost strike, and it is what judges the intervals across the next gaps
         self._remember(h, effective, raw)
@@ -314,7 +512,8 @@ class StepDetector:
         confirm = min(g + self.lookahead, state.base + real_end - 1)
         return Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
                     impact_axial_g=axial, loading_rate_gps=loading, clipped=clipped,
-                    rise_index=rise, interval_samples=interval, confidence=confidence)
+                    rise_index=rise, interval_samples=interval, confidence=confidence,
+                    clip_rule=clip_rule)
 
     @staticmethod
     def _remember(h: PeakHistory, impact: float, interval: float | None) -> None:
@@ -382,7 +581,7 @@ def rescale_history(h: PeakHistory, ratio: float) -> PeakHistory:
         last_candidate=h.last_candidate, last_rise=h.last_rise, after_gap=h.after_gap,
         reference_g=h.reference_g,
         typical_interval=None if h.typical_interval is None else h.typical_interval * ratio,
-        last_impact_g=h.last_impact_g)
+        last_impact_g=h.last_impact_g, rails=h.rails.copy())
 
 
 def _quantile(ordered: list[float], q: float) -> float:

@@ -1,8 +1,10 @@
 """Rolling per-stream metrics: cadence, baseline, drift, trend, impact — from observations.
 
 The tracker does not know where its observations come from: an IMU stream adds one cadence
-observation per stride and one impact per unclipped strike, a foot pod adds its own cadence
-samples. Times are UTC ns; nothing here reads a clock.
+observation per stride and one impact per strike, a foot pod adds its own cadence samples;
+each also reports the spans of its timeline (:mod:`.activity`). Observations made while
+running are kept with the running clock, on which the baseline window and the end-of-run
+window are taken (docs/metrics.md). Times are UTC ns; nothing here reads a clock.
 """
 
 from __future__ import annotations
@@ -15,17 +17,39 @@ import numpy as np
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
+from footfall.processing.activity import ActivityTracker, SpanKind
 from footfall.processing.tuning import CADENCE_SPEED_SLOPE_SPM_PER_MPS
+from footfall.wire.events import Activity, PauseEvent
 
 #: trend needs this much per-second history before it is reported
 MIN_TREND_POINTS = 30
+
+
+#: the end-of-run window: the last 10 % of the running time, at least the baseline's length
+#: (both medians equally robust), at most 10 minutes (late-race fatigue is not averaged away)
+FINAL_FRACTION = 0.10
+FINAL_MAX_S = 600.0
 
 
 def _median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
 
 
-def _pct(value: float | None, ref: float | None) -> float | None:
+def weighted_median(values: list[float], weights: list[float]) -> float | None:
+    """The value below and above which half the weight lies (a time-weighted median when the
+    weights are the time each value stands for); the plain median when no weight is > 0."""
+    if not values:
+        return None
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if not (w > 0).any():
+        return float(np.median(v))
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(v[order][int(np.searchsorted(cum, 0.5 * cum[-1]))])
+
+
+def pct_change(value: float | None, ref: float | None) -> float | None:
     if value is None or ref is None or ref == 0:
         return None
     return 100.0 * (value - ref) / ref
@@ -55,11 +79,32 @@ class TimeSeries:
 
 
 @dataclass(slots=True)
-class Baseline:
-    """The reference window; values are fixed once the window has passed."""
+class Observation:
+    """A cadence or impact observation made while running, with the running clock at its
+    end and the running time it stands for (``weight_s``)."""
 
+    time_ns: int
+    value: float
+    weight_s: float
+    clock_s: float
+    speed_mps: float | None = None
+    clipped: bool = False
+    axial: float | None = None
+
+    @property
+    def mid_clock_s(self) -> float:
+        return self.clock_s - 0.5 * self.weight_s
+
+
+@dataclass(slots=True)
+class Baseline:
+    """The reference window: ``duration_s`` of running time from ``start_clock_s`` (a live
+    mark at UTC ``start_ns`` resolves to the running clock then); values are fixed once the
+    window has passed."""
+
+    duration_s: float
+    start_clock_s: float | None = None
     start_ns: int | None = None
-    duration_ns: int = 0
     cadence_spm: float | None = None
     impact_g: float | None = None
     impact_axial_g: float | None = None
@@ -67,64 +112,112 @@ class Baseline:
     complete: bool = False
 
     @property
-    def end_ns(self) -> int | None:
-        return None if self.start_ns is None else self.start_ns + self.duration_ns
+    def end_clock_s(self) -> float | None:
+        return None if self.start_clock_s is None else self.start_clock_s + self.duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures:
+    """The end of the run against the baseline (summary): medians over the last
+    ``final_window_s`` of running, and the running, walking and stopped times."""
+
+    final_window_s: float | None
+    cadence_spm: float | None
+    speed_mps: float | None
+    impact_g: float | None
+    impact_axial_g: float | None
+    seconds: dict[str, float]
+    breaks: dict[str, int]
 
 
 @dataclass(slots=True)
 class TrackerState:
     cadence: TimeSeries = field(default_factory=TimeSeries)  # per-stride observations
+    running_cadence: TimeSeries = field(default_factory=TimeSeries)  # those while running
     impact: TimeSeries = field(default_factory=TimeSeries)  # unclipped strikes only
     impact_axial: TimeSeries = field(default_factory=TimeSeries)  # unclipped strikes only
     clipped: TimeSeries = field(default_factory=TimeSeries)  # every strike: 1.0 if clipped
     rolling_cadence: TimeSeries = field(default_factory=TimeSeries)  # one per snapshot
-    baseline: Baseline = field(default_factory=Baseline)
+    #: observations while running, in running-clock order: the baseline and end windows
+    run_cadence: list[Observation] = field(default_factory=list)
+    run_impact: list[Observation] = field(default_factory=list)
+    baseline: Baseline = field(default_factory=lambda: Baseline(duration_s=0.0))
     first_ns: int | None = None
     #: baseline marks not yet reached by the data: (start, duration), in time order
-    pending: list[tuple[int, int]] = field(default_factory=list)
+    pending: list[tuple[int, float]] = field(default_factory=list)
 
 
 class MetricsTracker:
-    """Turns observations into the ``extra`` fields of a metrics event."""
+    """Turns observations into the figures of a metrics event."""
 
     def __init__(self, config: AnalysisConfig | None = None) -> None:
         self.config = config or AnalysisConfig()
         self.state = TrackerState()
-        self.state.baseline.duration_ns = round(self.config.baseline_s * NS)
+        self.state.baseline = Baseline(duration_s=self.config.baseline_s,
+                                       start_clock_s=self.config.warmup_s)
+        self.activity = ActivityTracker(self.config.walking_below_spm,
+                                        self.config.cadence_window_s)
 
     def start(self, time_ns: int) -> None:
-        """The stream's first sample: schedules the automatic baseline after the warm-up."""
-        st = self.state
-        if st.first_ns is None:
-            st.first_ns = time_ns
-            if st.baseline.start_ns is None:
-                st.baseline.start_ns = time_ns + round(self.config.warmup_s * NS)
+        """The stream's first sample."""
+        if self.state.first_ns is None:
+            self.state.first_ns = time_ns
 
     def mark_baseline(self, start_ns: int, duration_s: float | None = None, *,
                       data_ns: int | None = None) -> None:
-        """Take the baseline over ``duration_s`` (default ``baseline_s``) from ``start_ns``.
+        """Take the baseline over ``duration_s`` (default ``baseline_s``) of running from UTC
+        ``start_ns``.
 
         ``data_ns`` is the stream's latest sample: a mark the data has not reached yet takes
         effect when it does (in data time), so the metrics before it are the same whether the
         mark arrived early or late in the stream."""
-        dur = round((self.config.baseline_s if duration_s is None else duration_s) * NS)
+        dur = self.config.baseline_s if duration_s is None else duration_s
         st = self.state
         if data_ns is not None and start_ns <= data_ns:
-            st.baseline = Baseline(start_ns=start_ns, duration_ns=dur)
+            self._set_baseline(start_ns, dur)
         else:
             st.pending = sorted([*st.pending, (start_ns, dur)])
 
-    def add_cadence(self, time_ns: int, cadence_spm: float) -> None:
-        self.state.cadence.add(time_ns, cadence_spm)
+    def _set_baseline(self, start_ns: int, duration_s: float) -> None:
+        self.state.baseline = Baseline(duration_s=duration_s, start_ns=start_ns)
+        self._resolve_start()
+
+    # -- observations ----------------------------------------------------------------------
+
+    def span(self, start_ns: int, end_ns: int, kind: SpanKind,
+             cadence_spm: float | None = None) -> list[PauseEvent]:
+        """A span of the stream's timeline (:meth:`ActivityTracker.span`)."""
+        out = self.activity.span(start_ns, end_ns, kind, cadence_spm)
+        self._resolve_start()
+        return out
+
+    def add_cadence(self, time_ns: int, cadence_spm: float, *, weight_s: float = 0.0,
+                    speed_mps: float | None = None) -> None:
+        """A cadence observation at ``time_ns`` standing for ``weight_s`` of the timeline."""
+        st = self.state
+        st.cadence.add(time_ns, cadence_spm)
+        if self._running(time_ns):
+            st.running_cadence.add(time_ns, cadence_spm)
+            st.run_cadence.append(Observation(time_ns, cadence_spm, weight_s,
+                                              self.activity.running_s, speed_mps))
 
     def add_impact(self, time_ns: int, impact_g: float, clipped: bool = False,
                    impact_axial_g: float | None = None) -> None:
         """A strike's impact; a clipped one only counts towards the clipped share."""
-        self.state.clipped.add(time_ns, float(clipped))
+        st = self.state
+        st.clipped.add(time_ns, float(clipped))
         if not clipped:
-            self.state.impact.add(time_ns, impact_g)
+            st.impact.add(time_ns, impact_g)
             if impact_axial_g is not None:
-                self.state.impact_axial.add(time_ns, impact_axial_g)
+                st.impact_axial.add(time_ns, impact_axial_g)
+        if self._running(time_ns):
+            st.run_impact.append(Observation(time_ns, impact_g, 0.0, self.activity.running_s,
+                                             clipped=clipped, axial=impact_axial_g))
+
+    def _running(self, time_ns: int) -> bool:
+        return self.activity.current(time_ns) == "running"
+
+    # -- figures ---------------------------------------------------------------------------
 
     def impact_median(self, start_ns: int, end_ns: int, axial: bool = False) -> float | None:
         """Median unclipped impact, or None when too many peaks clipped to trust it."""
@@ -134,32 +227,33 @@ class MetricsTracker:
         series = self.state.impact_axial if axial else self.state.impact
         return _median(series.window(start_ns, end_ns))
 
-    def rolling_cadence(self, now_ns: int) -> float | None:
+    def rolling_cadence(self, now_ns: int, running_only: bool = False) -> float | None:
         window = round(self.config.cadence_window_s * NS)
-        return _median(self.state.cadence.window(now_ns - window, now_ns))
+        series = self.state.running_cadence if running_only else self.state.cadence
+        return _median(series.window(now_ns - window, now_ns))
 
     def snapshot(self, now_ns: int, speed: TimeSeries | None = None) -> dict[str, Any]:
-        """Metrics at ``now_ns`` from the observations so far; records the rolling cadence."""
+        """Metrics at ``now_ns`` from the observations so far; records the rolling cadence.
+        Drift is judged only while running, on the cadence of running strides."""
         cfg, st = self.config, self.state
         while st.pending and st.pending[0][0] <= now_ns:
-            start, duration = st.pending.pop(0)
-            st.baseline = Baseline(start_ns=start, duration_ns=duration)
+            self._set_baseline(*st.pending.pop(0))
         cadence = self.rolling_cadence(now_ns)
         if cadence is not None:
             st.rolling_cadence.add(now_ns, cadence)
+        activity: Activity | None = self.activity.current(now_ns)
+        running = activity == "running"
         impact_from = now_ns - round(cfg.impact_window_s * NS)
         impact = self.impact_median(impact_from, now_ns)
         axial = self.impact_median(impact_from, now_ns, axial=True)
-        base = self._update_baseline(now_ns, speed)
+        base = self._update_baseline(speed)
         speed_now = speed.last_before(now_ns) if speed is not None else None
-        change = _pct(cadence, base.cadence_spm)
-        explained: float | None = None
-        drift = change
-        if (change is not None and base.cadence_spm is not None and speed_now is not None
-                and base.speed_mps is not None):
-            explained = _pct(base.cadence_spm + CADENCE_SPEED_SLOPE_SPM_PER_MPS
-                             * (speed_now - base.speed_mps), base.cadence_spm)
-            drift = change - (explained or 0.0)
+        change = pct_change(self.rolling_cadence(now_ns, running_only=True), base.cadence_spm) \
+            if running else None
+        explained, drift = self._speed_corrected(change, base, speed_now)
+        if speed_now is not None and base.speed_mps is not None and \
+                abs(speed_now - base.speed_mps) > cfg.drift_speed_tolerance_mps:
+            drift = None  # another pace: the population slope cannot say what is drift
         return {
             "cadence_spm": cadence,
             "cadence_baseline_spm": base.cadence_spm,
@@ -169,27 +263,89 @@ class MetricsTracker:
             "cadence_trend_spm_per_min": self._trend(now_ns),
             "impact_g": impact,
             "impact_baseline_g": base.impact_g,
-            "impact_drift_pct": _pct(impact, base.impact_g),
+            "impact_drift_pct": pct_change(impact, base.impact_g) if running else None,
             "impact_axial_g": axial,
             "impact_axial_baseline_g": base.impact_axial_g,
-            "impact_axial_drift_pct": _pct(axial, base.impact_axial_g),
+            "impact_axial_drift_pct": pct_change(axial, base.impact_axial_g) if running else None,
             "speed_mps": speed_now,
             "speed_baseline_mps": base.speed_mps,
             "baseline_state": ("set" if base.complete else
-                               "collecting" if base.start_ns is not None
-                               and now_ns >= base.start_ns else "warmup"),
+                               "collecting" if base.start_clock_s is not None
+                               and self.activity.running_s >= base.start_clock_s else "warmup"),
+            "activity": activity,
+            "running_s": self.activity.running_s,
         }
 
-    def _update_baseline(self, now_ns: int, speed: TimeSeries | None) -> Baseline:
-        base, st = self.state.baseline, self.state
-        end = base.end_ns
-        if base.complete or end is None or base.start_ns is None or now_ns < end:
+    @staticmethod
+    def _speed_corrected(change: float | None, base: Baseline,
+                         speed_now: float | None) -> tuple[float | None, float | None]:
+        """(the change speed explains, the drift it does not): 5.6 spm per m/s, Burns 2019."""
+        if change is None or base.cadence_spm is None or speed_now is None \
+                or base.speed_mps is None:
+            return None, change
+        explained = pct_change(base.cadence_spm + CADENCE_SPEED_SLOPE_SPM_PER_MPS
+                         * (speed_now - base.speed_mps), base.cadence_spm)
+        return explained, change - (explained or 0.0)
+
+    def run_figures(self) -> RunFigures:
+        """The end of the run (called at the end of the stream): medians over the last
+        ``FINAL_FRACTION`` of the running time (at least the baseline's length, at most
+        ``FINAL_MAX_S``, at most all of it); none when that window would reach back into the
+        baseline (end and baseline never share a stride)."""
+        base = self._update_baseline()
+        total = self.activity.running_s
+        window: float | None = min(max(FINAL_FRACTION * total, base.duration_s),
+                                   max(FINAL_MAX_S, base.duration_s), total)
+        if base.complete and base.end_clock_s is not None and total - (window or 0.0) \
+                < base.end_clock_s:
+            window = None
+        cadence = speed = impact = axial = None
+        if window:
+            cadence, speed = self._cadence_over(total - window, total)
+            impact, axial = self._impact_over(total - window, total)
+        return RunFigures(window or None, cadence, speed, impact, axial,
+                          self.activity.seconds(), self.activity.breaks())
+
+    def _cadence_over(self, from_s: float, to_s: float) -> tuple[float | None, float | None]:
+        """(weighted median cadence, weighted median speed) of running observations whose
+        middle lies in (from_s, to_s] of the running clock."""
+        obs = [o for o in self.state.run_cadence if from_s < o.mid_clock_s <= to_s]
+        cadence = weighted_median([o.value for o in obs], [o.weight_s for o in obs])
+        with_speed = [o for o in obs if o.speed_mps is not None]
+        speed = weighted_median([o.speed_mps for o in with_speed if o.speed_mps is not None],
+                                [o.weight_s for o in with_speed])
+        return cadence, speed
+
+    def _impact_over(self, from_s: float, to_s: float) -> tuple[float | None, float | None]:
+        obs = [o for o in self.state.run_impact if from_s < o.clock_s <= to_s]
+        if not obs or 100.0 * sum(o.clipped for o in obs) / len(obs) \
+                > self.config.max_clipped_for_impact_pct:
+            return None, None
+        clean = [o for o in obs if not o.clipped]
+        axial = [o.axial for o in clean if o.axial is not None]
+        return _median([o.value for o in clean]), _median(axial)
+
+    def _resolve_start(self) -> None:
+        """A live mark becomes a running-clock position once the data has reached it."""
+        base = self.state.baseline
+        if base.start_clock_s is None and base.start_ns is not None \
+                and self.activity.state.bout_end_ns >= base.start_ns:
+            base.start_clock_s = self.activity.clock_at(base.start_ns)
+
+    def _update_baseline(self, speed: TimeSeries | None = None) -> Baseline:
+        base = self.state.baseline
+        end = base.end_clock_s
+        if base.complete or end is None or base.start_clock_s is None \
+                or self.activity.running_s < end:
             return base
-        base.cadence_spm = _median(st.cadence.window(base.start_ns, end))
-        base.impact_g = self.impact_median(base.start_ns, end)
-        base.impact_axial_g = self.impact_median(base.start_ns, end, axial=True)
-        if speed is not None:
-            base.speed_mps = _median(speed.window(base.start_ns, end))
+        base.cadence_spm, base.speed_mps = self._cadence_over(base.start_clock_s, end)
+        base.impact_g, base.impact_axial_g = self._impact_over(base.start_clock_s, end)
+        if base.start_ns is None:
+            base.start_ns = self.activity.time_at(base.start_clock_s)
+        if base.speed_mps is None and speed is not None and base.start_ns is not None:
+            # observations carry no speed (set after them): the speed series over the window
+            end_ns = self.activity.time_at(end) or base.start_ns
+            base.speed_mps = _median(speed.window(base.start_ns, end_ns))
             if base.speed_mps is None:
                 base.speed_mps = speed.last_before(base.start_ns)
         base.complete = True

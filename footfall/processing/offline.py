@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ from footfall.processing.router import Routed, SessionRouter
 from footfall.processing.session import Event
 from footfall.recordings.csv import GYRO_RANGE_DPS, choose_range_g
 from footfall.recordings.framing import UNDATED_UTC_NS, frame_counts
+from footfall.recordings.session_file import data_span_ns, iter_messages
+from footfall.recordings.sources import ImportOptions, detect_kind, load
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import (
     AlertEvent,
@@ -29,6 +32,7 @@ from footfall.wire.events import (
     DeviceSummary,
     FeedbackEvent,
     MetricsEvent,
+    PauseEvent,
     RscSample,
     SessionMetricsEvent,
     SessionNote,
@@ -56,6 +60,8 @@ class AnalysisResult:
     #: the session's combined figures (device ``session`` only)
     session_metrics: list[SessionMetricsEvent] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
+    #: its breaks in running (stops and walks of ≥ 10 s), in order
+    pauses: list[PauseEvent] = field(default_factory=list)
     #: the device's whole-session figures (:mod:`footfall.processing.summary`)
     device_summary: DeviceSummary | None = None
     #: device ``session``: the feedback channels' changes and the therapist's notes
@@ -72,6 +78,8 @@ class AnalysisResult:
             self.metrics.append(event)
         elif isinstance(event, AlertEvent):
             self.alerts.append(event)
+        elif isinstance(event, PauseEvent):
+            self.pauses.append(event)
         elif isinstance(event, SessionMetricsEvent):
             self.session_metrics.append(event)
         elif isinstance(event, DeviceSummary):
@@ -175,3 +183,55 @@ def analyze_rsc(samples: Iterable[RscSample], *, side: str = "none",
     result = one_device(analyze_messages(messages, config=config))
     result.utc0_ns = collected[0].time_ns if collected else 0
     return result
+
+
+@dataclass(slots=True)
+class FileAnalysis:
+    """A recording analysed: results by device, its kind, how its times are given, and what
+    the user should know about how it was read."""
+
+    results: dict[str, AnalysisResult]
+    kind: str
+    timebase: str
+    notes: list[str] = field(default_factory=list)
+
+
+def analyze_file(path: Path, kind: str = "auto", options: ImportOptions | None = None, *,
+                 config: AnalysisConfig | None = None,
+                 config_for: Callable[[str], AnalysisConfig] | None = None) -> FileAnalysis:
+    """``footfall analyze`` of any recording (:func:`footfall.recordings.sources.load`):
+    its messages through :func:`analyze_messages`. Raises the readers' errors
+    (``ImportKindError``, ``SessionFileError``)."""
+    notes: list[str] = []
+
+    def reject(source: str, reason: str, payload: bytes) -> None:
+        notes.append(f"skipped a malformed message of {source}: {reason}")
+
+    kind = kind if kind != "auto" else detect_kind(path)
+    if kind == "session":
+        messages: list[Message] = [(m.topic, m.payload)
+                                   for m in iter_messages(path, INPUT_STREAMS)]
+        results = analyze_messages(messages, config=config, config_for=config_for,
+                                   on_reject=reject)
+        # the data's own time, not when it was recorded: a session recorded from a replay
+        # or simulation at --speed 10 was received in a tenth of its duration
+        span = data_span_ns(path)
+        for result in results.values():
+            result.utc0_ns = span[0] if span else 0
+        return FileAnalysis(results, kind, "s from the session's first sample (UTC in "
+                                           "time_utc)", notes)
+    opts = options or ImportOptions()
+    loaded = load(kind, path, opts)
+    notes += loaded.notes
+    results = analyze_messages([(t, p) for _, t, p in loaded.messages()], config=config,
+                               config_for=config_for, on_reject=reject)
+    for result in results.values():
+        result.time0_s, result.utc0_ns = loaded.time0_s, loaded.start_ns
+    if kind == "fit":
+        timebase = "s from the first running record (UTC in time_utc)"
+    elif kind == "csv" and opts.sample_rate_hz is None:
+        timebase = "the file's time_s" if loaded.dated else \
+            "s from the first sample (the file's time_s minus its first value)"
+    else:
+        timebase = "s from the first sample"
+    return FileAnalysis(results, kind, timebase, notes)

@@ -23,7 +23,9 @@ import numpy as np
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS, kmh_to_mps
 from footfall.core.vocab import Placement, Side
+from footfall.processing.activity import RECORD_GAP_S, STOPPED_BELOW_MPS
 from footfall.processing.alerts import AlertEngine
+from footfall.processing.clipping import full_scale_mask
 from footfall.processing.detector import DetectorState, Peak, StepDetector, rescale_history
 from footfall.processing.feedback import FeedbackEngine
 from footfall.processing.metrics import MetricsTracker, TimeSeries
@@ -37,7 +39,12 @@ from footfall.processing.quality import (
 )
 from footfall.processing.session_join import SessionJoin
 from footfall.processing.summary import SummaryBuilder
-from footfall.processing.tuning import AXIS_AXIAL, PLACEMENT_TUNING
+from footfall.processing.tuning import (
+    AXIS_AXIAL,
+    MAX_STEP_RATE_HZ,
+    MAX_STRIDE_S,
+    PLACEMENT_TUNING,
+)
 from footfall.wire.control import ControlCommand
 from footfall.wire.events import (
     DerivedEvent,
@@ -47,20 +54,24 @@ from footfall.wire.events import (
     FeedbackOutput,
     FeedbackState,
     MetricsEvent,
+    PauseEvent,
     RscSample,
     SessionMetricsEvent,
     SessionNote,
     StepEvent,
 )
-from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
+from footfall.wire.frame import ImuFrame
 from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
 
 Event: TypeAlias = DerivedEvent | FeedbackOutput
 Output: TypeAlias = tuple[str, Event]
-#: a foot pod's cadence is integrated into a step count over at most this gap
-RSC_MAX_GAP_S = 5.0
+#: a trunk sensor's step longer than this spans a stop: half the slowest stride
+#: (:data:`~footfall.processing.tuning.MAX_STRIDE_S`)
+MAX_STEP_S = MAX_STRIDE_S / 2
+#: no one runs faster than this (Kiernan 2023): a higher per-step cadence is no step rate
+MAX_CADENCE_SPM = 60.0 * MAX_STEP_RATE_HZ
 #: a command may be this far ahead of a device's latest sample and still be on its timeline
 #: (BLE, frame fill and the broker delay data, not the therapist's key press)
 COMMAND_LEAD_S = 5.0
@@ -94,14 +105,19 @@ class ImuStream:
     steps_total: int = 0
     last_interval_s: float | None = None  # sacrum: previous step, for stride cadence
     reconfigure: bool = False
+    first_ns: int | None = None  # UTC of the first sample
+    last_rise_ns: int | None = None  # UTC of the last strike's rising edge
+    gap_since_strike: bool = False  # a data gap since the last strike
 
 
 @dataclass(slots=True)
 class RscStream:
     tracker: MetricsTracker
     last_ns: int | None = None
+    last_distance_m: float | None = None
     next_boundary_ns: int = 0
     steps: float = 0.0
+    has_speed: bool = False  # a pod that never reported a speed > 0 has none
 
 
 class SessionProcessor:
@@ -137,6 +153,10 @@ class SessionProcessor:
     def set_meta(self, device: str, meta: DeviceMeta) -> None:
         """Placement and side of ``device``; a change takes effect at its next frame."""
         self.meta[device] = meta
+        self.join.expect(device)
+        if meta.sample_rate_hz > 0:  # silence is judged against how often it reports
+            self.alerts.set_report_interval(device, 1.0 / meta.sample_rate_hz)
+        self.summary.set_leg(device, meta.leg)
         stream = self.imu.get(device)
         if stream is not None:
             stream.reconfigure = stream.reconfigure or meta.placement != stream.placement
@@ -300,21 +320,24 @@ class SessionProcessor:
                 self._advance_boundary(stream)
             stream.reconfigure = False
         elif placed.segment_break:
-            out += self._flush(device, stream)
+            out += self._flush(device, stream, release=False)
+        if placed.segment_break:
+            stream.gap_since_strike = True
         detector, dstate = stream.detector, stream.detector_state
         if dstate is None:
             raise RuntimeError("detector state missing")  # unreachable: set above
         start = placed.first_index
         stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns, fs))
         stream.tracker.start(frame.utc_ns)
+        if stream.first_ns is None:
+            stream.first_ns = frame.utc_ns
         self.summary.started(device, frame.utc_ns)
         self._skip_boundaries(stream, start)  # boundaries inside a gap have no data
         accel = frame.accel_g()
-        counts = frame.counts[:, :3]
-        rail = ((counts == INT16_FULL_SCALE - 1) | (counts == -INT16_FULL_SCALE)).any(axis=1)
+        rail = full_scale_mask(frame.counts[:, :3])
         resultant = np.sqrt(np.einsum("ij,ij->i", accel, accel))
         peaks = detector.process(dstate, start, resultant[None, :],
-                                 accel[None, :, AXIS_AXIAL], rail[None, :])
+                                 accel[None, :, AXIS_AXIAL], rail[None, :], accel[None, :, :])
         end = start + frame.n_samples
         out += self._merge(device, stream, peaks, end)
         self._trim_anchors(stream)
@@ -367,10 +390,10 @@ class SessionProcessor:
         period = stream.sample_rate_hz * self.config.metrics_period_s
         stream.next_boundary = stream.boundary_origin + round(stream.boundary_k * period)
 
-    def _flush(self, device: str, stream: ImuStream) -> list[Output]:
+    def _flush(self, device: str, stream: ImuStream, *, release: bool = True) -> list[Output]:
         if stream.detector is None or stream.detector_state is None:
             return []
-        peaks = stream.detector.flush(stream.detector_state)
+        peaks = stream.detector.flush(stream.detector_state, release)
         stream.last_interval_s = None
         out: list[Output] = []
         for p in peaks:
@@ -382,14 +405,23 @@ class SessionProcessor:
         utc, sensor_ns = self._times(stream, peak.index)
         per_stride = PLACEMENT_TUNING[stream.placement].strikes_per_stride
         interval_s = peak.interval_samples / fs if peak.interval_samples is not None else None
+        if interval_s is not None and interval_s > (MAX_STRIDE_S if per_stride == 1
+                                                    else MAX_STEP_S):
+            interval_s = None  # it spans a stop: no cadence (a 78-s "stride" is 1.5 spm)
         cadence = 60.0 * (2 / per_stride) / interval_s if interval_s else None
+        if cadence is not None and cadence > MAX_CADENCE_SPM:
+            cadence = None  # two edges closer than any step: a timing artefact, no step rate
         stride_s = interval_s
         if per_stride == 2:
             prev = stream.last_interval_s
             stride_s = interval_s + prev if interval_s is not None and prev is not None else None
             stream.last_interval_s = interval_s
+        rise_ns = utc + round((peak.rise_index - peak.index) * NS / fs)
+        out: list[Output] = [(device, e) for e in self._strike_span(stream, rise_ns,
+                                                                      interval_s, per_stride)]
         if stride_s:
-            stream.tracker.add_cadence(utc, 120.0 / stride_s)
+            stream.tracker.add_cadence(utc, 120.0 / stride_s, weight_s=interval_s or 0.0,
+                                       speed_mps=self.speed.last_before(utc))
         stream.tracker.add_impact(utc, peak.impact_g, peak.clipped, peak.impact_axial_g)
         add_strike(stream.quality, peak.clipped)
         stream.steps_total += 1
@@ -401,9 +433,28 @@ class SessionProcessor:
             confirm_delay_ms=1000.0 * (peak.confirm_index - peak.index) / fs,
             rise_sensor_time_s=(sensor_ns + round((peak.rise_index - peak.index) * NS / fs))
             / NS,
-            strike="stride" if per_stride == 1 else "step",
+            strike="stride" if per_stride == 1 else "step", clip_rule=peak.clip_rule,
         )
-        return [(device, event), *self.alerts.observe(device, event)]
+        return [*out, (device, event), *self.alerts.observe(device, event)]
+
+    def _strike_span(self, stream: ImuStream, rise_ns: int, interval_s: float | None,
+                     per_stride: int) -> list[PauseEvent]:
+        """The timeline since the previous strike: locomotion at its step rate, a stop when no
+        strike came for a slowest stride, or not recorded when a data gap lies in it."""
+        prev, gap = stream.last_rise_ns, stream.gap_since_strike
+        stream.last_rise_ns, stream.gap_since_strike = rise_ns, False
+        tracker = stream.tracker
+        if prev is None:  # standing before the first strike counts as stopped
+            first = stream.first_ns if stream.first_ns is not None else rise_ns
+            if rise_ns - first > round(MAX_STRIDE_S * NS):
+                return tracker.span(first, rise_ns, "stopped")
+            return []
+        dt_s = (rise_ns - prev) / NS
+        if interval_s is None and gap:
+            return tracker.span(prev, rise_ns, "unrecorded")
+        if dt_s > MAX_STRIDE_S:
+            return tracker.span(prev, rise_ns, "stopped")
+        return tracker.span(prev, rise_ns, "locomotion", 60.0 * (2 / per_stride) / dt_s)
 
     def _metrics(self, device: str, stream: ImuStream, index: int, *,
                  final: bool = False) -> list[Output]:
@@ -436,7 +487,7 @@ class SessionProcessor:
         state = stream.detector_state
         if state is None:
             return
-        keep = state.base
+        keep = state.pending_from()  # strikes still held at a segment's start need theirs
         while len(stream.anchors) >= 2 and stream.anchors[1].index <= keep:
             stream.anchors.pop(0)
 
@@ -453,24 +504,56 @@ class SessionProcessor:
             log.warning("%s: dropped foot-pod sample at %d: not after %d", device, t,
                         stream.last_ns)
             return []
+        out: list[Output] = []
         period = round(self.config.metrics_period_s * NS)
+        stream.has_speed = stream.has_speed or sample.speed_mps > 0
+        stopped = sample.cadence_spm <= 0 or (stream.has_speed
+                                              and sample.speed_mps < STOPPED_BELOW_MPS)
+        weight_s = 0.0
         if stream.last_ns is None:
             stream.tracker.start(t)
             self.summary.started(device, t)
             stream.next_boundary_ns = t + period
-        elif sample.running and sample.cadence_spm > 0:
-            dt = min((t - stream.last_ns) / NS, RSC_MAX_GAP_S)
-            stream.steps += sample.cadence_spm / 60.0 * dt
+        else:
+            out += [(device, e) for e in self._rsc_span(stream, sample, stopped)]
+            dt_s = (t - stream.last_ns) / NS
+            if dt_s <= RECORD_GAP_S:
+                weight_s = dt_s
+                if not stopped:  # the sample stands for the time since the previous one
+                    stream.steps += sample.cadence_spm / 60.0 * dt_s
         stream.last_ns = t
-        if sample.speed_mps >= 0 and sample.running:
+        if sample.total_distance_m is not None:
+            stream.last_distance_m = sample.total_distance_m
+        if stream.has_speed:
             self.speed.add(t, sample.speed_mps)
-        if sample.running and sample.cadence_spm > 0:
-            stream.tracker.add_cadence(t, sample.cadence_spm)
+        if not stopped:
+            stream.tracker.add_cadence(t, sample.cadence_spm, weight_s=weight_s,
+                                       speed_mps=sample.speed_mps if stream.has_speed
+                                       else self.speed.last_before(t))
         if t < stream.next_boundary_ns:
-            return []
+            return self._out(out)
         b = stream.next_boundary_ns + (t - stream.next_boundary_ns) // period * period
         stream.next_boundary_ns = b + period
-        return self._out(self._rsc_metrics(device, stream, b))
+        return self._out(out + self._rsc_metrics(device, stream, b))
+
+    @staticmethod
+    def _rsc_span(stream: RscStream, sample: RscSample, stopped: bool) -> list[PauseEvent]:
+        """The time since the pod's previous sample: what this sample says, or — after a
+        silence of more than ``RECORD_GAP_S`` — a stop, unless the distance grew at least at a
+        walking pace over it (the runner moved and the watch recorded nothing)."""
+        prev, t = stream.last_ns, sample.time_ns
+        if prev is None:
+            return []
+        dt_s = (t - prev) / NS
+        tracker = stream.tracker
+        if dt_s > RECORD_GAP_S:
+            moved = (sample.total_distance_m is not None and stream.last_distance_m is not None
+                     and (sample.total_distance_m - stream.last_distance_m) / dt_s
+                     >= STOPPED_BELOW_MPS)
+            return tracker.span(prev, t, "unrecorded" if moved else "stopped")
+        if stopped:
+            return tracker.span(prev, t, "stopped")
+        return tracker.span(prev, t, "locomotion", sample.cadence_spm)
 
     def _rsc_metrics(self, device: str, stream: RscStream, at_ns: int, *,
                      final: bool = False) -> list[Output]:
@@ -494,19 +577,32 @@ class SessionProcessor:
 
     def finish(self) -> list[Output]:
         """End of the session: flush every stream's pending look-ahead, emit a final metrics
-        event for each, then each device's :class:`DeviceSummary`."""
+        event for each, its last break, then each device's :class:`DeviceSummary`."""
         out: list[Output] = []
         for device, stream in self.imu.items():
             if stream.detector_state is None or not stream.anchors:
                 continue
             out += self._flush(device, stream)
-            out += [(d, e) for d, e in self._metrics(device, stream,
-                                                      stream.quality.next_index - 1, final=True)
+            last = stream.quality.next_index - 1
+            out += [(d, e) for d, e in self._metrics(device, stream, last, final=True)
                     if isinstance(e, MetricsEvent)]
+            end_ns = self._utc(stream, last)
+            if stream.last_rise_ns is not None and \
+                    end_ns - stream.last_rise_ns > round(MAX_STRIDE_S * NS):
+                out += [(device, e) for e in stream.tracker.span(stream.last_rise_ns, end_ns,
+                                                                   "stopped")]
+            out += self._finish_tracker(device, stream.tracker)
         for device, rsc in self.rsc.items():
             if rsc.last_ns is not None:
                 out += [(d, e) for d, e in self._rsc_metrics(device, rsc, rsc.last_ns,
                                                              final=True)
                         if isinstance(e, MetricsEvent)]
+                out += self._finish_tracker(device, rsc.tracker)
         out = self._out(out, final=True)
         return out + list(self.summary.summaries().items())
+
+    def _finish_tracker(self, device: str, tracker: MetricsTracker) -> list[Output]:
+        """A stream's last break, and its end-of-run figures for the summary."""
+        out: list[Output] = [(device, e) for e in tracker.activity.finish()]
+        self.summary.set_run(device, tracker.run_figures())
+        return out

@@ -7,8 +7,12 @@ other may be a frame behind, or (a file, a burst after an outage) a minute. So t
 each device's progress — the time of its latest metrics event — and emits a
 :class:`~footfall.wire.events.SessionMetricsEvent` for UTC second ``G`` only once every
 *active* device has passed ``G + 1 s`` (a strike is confirmed within its look-ahead, < 1 s). A
-device that ended (final status), went offline, or went silent (``no_data``) stops holding the
-others back; at the end of the session everything still pending is emitted.
+device is active from its ``meta`` on (its retained meta precedes its data, live and in a
+file), so a second is not emitted while a known device has yet to send its first data: its
+figures for that second would otherwise depend on whether its first frame came before or
+after the other's. A device that ended (final status), went offline, or went silent
+(``no_data``) stops holding the others back; at the end of the session everything still
+pending is emitted.
 
 - **Session cadence and drift**: the mean of the devices' latest per-second figures at ``G``.
 - **Impact symmetry** (R − L) / max(R, L) × 100 (gait.md) of a leg pair of one placement: each
@@ -56,10 +60,12 @@ class _Device:
     strides_s: list[float] = field(default_factory=list)  # the interval of each of them
     ended: bool = False
     absent: set[str] = field(default_factory=set)  # rules that say it is gone (offline, no data)
+    expected: bool = False  # its meta said it is part of the session
 
     @property
     def active(self) -> bool:
-        return self.progress_ns is not None and not self.ended and not self.absent
+        return (self.progress_ns is not None or self.expected) and not self.ended \
+            and not self.absent
 
 
 class SessionJoin:
@@ -92,6 +98,10 @@ class SessionJoin:
         elif isinstance(event, AlertEvent) and event.rule in ("sensor_offline", "no_data"):
             (dev.absent.add if event.state == "start" else dev.absent.discard)(event.rule)
 
+    def expect(self, device: str) -> None:
+        """The device's meta: it belongs to the session and will send data."""
+        self._devices.setdefault(device, _Device()).expected = True
+
     def ended(self, device: str, ended: bool = True) -> None:
         """The device said its session ended (or, ``False``, that it is back)."""
         self._devices.setdefault(device, _Device()).ended = ended
@@ -100,11 +110,10 @@ class SessionJoin:
 
     def ready(self) -> list[SessionMetricsEvent]:
         """The grid seconds every active device has passed."""
-        active = [d.progress_ns for d in self._devices.values()
-                  if d.active and d.progress_ns is not None]
-        if not active or self._next_ns is None:
-            return []
-        return self._emit_until(min(active) - MARGIN_NS)
+        active = [d.progress_ns for d in self._devices.values() if d.active]
+        if not active or None in active or self._next_ns is None:
+            return []  # a known device has sent nothing yet: it may still have these seconds
+        return self._emit_until(min(p for p in active if p is not None) - MARGIN_NS)
 
     def flush(self) -> list[SessionMetricsEvent]:
         """The end of the session: every second up to the last data."""

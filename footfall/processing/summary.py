@@ -9,7 +9,11 @@ numbers for the same data. Definitions (docs/metrics.md, "Summary"):
 - ``impact_g``: median of the unclipped impacts, withheld when more than
   ``max_clipped_for_impact_pct`` of the strikes clipped (the unclipped ones are then the
   lower ones);
-- baseline, drift, trend, speed: the device's final metrics;
+- the end of the run (``cadence_final_spm``, ``impact_final_g``, ``speed_final_mps``) and the
+  change, speed-explained change and drift against the baseline: the stream's end-of-run
+  window (:meth:`~footfall.processing.metrics.MetricsTracker.run_figures`), handed over by the
+  processor when the stream ends, with the running, walking and stopped times;
+- baseline, trend, speed: the device's final metrics;
 - symmetry: the session's last combined figures (both legs);
 - ``time_in_target_pct``: the share of the device's per-second metrics with a cadence, taken
   while a cadence target was known, whose cadence lay in the target band (the target ±
@@ -27,11 +31,14 @@ import numpy as np
 from footfall.config.analysis import AlertConfig, AnalysisConfig
 from footfall.core.units import NS
 from footfall.processing.alerts import AlertEngine
+from footfall.processing.metrics import RunFigures, pct_change
+from footfall.processing.tuning import CADENCE_SPEED_SLOPE_SPM_PER_MPS
 from footfall.wire.events import (
     AlertEvent,
     DerivedEvent,
     DeviceSummary,
     MetricsEvent,
+    PauseEvent,
     SessionMetricsEvent,
     StepEvent,
 )
@@ -45,6 +52,8 @@ def target_band_spm(target_spm: float, alerts: AlertConfig) -> tuple[float, floa
     """The cadence target band: the target ± the ``cadence_target`` alert's tolerance."""
     half = target_spm * alerts.cadence_below_target_pct / 100
     return target_spm - half, target_spm + half
+#: the order clipping rules are listed in (docs/metrics.md, "Clipping")
+CLIP_RULES = ("full_scale", "rail", "flat")
 
 
 @dataclass(slots=True)
@@ -63,6 +72,9 @@ class _Device:
     seconds_with_target: int = 0  # metrics events with a cadence while a target was known
     seconds_in_band: int = 0
     target_spm: float | None = None
+    clip_rules: set[str] = field(default_factory=set)
+    run: RunFigures | None = None
+    leg: int | None = None
 
 
 class SummaryBuilder:
@@ -87,8 +99,16 @@ class SummaryBuilder:
         if d.first_ns is None or first_sample_ns < d.first_ns:
             d.first_ns = first_sample_ns
 
+    def set_leg(self, device: str, leg: int | None) -> None:
+        """The multisport run leg the device replays (from its meta)."""
+        self._devices.setdefault(device, _Device()).leg = leg
+
+    def set_run(self, device: str, run: RunFigures) -> None:
+        """The stream's end-of-run figures, when it ends."""
+        self._devices.setdefault(device, _Device()).run = run
+
     def add(self, device: str, event: Event) -> None:
-        if isinstance(event, AlertEvent | DeviceSummary):
+        if isinstance(event, AlertEvent | PauseEvent | DeviceSummary):
             return
         if isinstance(event, SessionMetricsEvent):  # symmetry is the session's, not a device's
             self._session = event
@@ -105,6 +125,8 @@ class SummaryBuilder:
                 d.cadences.append(event.cadence_spm)
             if event.clipped:
                 d.clipped += 1
+                if event.clip_rule is not None:
+                    d.clip_rules.add(event.clip_rule)
             else:
                 d.clean_impacts.append(event.impact_g)
         else:
@@ -126,10 +148,10 @@ class SummaryBuilder:
 
     def devices(self) -> list[str]:
         """Devices with data (steps or metrics), in the order they first reported."""
-        return list(self._devices)
+        return [name for name, d in self._devices.items() if d.first_ns is not None]
 
     def summaries(self) -> dict[str, DeviceSummary]:
-        return {device: self.summary(device) for device in self._devices}
+        return {device: self.summary(device) for device in self.devices()}
 
     def summary(self, device: str) -> DeviceSummary:
         d = self._devices[device]
@@ -146,6 +168,22 @@ class SummaryBuilder:
         if d.steps >= 2 and d.first_step_ns is not None and d.last_step_ns is not None:
             span = (d.last_step_ns - d.first_step_ns) / NS
             mean_cadence = 60.0 * (d.steps - 1) * per_stride / span if span > 0 else None
+        base_cadence = final.cadence_baseline_spm if final else None
+        base_speed = final.speed_baseline_mps if final else None
+        run = d.run
+        end_cadence = run.cadence_spm if run else None
+        end_speed = run.speed_mps if run else None
+        change = pct_change(end_cadence, base_cadence)
+        explained = None
+        if change is not None and base_cadence and end_speed is not None \
+                and base_speed is not None:
+            explained = 100.0 * CADENCE_SPEED_SLOPE_SPM_PER_MPS * (end_speed - base_speed) \
+                / base_cadence
+        drift = None if change is None else change - (explained or 0.0)
+        base_impact = final.impact_baseline_g if final else None
+        base_axial = final.impact_axial_baseline_g if final else None
+        seconds = run.seconds if run else {}
+        breaks = run.breaks if run else {}
         return DeviceSummary.derived(
             time_ns=last, start_ns=first, duration_s=(last - first) / NS,
             steps=d.steps if d.steps else (final.steps_total if final is not None else 0),
@@ -156,24 +194,30 @@ class SummaryBuilder:
             steps_both_legs_estimate=d.steps * per_stride if d.steps else None,
             cadence_spm=float(np.median(cadences)) if cadences else None,
             cadence_mean_spm=mean_cadence,
-            cadence_baseline_spm=final.cadence_baseline_spm if final else None,
-            cadence_final_spm=final.cadence_spm if final else None,
-            cadence_change_pct=final.cadence_change_pct if final else None,
-            cadence_speed_explained_pct=final.cadence_speed_explained_pct if final else None,
-            cadence_drift_pct=final.cadence_drift_pct if final else None,
+            cadence_baseline_spm=base_cadence,
+            cadence_final_spm=end_cadence,
+            cadence_change_pct=change,
+            cadence_speed_explained_pct=explained,
+            cadence_drift_pct=drift,
             cadence_trend_spm_per_min=final.cadence_trend_spm_per_min if final else None,
             impact_g=float(np.median(clean)) if clean else None,
-            impact_baseline_g=final.impact_baseline_g if final else None,
-            impact_final_g=final.impact_g if final else None,
-            impact_drift_pct=final.impact_drift_pct if final else None,
-            impact_axial_drift_pct=final.impact_axial_drift_pct if final else None,
+            impact_baseline_g=base_impact,
+            impact_final_g=run.impact_g if run else None,
+            impact_drift_pct=pct_change(run.impact_g if run else None, base_impact),
+            impact_axial_drift_pct=pct_change(run.impact_axial_g if run else None, base_axial),
             symmetry_pct=self._session.symmetry_pct if self._session else None,
             step_time_symmetry_pct=self._session.step_time_symmetry_pct if self._session
             else None,
             clipped_steps=d.clipped, clipped_pct=clipped_pct,
+            clipping_rules=",".join(r for r in CLIP_RULES if r in d.clip_rules) or None,
             packet_loss_pct=final.packet_loss_total_pct if final else None,
             speed_mps=final.speed_mps if final else None,
             cadence_target_spm=d.target_spm,
             time_in_target_pct=100.0 * d.seconds_in_band / d.seconds_with_target
             if d.seconds_with_target else None,
+            speed_baseline_mps=base_speed, speed_final_mps=end_speed,
+            final_window_s=run.final_window_s if run else None,
+            running_s=seconds.get("running"), walking_s=seconds.get("walking"),
+            paused_s=seconds.get("stopped"), unrecorded_s=seconds.get("unrecorded"),
+            pauses=breaks.get("stop"), walks=breaks.get("walk"), leg=d.leg,
         )

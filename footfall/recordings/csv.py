@@ -1,5 +1,6 @@
 """Accelerometer CSV files: ``time_s,ax_g,ay_g,az_g`` (+ optional ``gx_dps,gy_dps,gz_dps``):
-the one CSV reader (``footfall analyze``, ``record --from`` and ``replay`` all use it).
+the one CSV reader (``footfall analyze``, ``record --from`` and ``replay`` all use it); a
+``.gz`` file is read through gzip.
 
 Columns may come in any order; ``time_s`` may be missing when the sample rate is given. The
 sample rate is 1 / the median sample interval; a jump of more than ``GAP_INTERVALS`` intervals
@@ -10,6 +11,7 @@ the device stream a sensor at ``accel_range_g`` would have sent: values beyond i
 
 from __future__ import annotations
 
+import gzip
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,11 @@ GYRO_COLUMNS = ("gx_dps", "gy_dps", "gz_dps")
 TIME_COLUMN = "time_s"
 GAP_INTERVALS = 1.5
 MAX_JITTER = 0.25
+#: a factory-trimmed sensor's rail may read up to this much beyond its nominal range (MEMS
+#: sensitivity tolerance is about ±1 %): data that pile up there hit that range's rail
+RANGE_TOLERANCE = 0.01
+#: samples at exactly the data's extreme value that make it a rail, not a true peak
+RAIL_SAMPLES = 3
 
 
 class CsvFormatError(FootfallError, ValueError):
@@ -73,14 +80,17 @@ def read_csv(path: Path | str, sample_rate_hz: float | None = None) -> CsvRecord
 
 
 def _read_csv(path: Path, sample_rate_hz: float | None) -> CsvRecording:
-    with path.open(encoding="utf-8") as f:
+    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz"
+          else path.open(encoding="utf-8")) as f:
         header = [c.strip() for c in f.readline().split(",")]
         missing = [c for c in ACCEL_COLUMNS if c not in header]
         if missing:
             raise CsvFormatError(
-                f"{path}: header {','.join(header)!r} lacks {', '.join(missing)}; expected "
-                f"{TIME_COLUMN},{','.join(ACCEL_COLUMNS)} (time in s, acceleration in g), "
-                f"optionally {','.join(GYRO_COLUMNS)}")
+                f"{path}: header {','.join(header)!r} lacks {', '.join(missing)}; footfall "
+                f"reads two kinds of CSV: an accelerometer's {TIME_COLUMN},"
+                f"{','.join(ACCEL_COLUMNS)} (time in s, acceleration in g, optionally "
+                f"{','.join(GYRO_COLUMNS)}), or a watch's records with timestamp, cadence and "
+                "speed columns")
         try:
             data = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
         except ValueError as exc:
@@ -139,9 +149,19 @@ def csv_track(rec: CsvRecording, *, device: str, start_utc_ns: int, placement: P
 
 
 def choose_range_g(accel_g: FloatArray) -> int:
-    """Smallest standard full-scale range covering the data: values at it count as clipped."""
-    peak = float(np.max(np.abs(accel_g))) if accel_g.size else 0.0
-    for r in STANDARD_RANGES_G:
-        if peak <= r:
-            return r
-    return STANDARD_RANGES_G[-1]
+    """The sensor's full-scale range as far as the data show it: the smallest standard range
+    covering the data — or a smaller one when the data pile up (``RAIL_SAMPLES`` samples at
+    exactly their extreme value) within ``RANGE_TOLERANCE`` beyond it: a rail trimmed a little
+    outside its nominal range (values beyond the range then saturate at it)."""
+    if not accel_g.size:
+        return STANDARD_RANGES_G[0]
+    peak = float(np.max(np.abs(accel_g)))
+    covering = next((r for r in STANDARD_RANGES_G if peak <= r), STANDARD_RANGES_G[-1])
+    below = [r for r in STANDARD_RANGES_G if r < covering]
+    if below and peak <= below[-1] * (1 + RANGE_TOLERANCE):
+        extremes = np.concatenate((accel_g.max(axis=0), -accel_g.min(axis=0)))
+        piled = [int(np.count_nonzero(np.abs(accel_g) == e)) for e in extremes
+                 if e > below[-1]]
+        if any(n >= RAIL_SAMPLES for n in piled):
+            return below[-1]
+    return covering

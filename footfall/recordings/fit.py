@@ -4,7 +4,9 @@ Each FIT ``record`` with a cadence and a speed becomes one :class:`RscSample` at
 timestamp. FIT stores running cadence in strides/min, so steps/min = 2 × (cadence +
 fractional_cadence); speed is ``enhanced_speed`` (else ``speed``) in m/s. In a multisport
 file only records inside a *running* session are kept (a bike cadence in rpm is no step
-rate). Decoding uses Garmin's own SDK (``garmin_fit_sdk``).
+rate), and each running session is a **run leg** of its own (an Ironman's marathon, the two
+runs of a duathlon): :func:`fit_tracks` makes one foot-pod stream per leg, so its baseline,
+drift and pauses are its own. Decoding uses Garmin's own SDK (``garmin_fit_sdk``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from garmin_fit_sdk import Decoder, Stream
+from pydantic import ValidationError
 
+from footfall.config.analysis import WALKING_BELOW_SPM
 from footfall.core.errors import FootfallError
 from footfall.core.vocab import Placement, Side
 from footfall.recordings.tracks import DeviceTrack
@@ -28,8 +32,10 @@ from footfall.wire.topics import Stream as WireStream
 log = logging.getLogger(__name__)
 
 RUNNING_SPORTS = frozenset({"running"})
-#: RSC's walking/running flag: below this step rate we call it walking
-RUNNING_MIN_SPM = 140.0
+#: a session ends at start + elapsed time; its last record may lie up to a second later (the
+#: Fenix 2 rounds elapsed time down). The session's own timestamp is no end: the Ironman's run
+#: is stamped 7.6 h after its last record
+SESSION_END_TOLERANCE_S = 2.0
 
 
 class FitImportError(FootfallError):
@@ -44,13 +50,28 @@ class SportWindow:
 
 
 @dataclass(frozen=True, slots=True)
-class FitImport:
+class RunLeg:
+    """One running session of the file (``number`` 1 = the first) and its samples."""
+
+    number: int
+    window: SportWindow
     samples: list[RscSample]
+
+    def describe(self) -> str:
+        start = datetime.fromtimestamp(self.window.start_ns / 1e9).astimezone()
+        minutes = (self.window.end_ns - self.window.start_ns) / 60e9
+        return f"leg {self.number}: {start:%Y-%m-%d %H:%M} ({minutes:.0f} min)"
+
+
+@dataclass(frozen=True, slots=True)
+class FitImport:
+    samples: list[RscSample]  # every running record, all legs
     windows: list[SportWindow]  # every session in the file, running or not
     model: str
     records_total: int
     records_not_running: int
-    records_incomplete: int  # no cadence or no speed
+    records_incomplete: int  # no cadence or no speed, or a value out of range
+    legs: list[RunLeg]  # the running sessions (one leg when the file has no sessions)
 
 
 def to_ns(value: datetime) -> int:
@@ -71,12 +92,7 @@ def _windows(messages: dict[str, list[dict[str, Any]]]) -> list[SportWindow]:
         if not isinstance(start, datetime) or elapsed is None:
             continue
         start_ns = to_ns(start)
-        end_ns = start_ns + round(float(elapsed) * 1e9)
-        # the session's timestamp is its end; elapsed time is rounded down on some watches
-        # (the Fenix 2 file's last record lies 1 s after start + elapsed)
-        stamp = session.get("timestamp")
-        if isinstance(stamp, datetime):
-            end_ns = max(end_ns, to_ns(stamp))
+        end_ns = start_ns + round((float(elapsed) + SESSION_END_TOLERANCE_S) * 1e9)
         out.append(SportWindow(str(session.get("sport", "")), start_ns, end_ns))
     return out
 
@@ -103,13 +119,34 @@ def read_fit(path: Path | str) -> FitImport:
     if windows and not running:
         raise FitImportError(f"{path} has no running session (sports: "
                              f"{', '.join(sorted({w.sport for w in windows}))})")
+    file_id = (messages.get("file_id_mesgs") or [{}])[0]
+    model = " ".join(str(file_id[k]) for k in ("manufacturer", "garmin_product", "product")
+                     if k in file_id and (k != "product" or "garmin_product" not in file_id))
+    return from_records(path, records, windows, model or "unknown")
+
+
+def from_records(path: Path | str, records: list[dict[str, Any]], windows: list[SportWindow],
+                 model: str) -> FitImport:
+    """Watch records (``timestamp`` a datetime; ``cadence`` per leg and ``fractional_cadence``
+    as FIT has them; ``enhanced_speed`` or ``speed`` in m/s; ``distance`` in m) as running
+    foot-pod samples: a FIT file's, or a CSV export's (:mod:`.watch_csv`)."""
+    running = [w for w in windows if w.sport in RUNNING_SPORTS]
     if not windows:
         log.warning("%s has no session messages: treating every record as running", path)
     samples: list[RscSample] = []
-    not_running = incomplete = 0
+    legs: dict[int, list[RscSample]] = {}
+    not_running = incomplete = out_of_order = 0
+    last_ns = -1
     for record in records:
         time_ns = to_ns(record["timestamp"])
-        if running and not any(w.start_ns <= time_ns <= w.end_ns for w in running):
+        if time_ns <= last_ns:  # a watch's clock correction: time must go forward
+            out_of_order += 1
+            continue
+        last_ns = time_ns
+        # a record on the edge of two sessions belongs to the later one
+        leg = next((i for i in range(len(running) - 1, -1, -1)
+                    if running[i].start_ns <= time_ns <= running[i].end_ns), None)
+        if running and leg is None:
             not_running += 1
             continue
         spm = steps_per_min(record)
@@ -118,31 +155,58 @@ def read_fit(path: Path | str) -> FitImport:
             incomplete += 1
             continue
         distance = record.get("distance")
-        samples.append(RscSample(
-            time_ns=time_ns, speed_mps=float(speed), cadence_spm=spm,
-            running=spm >= RUNNING_MIN_SPM,
-            total_distance_m=None if distance is None else float(distance),
-            seq=len(samples)))
+        try:
+            sample = RscSample(
+                time_ns=time_ns, speed_mps=float(speed), cadence_spm=spm,
+                running=spm >= WALKING_BELOW_SPM,
+                total_distance_m=None if distance is None else float(distance),
+                seq=len(samples))
+        except ValidationError as exc:  # e.g. a GPS speed glitch beyond any runner
+            incomplete += 1
+            log.info("%s: skipped a record at %s: %s", path, record["timestamp"],
+                     exc.errors()[0]["msg"])
+            continue
+        samples.append(sample)
+        legs.setdefault(leg or 0, []).append(sample)
     if incomplete:
         log.info("%s: %d records without cadence or speed skipped", path, incomplete)
-    file_id = (messages.get("file_id_mesgs") or [{}])[0]
-    model = " ".join(str(file_id[k]) for k in ("manufacturer", "garmin_product", "product")
-                     if k in file_id and (k != "product" or "garmin_product" not in file_id))
-    return FitImport(samples, windows, model or "unknown", len(records), not_running, incomplete)
+    if out_of_order:
+        log.info("%s: %d records not after the previous one skipped", path, out_of_order)
+    whole = SportWindow("running", samples[0].time_ns, samples[-1].time_ns) if samples \
+        else SportWindow("running", 0, 0)
+    run_legs = [RunLeg(i + 1, running[i] if running else whole, legs[i])
+                for i in sorted(legs)]
+    return FitImport(samples, windows, model, len(records), not_running,
+                     incomplete, run_legs)
 
 
-def fit_track(fit: FitImport, device: str = "footpod") -> DeviceTrack:
-    """The pod's stream: each sample published at its own time (a pod sends ~1/s)."""
+def fit_tracks(fit: FitImport, device: str = "footpod",
+               leg: int | None = None) -> list[DeviceTrack]:
+    """One pod stream per run leg (or only leg ``leg``): each sample published at its own
+    time (a pod sends ~1/s). With several legs in the file, each device is named
+    ``<device>-leg<N>`` and its meta carries the leg."""
     if not fit.samples:
         raise FitImportError("the FIT file has no running record with cadence and speed")
-    times = [s.time_ns for s in fit.samples]
+    legs = fit.legs
+    if leg is not None:
+        legs = [g for g in fit.legs if g.number == leg]
+        if not legs:
+            raise FitImportError(f"the FIT file has no run leg {leg}: its run legs are "
+                                 + "; ".join(g.describe() for g in fit.legs))
+    several = len(fit.legs) > 1
+    return [_leg_track(fit, g, f"{device}-leg{g.number}" if several else device,
+                       g.number if several else None) for g in legs]
+
+
+def _leg_track(fit: FitImport, leg: RunLeg, device: str, number: int | None) -> DeviceTrack:
+    times = [s.time_ns for s in leg.samples]
     intervals = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
     rate = 1e9 / intervals[len(intervals) // 2] if intervals else 1.0
     meta = DeviceMeta(profile="rsc", placement=Placement.FOOT, side=Side.NONE,
-                      sample_rate_hz=rate, model=f"{fit.model} (FIT import)"[:100])
+                      sample_rate_hz=rate, model=f"{fit.model} (FIT import)"[:100], leg=number)
     return DeviceTrack(device, meta, [(s.time_ns, WireStream.RSC, s.to_json())
-                                      for s in fit.samples])
+                                      for s in leg.samples])
 
 
-__all__: Sequence[str] = ["FitImport", "FitImportError", "fit_track", "read_fit",
-                          "steps_per_min"]
+__all__: Sequence[str] = ["FitImport", "FitImportError", "RunLeg", "fit_tracks", "from_records",
+                          "read_fit", "steps_per_min"]

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: aiomqtt drops (and logs) beyond this; writing a message takes microseconds
 MAX_QUEUED_MESSAGES = 100_000
+#: with --until-offline and no device online by then, say what the recording waits for
+WAITING_NOTICE_S = 3.0
 
 
 @dataclass
@@ -48,6 +50,7 @@ async def record_session(
     extra: Mapping[str, str] | None = None,
     client_id: str | None = None,
     stats: RecordStats | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RecordStats:
     """Record until ``duration_s`` passes, every device went offline, or the task is cancelled.
 
@@ -56,7 +59,8 @@ async def record_session(
     With ``stop_when_offline``, recording ends when every device that reported a status has
     published ``online: false`` (the end of a simulated or replayed run, or the last will).
     Pass ``stats`` to read the counts even when the task is cancelled (Ctrl-C); the file is
-    finished either way.
+    finished either way. ``notice`` hears, once, what a recording that waits for a device to
+    come online is waiting for (a late start: the session it was meant for already ended).
     """
     stats = RecordStats() if stats is None else stats
     online: dict[str, bool] = {}
@@ -70,6 +74,22 @@ async def record_session(
             await client.subscribe(filter_, qos=1)
             if ready is not None:
                 ready.set()
+
+            async def say_what_it_waits_for() -> None:
+                await asyncio.sleep(WAITING_NOTICE_S)
+                if notice is None or not stop_when_offline or seen_online:
+                    return
+                if online:
+                    notice(f"every device on {filter_} says it is offline ("
+                           f"{', '.join(sorted(k.rsplit('/', 1)[1] for k in online))}): the "
+                           "session ended before recording started. --until-offline now "
+                           "waits for a device to come online; start `footfall record` "
+                           "before the run, or Ctrl-C")
+                else:
+                    notice(f"no device has reported on {filter_} yet: waiting for the run to "
+                           "start (Ctrl-C stops)")
+
+            waiter = asyncio.create_task(say_what_it_waits_for())
             try:
                 async with asyncio.timeout(duration_s):
                     async for message in client.messages:
@@ -102,6 +122,8 @@ async def record_session(
                                 break
             except TimeoutError:
                 log.info("recording ends after %.1f s", duration_s)
+            finally:
+                waiter.cancel()
     stats.wall_s = time.monotonic() - started
     if progress is not None:
         progress(stats)

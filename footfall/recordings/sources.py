@@ -7,7 +7,8 @@ way and give the same numbers:
 - ``session``: a footfall session file (MCAP) — already messages, read by
   :mod:`.session_file`;
 - ``fit``: a watch or foot-pod activity — its running records as an RSC foot pod (:mod:`.fit`);
-- ``csv``: one accelerometer (:mod:`.csv`);
+- ``csv``: one accelerometer (:mod:`.csv`), or a watch's records exported as CSV
+  (:mod:`.watch_csv`: time, cadence, speed — read as a foot pod, like a FIT file);
 - ``dataset``: the Alcantara 2022 sacral dataset directory (:mod:`.alcantara`).
 """
 
@@ -40,7 +41,10 @@ def detect_kind(path: Path) -> str:
         return "dataset"
     if not path.exists():
         raise ImportKindError(f"cannot tell what {path} is: it does not exist")
-    kind = SUFFIXES.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    if suffix == ".gz":  # a compressed CSV (run.csv.gz)
+        suffix = Path(path.stem).suffix.lower()
+    kind = SUFFIXES.get(suffix)
     if kind is not None:
         return kind
     try:
@@ -76,6 +80,7 @@ class ImportOptions:
     accel_range_g: int | None = None
     sample_rate_hz: float | None = None  # CSV: replaces its time column
     trials: tuple[int, ...] | None = None  # dataset
+    leg: int | None = None  # FIT: only this run leg (1 = the first); None: every run leg
 
 
 @dataclass(slots=True)
@@ -104,25 +109,61 @@ def session_id_at(time_ns: int) -> str:
     return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _watch_records(path: Path) -> bool:
+    """A CSV of watch records (cadence and speed) rather than of accelerometer samples."""
+    from footfall.recordings.watch_csv import is_watch_csv
+
+    if path.suffix.lower() == ".gz":
+        return False
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return is_watch_csv(f.readline().split(","))
+    except OSError:
+        return False
+
+
 def load(kind: str, source: Path, options: ImportOptions) -> Loaded:
     """Read ``source`` (of ``kind``: fit, csv or dataset) as tracks."""
+    from footfall.recordings.fit import FitImportError, fit_tracks
+
     if kind == "fit":
-        from footfall.recordings.fit import FitImportError, fit_track, read_fit
+        from footfall.recordings.fit import read_fit
 
         try:
             fit = read_fit(source)
-            track = fit_track(fit, options.device or "footpod")
+            tracks = fit_tracks(fit, options.device or "footpod", options.leg)
         except FitImportError as exc:
             raise ImportKindError(str(exc)) from exc
-        session = options.session or session_id_at(fit.samples[0].time_ns)
-        return Loaded("fit", [track], options.athlete, session, "fit",
-                      start_ns=fit.samples[0].time_ns,
+        first_ns = min(t.messages[0][0] for t in tracks)
+        session = options.session or session_id_at(first_ns)
+        notes = []
+        if len(fit.legs) > 1:
+            notes.append(f"{len(fit.legs)} run legs, each analysed on its own (--leg N for "
+                         "one): " + "; ".join(g.describe() for g in fit.legs))
+        others = sorted({w.sport for w in fit.windows} - {"running"})
+        if others:
+            notes.append(f"skipped the other sports' records ({', '.join(others)}): "
+                         f"{fit.records_not_running} records")
+        return Loaded("fit", tracks, options.athlete, session, "fit", start_ns=first_ns,
+                      notes=notes,
                       extra={"imported_from": source.name,
                              "fit_sports": ",".join(w.sport for w in fit.windows),
                              "fit_records_not_running": str(fit.records_not_running)})
     start_ns = options.start_utc_ns if options.start_utc_ns is not None else UNDATED_UTC_NS
     session = options.session or session_id_at(start_ns)
     dated = options.start_utc_ns is not None
+    if kind == "csv" and _watch_records(source):
+        from footfall.recordings.watch_csv import read_watch_csv
+
+        try:
+            records = read_watch_csv(source)
+            tracks = fit_tracks(records, options.device or "footpod")
+        except FitImportError as exc:
+            raise ImportKindError(str(exc)) from exc
+        first_ns = tracks[0].messages[0][0]
+        return Loaded("csv", tracks, options.athlete, options.session or session_id_at(first_ns),
+                      "csv", start_ns=first_ns, extra={"imported_from": source.name},
+                      notes=["a watch's records (time, cadence, speed): read as a foot pod"])
     if kind == "csv":
         from footfall.recordings.csv import CsvFormatError, choose_range_g, csv_track, read_csv
 
@@ -131,9 +172,12 @@ def load(kind: str, source: Path, options: ImportOptions) -> Loaded:
         except CsvFormatError as exc:
             raise ImportKindError(str(exc)) from exc
         range_g = options.accel_range_g or choose_range_g(rec.accel_g)
+        peak = float(abs(rec.accel_g).max())
+        how = "the smallest standard range covering the data" if peak <= range_g else \
+            f"the data pile up at {peak:.3f} g, just beyond it: its rail"
         notes = [f"sensor range ±{range_g} g" + (
-            " assumed (the smallest standard range covering the data; pass --range-g): "
-            "samples at it count as clipped" if options.accel_range_g is None else "")]
+            f" assumed ({how}; pass --range-g): samples within 0.1 % of it count as clipped"
+            if options.accel_range_g is None else "")]
         track = csv_track(rec, device=options.device or "imu", start_utc_ns=start_ns,
                           placement=options.placement, side=options.side,
                           accel_range_g=range_g)

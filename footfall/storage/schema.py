@@ -24,6 +24,7 @@ from footfall.wire.events import (
     DeviceSummary,
     FeedbackEvent,
     MetricsEvent,
+    PauseEvent,
     RscSample,
     SessionMetricsEvent,
     SessionNote,
@@ -41,7 +42,7 @@ NOT_STORED = frozenset({"v", "type", "time_ns", "time_utc"})
 REDUNDANT = {"step": frozenset({"strike"})}
 #: what the processor writes, in this order in the docs
 STORED_EVENTS: tuple[type[WireEvent], ...] = (StepEvent, MetricsEvent, SessionMetricsEvent,
-                                               AlertEvent, RscSample, DeviceSummary,
+                                               AlertEvent, PauseEvent, RscSample, DeviceSummary,
                                                FeedbackEvent, SessionNote)
 
 

@@ -28,9 +28,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     Strict,
     ValidationError,
     computed_field,
+    model_serializer,
     model_validator,
 )
 
@@ -79,7 +81,9 @@ RangeG = Annotated[int, Field(ge=0, le=2000)]
 RangeDps = Annotated[int, Field(ge=0, le=100_000)]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Flag = Annotated[int, Field(ge=0, le=1)]  # an integer 0/1: InfluxQL and Grafana compare it
-Metres = Annotated[float, Field(ge=0.0, le=100_000.0)]
+#: a FIT file's distance is cumulative over a whole multisport race (an Ironman's run starts at
+#: 184 km); RSC's own field ends at 429 km
+Metres = Annotated[float, Field(ge=0.0, le=1_000_000.0)]
 Text = Annotated[str, Field(max_length=500)]
 Name = Annotated[str, Field(max_length=100)]
 Word = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
@@ -200,6 +204,16 @@ class DeviceMeta(WireEvent):
     cadence_multiplier: Literal["auto", "1", "2"] | None = None
     #: names of the three accelerometer axes, when they are not the body frame
     axes: Annotated[tuple[Name, Name, Name], Strict(False)] | None = None
+    #: a multisport recording's run leg this stream replays (1 = its first running session);
+    #: left out of the JSON when unset, so the meta of every other recording is unchanged
+    leg: Annotated[int, Field(ge=1, le=100)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_leg(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("leg") is None:
+            data.pop("leg", None)
+        return data
 
 
 class DeviceStatus(WireEvent):
@@ -241,6 +255,11 @@ class RscSample(TimedEvent):
 # -- what the processor derives ------------------------------------------------------------------
 
 
+#: full_scale: within 1 % of the frame's range; rail: a level the peaks pile up against;
+#: flat: a flat top at the peak's extreme (docs/metrics.md, "Clipping")
+ClipRule = Literal["full_scale", "rail", "flat"]
+
+
 class StepEvent(TimedEvent):
     """One detected foot strike, timed at its impact peak."""
 
@@ -264,12 +283,17 @@ class StepEvent(TimedEvent):
     #: "stride": a leg sensor's own strike (one per stride); "step": a trunk sensor's
     strike: Literal["stride", "step"] = "step"
 
+    #: which clipping rule flagged it (docs/metrics.md, "Clipping"), None when not clipped
+    clip_rule: ClipRule | None = None
+
     @property
     def impact_is_lower_bound(self) -> bool:
         return self.clipped
 
 
 BaselineState = Literal["warmup", "collecting", "set"]
+#: what the runner is doing (docs/metrics.md, "Running, walking, pauses")
+Activity = Literal["running", "walking", "stopped"]
 
 
 class MetricsEvent(TimedEvent):
@@ -303,6 +327,9 @@ class MetricsEvent(TimedEvent):
     clipping_pct: Pct | None = None
     clipped_steps_total: Count | None = None
     strides_total: Count | None = None
+    #: running, walking or stopped now; drift is only judged while running
+    activity: Activity | None = None
+    running_s: Seconds | None = None  # the running clock: time spent running so far
     final: bool = False  # the stream's last metrics (end of session)
     #: 1 while the processor's alert of that rule is on for this device (what Grafana's rules
     #: read: the processor is the one place alerts are judged)
@@ -371,6 +398,20 @@ class AlertEvent(TimedEvent):
 
 
 
+class PauseEvent(TimedEvent):
+    """A break in running of ``device``, published when it ends (``time_ns``: its end): a stop
+    (no steps: standing, an aid station, a timer pause) or a walk (docs/metrics.md, "Running,
+    walking, pauses"). Breaks shorter than 10 s only count towards the summary's times."""
+
+    TYPE: ClassVar[str] = "pause"
+    TAGS: ClassVar[tuple[str, ...]] = ("kind",)
+    type: Literal["pause"] = "pause"
+    kind: Literal["stop", "walk"]
+    start_ns: TimeNs
+    duration_s: Seconds
+    running_s: Seconds  # the running clock when it began
+
+
 def load(payload: bytes | bytearray | str) -> dict[str, Any]:
     """Parse and check the envelope of any event (e.g. to read its type); raises
     :class:`EventError`."""
@@ -427,12 +468,30 @@ class DeviceSummary(TimedEvent):
     step_time_symmetry_pct: Symmetry | None = None
     clipped_steps: Count = 0
     clipped_pct: Pct | None = None
+    #: the clipping rules that flagged strikes, e.g. "full_scale,rail" (None: nothing clipped)
+    clipping_rules: Annotated[str, Field(pattern=r"^[a-z_]+(,[a-z_]+)*$")] | None = None
     packet_loss_pct: Pct | None = None
     speed_mps: Mps | None = None
     #: the cadence target at the end (None: no target was set) and the share of the time with
     #: a known target spent in its band (processing/summary.py; docs/metrics.md)
     cadence_target_spm: Spm | None = None
     time_in_target_pct: Pct | None = None
+
+    #: the baseline's and the end of the run's speed (the drift's speed correction)
+    speed_baseline_mps: Mps | None = None
+    speed_final_mps: Mps | None = None
+    #: the end-of-run window the final figures and the drift come from, s of running
+    final_window_s: Seconds | None = None
+    #: time running, walking, stopped, and not recorded (a data gap while moving)
+    running_s: Seconds | None = None
+    walking_s: Seconds | None = None
+    paused_s: Seconds | None = None
+    unrecorded_s: Seconds | None = None
+    pauses: Count | None = None  # stops of ≥ 10 s
+    walks: Count | None = None  # walking breaks of ≥ 10 s
+    #: a multisport file's run leg (1 = the first running session), None otherwise
+    leg: Annotated[int, Field(ge=1, le=100)] | None = None
+
 
 
 # -- retraining: feedback channels, their state, session notes (docs/coach.md) ----------------
@@ -539,12 +598,13 @@ class FeedbackState(TimedEvent):
 
 
 #: what the processor derives and publishes
-DerivedEvent = StepEvent | MetricsEvent | SessionMetricsEvent | AlertEvent | DeviceSummary
+DerivedEvent = (StepEvent | MetricsEvent | SessionMetricsEvent | AlertEvent | PauseEvent
+                | DeviceSummary)
 #: ... and, for retraining, what it says about feedback (processing/feedback.py)
 FeedbackOutput = FeedbackEvent | SessionNote | FeedbackState
 #: the event type of each JSON stream (docs/wire.md)
 EVENT_TYPES: dict[str, type[WireEvent]] = {
     cls.TYPE: cls for cls in (DeviceMeta, DeviceStatus, RscSample, StepEvent, MetricsEvent,
-                              SessionMetricsEvent, AlertEvent, DeviceSummary, FeedbackEvent,
-                              SessionNote, FeedbackState)
+                              SessionMetricsEvent, AlertEvent, PauseEvent, DeviceSummary,
+                              FeedbackEvent, SessionNote, FeedbackState)
 }

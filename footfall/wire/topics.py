@@ -28,6 +28,7 @@ class Stream(StrEnum):
     SESSION_METRICS = "session_metrics"  # JSON SessionMetricsEvent of device session, 1/s
     ALERT = "alert"  # JSON alert start/clear events
     ALERTS_ACTIVE = "alerts"  # JSON list of active alerts, retained
+    PAUSE = "pause"  # JSON PauseEvent, a break in running (a stop or a walk) when it ends
     SUMMARY = "summary"  # JSON DeviceSummary, once per device when its session ends
     CONTROL = "control"  # JSON ControlCommand to the processor (baseline, targets, feedback)
     FEEDBACK = "feedback"  # JSON FeedbackEvent: a feedback channel switched on/off or changed

@@ -96,8 +96,10 @@ def reference_alerts(run: SyntheticRun, *, alerts: AlertConfig | None = None,
     for t, i in sorted(strikes + seconds):
         t_ns = UTC0 + round(t * NS)
         if i >= 0:
-            if previous is not None:
-                tracker.add_cadence(t_ns, 120.0 / (t - previous))
+            if previous is not None:  # a stride, reported like the processor does
+                tracker.span(UTC0 + round(previous * NS), t_ns, "locomotion",
+                             120.0 / (t - previous))
+                tracker.add_cadence(t_ns, 120.0 / (t - previous), weight_s=t - previous)
             previous = t
             impact = float(truth.impact_g[i])
             tracker.add_impact(t_ns, impact, bool(truth.clipped[i]))

@@ -108,3 +108,37 @@ def test_csv_time_gap_is_a_gap(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert np.all(nearest < 0.005)  # times after the gap are still right
     assert _summary(out)["packet_loss_pct"] == pytest.approx(100 * 2 / 30, abs=0.5)
     assert _summary(out)["cadence_spm"] == pytest.approx(170, abs=1)
+
+
+def test_gzip_csv_and_a_rail_just_beyond_the_standard_range(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    import gzip
+
+    from footfall.recordings.csv import choose_range_g
+
+    run = leg_run(duration_s=20, impact_g=12.0, sample_rate_hz=500)
+    accel = np.clip(run.accel_g, -8.016, 8.016)  # a ±8 g sensor, its gain trimmed 0.2 % high
+    assert choose_range_g(accel) == 8  # the data pile up at 8.016 g: ±8 g's rail
+    single = np.zeros((100, 3))
+    single[10, 0] = 8.05  # one true peak a little above 8 g: a ±16 g sensor
+    assert choose_range_g(single) == 16
+    time_s = np.arange(accel.shape[0]) / 500
+    plain = _write_csv(tmp_path / "shank.csv", time_s, accel)
+    packed = tmp_path / "shank.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    out = _run(capsys, str(packed), "--side", "left")
+    assert out["kind"] == "csv" and "±8 g assumed" in out["notes"][0]
+    summary = _summary(out)
+    assert summary["clipped_steps"] > 0 and summary["clipping_rules"] == "full_scale"
+    assert any("full_scale" in note for note in out["notes"][1:])
+
+
+def test_fit_leg_option(capsys: pytest.CaptureFixture[str]) -> None:
+    path = DATA / "fit-multisport" / "activity-large-fenxi2-multisport.fit"
+    out = _run(capsys, str(path), "--leg", "1")
+    assert set(out["summary"]) == {"footpod-leg1"} and out["summary"]["footpod-leg1"]["leg"] == 1
+    assert out["pauses"] and {p["device"] for p in out["pauses"]} == {"footpod-leg1"}
+    assert any("2 run legs" in note for note in out["notes"])
+    with pytest.raises(CommandError, match="no run leg 3: its run legs are leg 1"):
+        _run(capsys, str(path), "--leg", "3")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -94,6 +95,85 @@ def test_any_split_around_gaps_gives_identical_steps(data: st.DataObject) -> Non
     reference = _gappy_steps([n])
     assert len(reference) > 10
     assert _gappy_steps(sizes) == reference
+
+
+@cache
+def _realistic() -> tuple[np.ndarray, float, float]:
+    """A 200 Hz right-tibia run whose sensor saturates at ±8 g but says ±16 g (so only the
+    observed rail shows the clipping), that starts with the *other* leg's strike (an echo the
+    detector must hold back and drop), stops for 12 s standing in the middle (a pause) and
+    runs again. Returns (accel, rate, the first own strike's time)."""
+    from footfall.simulators.runner import RunnerParams, synthesize
+
+    rate = 200.0
+    params = RunnerParams(side="right", first_strike_side="left", sample_rate_hz=rate,
+                          accel_range_g=8, seed=4)
+    run = synthesize(params, 24.0)
+    rng = np.random.default_rng(9)
+    standing = np.zeros((round(12 * rate), 3))
+    standing[:, 0] = 1.0
+    standing += 0.02 * rng.standard_normal(standing.shape)
+    half = run.n_samples // 2
+    accel = np.concatenate((run.accel_g[:half], standing, run.accel_g[half:]))
+    return accel, rate, float(run.truth.own().time_s[0])
+
+
+def _realistic_events(sizes: list[int] | None) -> list[dict[str, Any]]:
+    accel, rate, _ = _realistic()
+    result = analyze_accel(accel, rate, accel_range_g=16, placement="tibia", side="right",
+                           config=CONFIG, frame_sizes=sizes or [accel.shape[0]])
+    return [e.to_dict() for e in (*result.steps, *result.metrics, *result.alerts,
+                                  *result.pauses)] + [result.summary()]
+
+
+@cache
+def _realistic_one_call() -> list[dict[str, Any]]:
+    return _realistic_events(None)
+
+
+def test_the_realistic_run_exercises_hold_pause_and_clipping() -> None:
+    events = _realistic_one_call()
+    steps = [e for e in events if e.get("type") == "step"]
+    pauses = [e for e in events if e.get("type") == "pause"]
+    assert len(pauses) == 1 and pauses[0]["kind"] == "stop"
+    assert 11.0 < pauses[0]["duration_s"] < 13.5
+    assert {e["clip_rule"] for e in steps if e["clipped"]} == {"rail"}
+    # the other leg's echo came first; the first step is this leg's own strike, held first
+    assert steps[0]["sensor_time_s"] == pytest.approx(_realistic()[2], abs=0.02)
+    assert steps[0]["confirm_delay_ms"] > 100
+    summary = events[-1]
+    assert summary["pauses"] == 1 and summary["paused_s"] > 11.0
+
+
+def _held_across_a_hole(sizes: list[int] | None) -> list[dict[str, Any]]:
+    """The realistic run with 50 samples lost at 0.4 s, while its first strikes are held."""
+    accel, rate, _ = _realistic()
+    time_s = np.arange(accel.shape[0]) / rate
+    keep = np.ones(accel.shape[0], dtype=bool)
+    keep[80:130] = False
+    result = analyze_accel(accel[keep], rate, accel_range_g=16, placement="tibia",
+                           side="right", config=CONFIG, time_s=time_s[keep],
+                           frame_sizes=sizes or [int(keep.sum())])
+    return [e.to_dict() for e in (*result.steps, *result.pauses)]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_strikes_held_across_a_data_hole_come_out_the_same_however_split(
+        data: st.DataObject) -> None:
+    reference = _held_across_a_hole(None)
+    times = [e["sensor_time_s"] for e in reference if e.get("type") == "step"]
+    assert times == sorted(times) and len(times) > 20
+    n = int(np.count_nonzero(np.ones(_realistic()[0].shape[0], dtype=bool)) - 50)
+    assert _held_across_a_hole(data.draw(splits(n))) == reference
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_split_of_a_run_with_an_echo_a_pause_and_clipping_gives_identical_events(
+        data: st.DataObject) -> None:
+    n = _realistic()[0].shape[0]
+    assert _realistic_events(data.draw(splits(n))) == _realistic_one_call()
 
 
 # -- session files: the same messages, re-framed -----------------------------------------------

@@ -10,9 +10,9 @@ from footfall.processing.detector import StepDetector
 from .synth import leg_run
 
 
-def _inputs(accel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _inputs(accel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return (np.sqrt((accel ** 2).sum(axis=-1)), accel[..., 0],
-            np.zeros(accel.shape[:-1], dtype=bool))
+            np.zeros(accel.shape[:-1], dtype=bool), accel)
 
 
 def test_bank_equals_separate_detectors() -> None:

@@ -16,41 +16,65 @@ from .test_session import UTC0, _frames
 CONFIG = AnalysisConfig(warmup_s=10, baseline_s=20)
 
 
-def _tracker_with(cadence_at: list[tuple[float, float]]) -> MetricsTracker:
-    tracker = MetricsTracker(CONFIG)
-    tracker.start(0)
+def _feed(tracker: MetricsTracker, cadence_at: list[tuple[float, float]],
+          until_s: float | None = None) -> MetricsTracker:
+    """Strides at these (time, cadence): each a locomotion span since the previous one, as
+    the session processor reports them; only those up to ``until_s``."""
+    st = tracker.state
+    last = st.cadence.times[-1] if len(st.cadence) else None
     for t_s, spm in cadence_at:
-        tracker.add_cadence(round(t_s * NS), spm)
+        t = round(t_s * NS)
+        if (last is not None and t <= last) or (until_s is not None and t_s > until_s):
+            continue
+        if last is not None:
+            tracker.span(last, t, "locomotion", spm)
+        tracker.add_cadence(t, spm, weight_s=0.0 if last is None else (t - last) / NS)
+        last = t
     return tracker
 
 
+def _tracker_with(cadence_at: list[tuple[float, float]],
+                  until_s: float | None = None) -> MetricsTracker:
+    tracker = MetricsTracker(CONFIG)
+    tracker.start(0)
+    return _feed(tracker, cadence_at, until_s)
+
+
 def test_baseline_after_warmup_then_drift() -> None:
-    tracker = _tracker_with([(t, 170.0 if t < 60 else 163.2) for t in np.arange(0, 80, 0.35)])
+    strides = [(t, 170.0 if t < 60 else 163.2) for t in np.arange(0, 80, 0.35)]
+    tracker = _tracker_with(strides, until_s=25)
     early = tracker.snapshot(25 * NS)
     assert early["baseline_state"] == "collecting" and early["cadence_drift_pct"] is None
-    late = tracker.snapshot(79 * NS)
+    late = _feed(tracker, strides).snapshot(79 * NS)
     assert late["baseline_state"] == "set"
     assert late["cadence_baseline_spm"] == 170.0
     assert late["cadence_drift_pct"] == pytest.approx(-4.0)
 
 
 def test_speed_explains_part_of_the_change() -> None:
-    tracker = _tracker_with([(t, 170.0 if t < 60 else 175.6) for t in np.arange(0, 80, 0.35)])
+    tracker = _tracker_with([(t, 170.0 if t < 60 else 172.8) for t in np.arange(0, 80, 0.35)])
     speed = TimeSeries()
     speed.add(0, 3.0)
-    speed.add(60 * NS, 4.0)  # +1 m/s: ≈ +5.6 spm expected (Burns 2019)
+    speed.add(60 * NS, 3.5)  # +0.5 m/s: ≈ +2.8 spm expected (Burns 2019)
     m = tracker.snapshot(79 * NS, speed)
-    assert m["cadence_change_pct"] == pytest.approx(100 * 5.6 / 170)
-    assert m["cadence_speed_explained_pct"] == pytest.approx(100 * 5.6 / 170)
+    assert m["cadence_change_pct"] == pytest.approx(100 * 2.8 / 170)
+    assert m["cadence_speed_explained_pct"] == pytest.approx(100 * 2.8 / 170)
     assert m["cadence_drift_pct"] == pytest.approx(0.0, abs=1e-9)
+    speed.add(79 * NS, 4.0)  # +1 m/s: beyond what the population slope can be trusted for
+    far = tracker.snapshot(79 * NS + 1, speed)
+    assert far["cadence_speed_explained_pct"] is not None and far["cadence_drift_pct"] is None
 
 
 def test_mark_baseline_restarts_the_window() -> None:
-    tracker = _tracker_with([(t, 170.0 if t < 40 else 180.0) for t in np.arange(0, 100, 0.35)])
+    strides = [(t, 170.0 if t < 40 else 180.0) for t in np.arange(0, 100, 0.35)]
+    tracker = _tracker_with(strides, until_s=60)
     assert tracker.snapshot(60 * NS)["cadence_baseline_spm"] == 170.0
-    tracker.mark_baseline(45 * NS, duration_s=10)
-    assert tracker.snapshot(50 * NS)["baseline_state"] == "collecting"
-    after = tracker.snapshot(99 * NS)
+    tracker.mark_baseline(65 * NS, duration_s=10)  # a mark a little ahead of the data
+    before = tracker.snapshot(60 * NS)  # pending until the data reach it: still the old one
+    assert before["baseline_state"] == "set" and before["cadence_baseline_spm"] == 170.0
+    assert _feed(tracker, strides, until_s=70).snapshot(70 * NS)["baseline_state"] == \
+        "collecting"
+    after = _feed(tracker, strides).snapshot(99 * NS)
     assert after["cadence_baseline_spm"] == 180.0 and after["cadence_drift_pct"] == 0.0
 
 

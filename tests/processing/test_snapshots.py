@@ -37,7 +37,9 @@ def _digest(result: AnalysisResult) -> dict[str, Any]:
     }
 
 
-def _check(name: str, digest: dict[str, Any]) -> None:
+def check_snapshot(name: str, digest: dict[str, Any]) -> None:
+    """``digest`` equals the stored snapshot ``name`` (written when missing, or when
+    ``FOOTFALL_UPDATE_SNAPSHOTS=1``)."""
     path = SNAPSHOTS / f"{name}.json"
     if UPDATE or not path.exists():
         path.write_text(json.dumps(digest, indent=1) + "\n", encoding="utf-8")
@@ -49,12 +51,12 @@ def _check(name: str, digest: dict[str, Any]) -> None:
 @pytest.mark.parametrize("trial", [1, 12, 22])
 def test_sacral_trials(trial: int) -> None:
     t = load_trials(DATA)[trial - 1]
-    _check(f"sacral-trial-{trial:02d}",
+    check_snapshot(f"sacral-trial-{trial:02d}",
            _digest(analyze_accel(t.accel_g, SAMPLE_RATE_HZ, placement="sacrum")))
 
 
 def test_clipping_shank_143_hz() -> None:
     run = leg_run(duration_s=30, cadence_spm=168, sample_rate_hz=143, impact_g=10.0, seed=5)
-    _check("synthetic-shank-143hz-8g",
+    check_snapshot("synthetic-shank-143hz-8g",
            _digest(analyze_accel(run.accel_g, 143.0, accel_range_g=8, placement="tibia",
                                  side="left")))

@@ -11,8 +11,8 @@ the per-session ``summary``. The protocol of each visit:
 - 300–360 s a no-feedback retention probe: part of the change is kept.
 
 Over the visits the runner's own (baseline) cadence rises, impact falls, asymmetry shrinks and
-pain eases. The coach's session notes and feedback changes (issue 13) are written in the shape
-:mod:`footfall.views.report.data` reads (``notes``, ``feedback``); the first visit (the
+pain eases. The coach's session notes and feedback changes are written as the processor
+stores them (``note`` and ``feedback`` events); the first visit (the
 assessment) has neither feedback nor a target.
 """
 
@@ -31,7 +31,7 @@ from footfall.simulators.runner import RunnerParams, render, simulate_gait
 from footfall.simulators.synthetic import synthetic_tracks
 from footfall.storage.influx import InfluxClient, InfluxTarget
 from footfall.storage.lineprotocol import to_line
-from footfall.wire.events import AlertEvent, DeviceMeta
+from footfall.wire.events import AlertEvent, DeviceMeta, FeedbackEvent, SessionNote
 from footfall.wire.topics import SESSION_DEVICE
 
 #: Monday 5 January 2026, 09:00 UTC; a visit every week
@@ -122,25 +122,24 @@ def visit_lines(k: int, athlete: str) -> list[str]:
     return lines
 
 
-def _text(value: str) -> str:
-    return '"' + value.replace('"', '\\"') + '"'
-
-
 def coach_lines(k: int, athlete: str, start_ns: int) -> list[str]:
-    """The coach's notes and feedback changes (issue 13's events, as the report reads them)."""
+    """The coach's notes and feedback changes, as the processor stores them (the wire's own
+    events through the one line encoder)."""
     plan = PLANS[k]
-    tags = f"athlete={athlete},device={SESSION_DEVICE},session={session_id(k)}"
-    ms = start_ns // 1_000_000
-    lines = [f"notes,{tags} pain_0_10={plan.pain:.1f},shoes={_text('Pegasus 40')},"
-             f"belt_speed_kmh={BELT_MPS * 3.6:.1f},text={_text(f'visit {k + 1}')} {ms}"]
-    if not plan.target:
-        return lines  # the assessment: no feedback at all, nothing recorded
-    for at_s, on, reason in ((0, False, "baseline"), (120, True, "schedule"),
-                             (300, False, "probe")):
-        for channel in ("cadence", "impact"):
-            lines.append(f"feedback,{tags},channel={channel} on={str(on).lower()},"
-                         f"reason={_text(reason)} {ms + at_s * 1000}")
-    return lines
+    tags = {"athlete": athlete, "device": SESSION_DEVICE, "session": session_id(k)}
+    note = SessionNote(time_ns=start_ns, pain_score=round(plan.pain), shoes="Pegasus 40",
+                       belt_speed_kmh=round(BELT_MPS * 3.6, 1), text=f"visit {k + 1}")
+    lines = [to_line(note, tags)]
+    if plan.target:  # the assessment (first visit): no feedback at all, nothing recorded
+        for at_s, on, reason, probe in ((0, False, "baseline", False),
+                                        (120, True, "schedule", False),
+                                        (300, False, "probe", True)):
+            for channel in ("cadence", "impact"):
+                at_ns = start_ns + at_s * 10**9
+                lines.append(to_line(FeedbackEvent(
+                    time_ns=at_ns, channel=channel, mode="continuous", feedback_on=on,
+                    reason=reason, probe=probe, since_ns=start_ns), tags))
+    return [line for line in lines if line is not None]
 
 
 async def write_history(target: InfluxTarget, athlete: str, visits: int = len(PLANS)) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from footfall.commands import record, replay
+from footfall.config.settings import Settings
 from footfall.core.errors import CommandError
 from footfall.recordings.session_file import read_info
 
@@ -41,3 +42,20 @@ def test_bad_inputs_are_command_errors(tmp_path: Path) -> None:
     (tmp_path / "empty.mcap").write_bytes(b"")
     with pytest.raises(CommandError, match="not a readable MCAP"):
         run(["replay", str(tmp_path / "empty.mcap"), "--mqtt-url", "mqtt://127.0.0.1:1"])
+
+
+@pytest.mark.servers
+def test_a_replay_of_old_data_says_where_it_will_show_up(
+        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --now the sample lands under 2026-01-15: the Live dashboard shows nothing,
+    and the user is told so, with the fix."""
+    from footfall.cli import main
+
+    sample = Path(__file__).resolve().parents[2] / "footfall" / "data" / "sample-session.mcap"
+    flags = ["--mqtt-url", settings.mqtt_url, "--athlete", settings.athlete, "--session",
+             settings.session, "--speed", "0"]
+    assert main(["replay", str(sample), *flags]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "keep their own time, 15 Jan 2026" in err and "Add --now" in err
+    assert main(["replay", str(sample), *flags, "--now"]) == 0
+    assert "keep their own time" not in capsys.readouterr().err

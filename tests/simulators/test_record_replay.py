@@ -120,3 +120,25 @@ async def test_a_cancelled_recording_is_a_complete_file(broker_settings: Setting
         await recorder
     info = read_info(out)
     assert info.message_count == stats.messages >= 10
+
+
+async def test_a_late_record_says_the_session_already_ended(settings: Settings,
+                                                             tmp_path: Path) -> None:
+    """`footfall record --until-offline` started after the run: it says what it waits for
+    instead of waiting silently for ever."""
+    from footfall.wire.events import DeviceStatus
+
+    topic = f"footfall/v1/{settings.athlete}/{settings.session}/tibia-left/status"
+    ended = DeviceStatus(online=False, reason="end of run", final=True).to_json()
+    async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port) as client:
+        await client.publish(topic, ended, qos=1, retain=True)
+    said: list[str] = []
+    try:
+        await record_session(settings, tmp_path / "late.mcap", athlete=settings.athlete,
+                             session=settings.session, stop_when_offline=True,
+                             duration_s=5.0, notice=said.append)
+    finally:
+        async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port) as client:
+            await client.publish(topic, b"", qos=1, retain=True)  # clear the retained status
+    assert len(said) == 1 and "ended before recording started" in said[0]
+    assert "tibia-left" in said[0] and "before the run" in said[0]

@@ -6,13 +6,14 @@ through the same processor as ``footfall analyze``). A :class:`Visit` (one sessi
 figures) comes from the ``summary`` measurement only (:func:`visits_from_influx`), never from
 months of raw steps: InfluxDB 3 Core limits a query to about 72 hours of data.
 
-What other parts of footfall add later plugs in here and nowhere else:
+Besides the steps and metrics it reads what the processor records of a session's retraining
+and running, as the same typed events in both sources:
 
-- feedback periods and session notes (the coach, issue 13): read from the ``feedback`` and
-  ``notes`` measurements when they exist (:data:`FEEDBACK`, :data:`NOTES` name the fields
-  read); absent, they are ``None`` and the report says "not recorded";
-- pauses and walking (issue 12): :attr:`Session.pauses` is ``None`` ("not recorded") until the
-  processor reports them.
+- feedback periods and session notes (``footfall coach``): the ``feedback`` and ``note``
+  events (:class:`~footfall.wire.events.FeedbackEvent`,
+  :class:`~footfall.wire.events.SessionNote`); absent, they are ``None`` and the report says
+  "not recorded";
+- pauses and walking breaks: the ``pause`` events (:class:`~footfall.wire.events.PauseEvent`).
 """
 
 from __future__ import annotations
@@ -37,21 +38,20 @@ from footfall.storage.schema import event_from_row
 from footfall.wire.events import (
     AlertEvent,
     DeviceSummary,
+    FeedbackEvent,
     MetricsEvent,
+    PauseEvent,
     SessionMetricsEvent,
+    SessionNote,
     StepEvent,
     WireEvent,
 )
 
 E = TypeVar("E", bound=WireEvent)
 
-#: the coach's feedback changes (issue 13): one point per change, tag ``channel`` (cadence,
-#: impact), fields ``on`` (bool) and ``reason`` (e.g. schedule, probe, therapist)
-FEEDBACK = "feedback"
-#: the coach's session notes (issue 13): fields pain_0_10, shoes, belt_speed_kmh, text
-NOTES = "notes"
-#: a feedback period whose reason is this is a no-feedback retention probe
-PROBE = "probe"
+#: the measurements of a feedback channel's changes and of the therapist's notes
+FEEDBACK = FeedbackEvent.TYPE
+NOTES = SessionNote.TYPE
 
 
 # -- what a session is made of --------------------------------------------------------------
@@ -82,16 +82,20 @@ def union(periods: Iterable[Period]) -> list[Period]:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause(Period):
+    """A break in running: a stop, or a walk (docs/metrics.md, "Running, walking, pauses")."""
+
+    kind: str = "stop"
+
+
+@dataclass(frozen=True, slots=True)
 class FeedbackPeriod(Period):
     """Feedback on one channel switched on or off, from ``start_ns`` to ``end_ns``."""
 
     channel: str = ""
     on: bool = False
     reason: str = ""
-
-    @property
-    def probe(self) -> bool:
-        return not self.on and self.reason == PROBE
+    probe: bool = False  # a no-feedback retention probe is running
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +267,7 @@ class Session:
     alerts: list[tuple[str, AlertEvent]]
     config: AnalysisConfig
     feedback: list[FeedbackPeriod] | None = None  # None: not recorded
-    pauses: list[Period] | None = None  # None: not recorded
+    pauses: list[Pause] | None = None  # None: not recorded
     notes: Notes | None = None
     #: the belt speed the analysis was told (flag or config), m/s
     belt_speed_mps: float | None = None
@@ -405,7 +409,14 @@ def session_from_analysis(results: Mapping[str, AnalysisResult], *, athlete: str
     alerts = sorted(((name, a) for name, r in results.items() for a in r.alerts),
                     key=lambda x: x[1].time_ns)
     combined = [m for r in results.values() for m in r.session_metrics]
-    return Session(athlete, session, source, devices, alerts, config, notes=notes,
+    end_ns = max(s.summary.start_ns + round(s.summary.duration_s * NS)
+                 for s in devices.values())
+    changes = [e for r in results.values() for e in r.feedback]
+    recorded = notes_from_events([n for r in results.values() for n in r.notes])
+    return Session(athlete, session, source, devices, alerts, config,
+                   notes=recorded.updated(notes) if recorded else notes,
+                   feedback=feedback_periods(changes, end_ns) if changes else None,
+                   pauses=pause_periods(p for r in results.values() for p in r.pauses),
                    belt_speed_mps=config.treadmill_speed_mps,
                    session_metrics=sorted(combined, key=lambda m: m.time_ns))
 
@@ -472,34 +483,42 @@ async def _measurements(client: InfluxClient) -> set[str]:
     return {str(r["name"]) for r in await _rows(client, "SHOW MEASUREMENTS")}
 
 
-def notes_from_rows(found: Sequence[dict[str, Any]]) -> Notes | None:
+def notes_from_events(found: Sequence[SessionNote]) -> Notes | None:
     """The latest value of each note field (a therapist may correct a note)."""
     if not found:
         return None
     latest: dict[str, Any] = {}
-    for row in sorted(found, key=lambda r: r["time"]):
-        latest.update({k: v for k, v in row.items() if v is not None})
-    pain, speed = latest.get("pain_0_10"), latest.get("belt_speed_kmh")
-    return Notes(float(pain) if isinstance(pain, int | float) else None,
-                 str(latest["shoes"]) if latest.get("shoes") is not None else None,
-                 float(speed) if isinstance(speed, int | float) else None,
-                 str(latest["text"]) if latest.get("text") is not None else None)
+    for note in sorted(found, key=lambda n: n.time_ns):
+        latest.update({k: v for k, v in note.model_dump().items() if v is not None})
+    pain = latest.get("pain_score")
+    return Notes(float(pain) if pain is not None else None, latest.get("shoes"),
+                 latest.get("belt_speed_kmh"), latest.get("text"))
 
 
-def feedback_from_rows(found: Sequence[dict[str, Any]], end_ns: int) -> list[FeedbackPeriod]:
+def feedback_periods(found: Sequence[FeedbackEvent], end_ns: int) -> list[FeedbackPeriod]:
     """Each change on a channel lasts until that channel's next change, or the session end."""
     out: list[FeedbackPeriod] = []
-    by_channel: dict[str, list[dict[str, Any]]] = {}
-    for row in sorted(found, key=lambda r: r["time"]):
-        by_channel.setdefault(str(row.get("channel", "")), []).append(row)
+    by_channel: dict[str, list[FeedbackEvent]] = {}
+    for event in sorted(found, key=lambda e: e.time_ns):
+        by_channel.setdefault(event.channel, []).append(event)
     for channel, changes in by_channel.items():
-        for i, row in enumerate(changes):
-            start = int(row["time"]) * 1_000_000
-            stop = int(changes[i + 1]["time"]) * 1_000_000 if i + 1 < len(changes) else end_ns
-            if stop > start:
-                out.append(FeedbackPeriod(start, stop, channel, bool(row.get("on")),
-                                          str(row.get("reason") or "")))
+        for i, event in enumerate(changes):
+            stop = changes[i + 1].time_ns if i + 1 < len(changes) else end_ns
+            if stop > event.time_ns:
+                out.append(FeedbackPeriod(event.time_ns, stop, channel, event.feedback_on,
+                                          event.reason, event.probe))
     return sorted(out, key=lambda p: (p.start_ns, p.channel))
+
+
+def pause_periods(found: Iterable[PauseEvent]) -> list[Pause]:
+    """Stops and walking breaks; both legs' sensors see the same one: it is listed once."""
+    events = list(found)
+    out: list[Pause] = []
+    for kind in ("stop", "walk"):
+        out += [Pause(p.start_ns, p.end_ns, kind) for p in union(
+            Period(e.start_ns, e.start_ns + round(e.duration_s * NS))
+            for e in events if e.kind == kind)]
+    return sorted(out, key=lambda p: p.start_ns)
 
 
 async def _extras(client: InfluxClient, athlete: str, session: str, start_ns: int,
@@ -508,13 +527,14 @@ async def _extras(client: InfluxClient, athlete: str, session: str, start_ns: in
     where = _where(athlete, session)
     notes = None
     if NOTES in present:
-        notes = notes_from_rows(await _rows(
-            client, f'SELECT * FROM "{NOTES}" WHERE {where} GROUP BY *'))
+        notes = notes_from_events([e for _, e in _events(SessionNote, await _rows(
+            client, f'SELECT * FROM "{NOTES}" WHERE {where} GROUP BY *'))])
     feedback = None
     if FEEDBACK in present:
-        found = await _rows(client, f'SELECT * FROM "{FEEDBACK}" WHERE {where} AND '
-                                    f"{_between(start_ns, end_ns)} GROUP BY *")
-        feedback = feedback_from_rows(found, end_ns) if found else None
+        found = [e for _, e in _events(FeedbackEvent, await _rows(
+            client, f'SELECT * FROM "{FEEDBACK}" WHERE {where} AND '
+                    f"{_between(start_ns, end_ns)} GROUP BY *"))]
+        feedback = feedback_periods(found, end_ns) if found else None
     return notes, feedback
 
 
@@ -547,11 +567,14 @@ async def session_from_influx(client: InfluxClient, athlete: str, session: str |
     devices = {d: Device(d, s, [e for dev, e in steps if dev == d],
                          [m for dev, m in metrics if dev == d])
                for d, s in devices_summary.items()}
-    notes, feedback = await _extras(client, athlete, name, head.start_ns, head.end_ns,
-                                    await _measurements(client))
+    present = await _measurements(client)
+    notes, feedback = await _extras(client, athlete, name, head.start_ns, head.end_ns, present)
+    pauses = pause_periods(e for _, e in _events(PauseEvent, await _rows(
+        client, f'SELECT * FROM "{PauseEvent.TYPE}" WHERE {where} GROUP BY *'))) \
+        if PauseEvent.TYPE in present else []
     return Session(athlete, name, f"InfluxDB {client.target.url}, database "
                    f"{client.target.database}", devices, alerts, config, feedback=feedback,
-                   notes=notes, belt_speed_mps=config.treadmill_speed_mps,
+                   notes=notes, pauses=pauses, belt_speed_mps=config.treadmill_speed_mps,
                    session_metrics=[m for _, m in combined])
 
 

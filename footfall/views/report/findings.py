@@ -155,9 +155,16 @@ def pause_findings(session: Session) -> list[Finding]:
         return [Finding("pauses", "Pauses and walking: not recorded.")]
     if not session.pauses:
         return [Finding("pauses", "No pauses.")]
-    total = sum(p.duration_s for p in session.pauses)
-    return [Finding("pauses", f"{len(session.pauses)} pause(s), {t.duration(total)} in all "
-                              "(left out of the baseline and drift).")]
+    parts = []
+    for kind, one, many in (("stop", "stop", "stops"), ("walk", "walking break",
+                                                         "walking breaks")):
+        these = [p for p in session.pauses if p.kind == kind]
+        if these:
+            total = sum(p.duration_s for p in these)
+            parts.append(f"{len(these)} {one if len(these) == 1 else many} "
+                         f"({t.duration(total)} in all)")
+    return [Finding("pauses", f"Breaks in running: {' and '.join(parts)}, left out of the "
+                              "baseline and the drift.")]
 
 
 def alert_findings(session: Session) -> list[Finding]:
