@@ -25,6 +25,8 @@ analyses it exactly like a live run. Timing follows the recording: real time by 
   footfall replay imu.csv --placement tibia --side right
 
 Old derived events (steps, metrics, alerts) are not republished unless --derived is given.
+If the broker goes away mid-replay, the replay waits for it, says so, and resumes from the
+first message the broker may not have (docs/reliability.md); Ctrl-C stops it.
 """
 
 
@@ -107,12 +109,18 @@ def run_command(args: argparse.Namespace) -> int:
                            info=f"{stats.session_s:6.1f} / {stats.duration_s:.0f} s  "
                                 f"{stats.messages_sent} msgs")
 
+            def outage(text: str) -> None:
+                console.print(f"[yellow]{text}[/]")
+
             try:
                 stats = asyncio.run(replay_session(
                     path, settings, speed=speed, athlete=athlete,
-                    session=session, streams=streams, retime=args.now, progress=progress))
+                    session=session, streams=streams, retime=args.now, progress=progress,
+                    on_outage=outage))
             except (OSError, aiomqtt.MqttError) as exc:
                 raise CommandError(f"cannot publish to {settings.mqtt_url}: {exc}") from exc
     console.print(f"replayed {stats.messages_sent} messages ({stats.frames_sent} IMU frames) "
-                  f"covering {stats.session_s:.1f} s in {stats.wall_s:.1f} s")
+                  f"covering {stats.session_s:.1f} s in {stats.wall_s:.1f} s"
+                  + (f"; the broker was lost {stats.reconnects} time(s), {stats.resent} "
+                     "message(s) sent again" if stats.reconnects else ""))
     return 0

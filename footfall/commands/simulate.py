@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from footfall.commands._common import (
@@ -90,6 +91,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     device.add_argument("--device", choices=DEVICE_CHOICES, default=None, metavar="PROFILE",
                         help="emulate this device and publish through the ingest gateway: "
                              f"{', '.join(DEVICE_CHOICES)} (default: publish decoded frames)")
+    device.add_argument("--record", type=Path, default=None, metavar="FILE",
+                        help="with --device: save the session as a session file (.mcap), as "
+                             "`footfall ingest --record` does: every raw notification and "
+                             "every message the gateway published")
     device.add_argument("--rsc-cadence-convention", choices=["per-leg", "steps"],
                         default="per-leg",
                         help="what the foot pod's cadence counts: strides of one leg (~85/min) "
@@ -132,6 +137,9 @@ def run_command(args: argparse.Namespace) -> int:
         [Side.LEFT, Side.RIGHT] if args.legs == "both" else [Side(args.legs)])
     if args.device is not None:
         return _through_gateway(args, settings, params, sides)
+    if args.record is not None:
+        raise CommandError("--record needs --device: without it no gateway runs (record the "
+                           "broker's traffic with `footfall record` instead)")
     streams = []
     for side in sides:
         run = synthesize(replace(params, side=side), args.duration)
@@ -148,10 +156,13 @@ def run_command(args: argparse.Namespace) -> int:
                        info=f"{getattr(stats, 'frames_sent', 0)} frames")
 
         stats = asyncio.run(publish_streams(
-            settings, streams, speed=speed, progress=progress))
+            settings, streams, speed=speed, progress=progress,
+            on_outage=lambda text: bar.console.print(f"[yellow]{text}[/]")))
     print(f"sent {stats.frames_sent} frames ({stats.samples_sent} samples, "
           f"{stats.frames_lost} lost on the emulated BLE link) from {len(streams)} sensor(s) as "
-          f"athlete {settings.athlete}, session {settings.session}")
+          f"athlete {settings.athlete}, session {settings.session}"
+          + (f"; the broker was lost {stats.reconnects} time(s), {stats.resent} message(s) "
+             "sent again" if stats.reconnects else ""))
     return 0
 
 
@@ -168,6 +179,7 @@ def _through_gateway(args: argparse.Namespace, settings: Settings, params: Runne
         plan_run,
         run_through_gateway,
     )
+    from footfall.ingest.gateway import Recorder
 
     try:
         plan = plan_run(args.device, params, args.duration, sides=sides, rate_hz=args.rate,
@@ -186,11 +198,15 @@ def _through_gateway(args: argparse.Namespace, settings: Settings, params: Runne
             bar.update(task, completed=fraction,
                        info=f"{stats.notifications} notifications → {stats.published} published")
 
+        recorder = Recorder(args.record) if args.record is not None else None
         try:
             stats = asyncio.run(run_through_gateway(
-                settings, plan, speed=pacer_speed(args), progress=progress))
+                settings, plan, speed=pacer_speed(args), progress=progress, recorder=recorder))
         except SimulationError as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            if recorder is not None:
+                recorder.close()
     for line in stats.device_lines():
         print(line)
     print(f"sent {stats.notifications} notifications ({stats.notifications_lost} lost on the "

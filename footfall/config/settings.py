@@ -32,6 +32,9 @@ from footfall.core.errors import FootfallError
 from footfall.core.ids import check_id
 
 DEFAULT_CONFIG_FILE = Path("footfall.toml")
+#: what a sender publishes again after a lost connection: what the broker acknowledged in the
+#: last this-many seconds, since a broker killed before its next save (≈ 2 s) loses it
+DEFAULT_RESEND_WINDOW_S = 10.0
 
 
 def default_state_dir() -> Path:
@@ -57,6 +60,10 @@ class Settings(BaseSettings):
     mqtt_password: SecretStr | None = None
     mqtt_ca_file: Path | None = Field(
         None, description="CA certificate that signed the broker's TLS certificate (mqtts://)")
+    mqtt_resend_window_s: float = Field(
+        DEFAULT_RESEND_WINDOW_S, ge=0.0, le=600.0,
+        description="after a lost broker connection, publish again what the broker "
+                    "acknowledged in the last S seconds (0 = off); docs/reliability.md")
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL")
     influx_database: str = Field("footfall", description="InfluxDB 1.x database / 2.x+ bucket")
     influx_token: SecretStr | None = Field(None, description="InfluxDB 2.x/3.x token")

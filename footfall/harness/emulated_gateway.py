@@ -54,7 +54,7 @@ from footfall.devices.capabilities import (
 )
 from footfall.ingest.ble import BleakConnector
 from footfall.ingest.drivers import DeviceSpec
-from footfall.ingest.gateway import DeviceSession, Gateway, SessionConfig
+from footfall.ingest.gateway import DeviceSession, Gateway, Recorder, SessionConfig
 from footfall.recordings.framing import DEFAULT_LATENCY_MS
 from footfall.simulators.devices.ble import EmulatorHub
 from footfall.simulators.devices.play import (
@@ -304,20 +304,23 @@ async def run_through_gateway(
     progress: Callable[[float, GatewayRunStats], None] | None = None,
     connect_timeout_s: float = 15.0,
     drain_timeout_s: float = 60.0,
+    recorder: Recorder | None = None,
 ) -> GatewayRunStats:
     """Play ``plan`` through emulators → fake BLE → the real gateway → the broker.
 
     ``speed=None``: as fast as the gateway and broker take it. ``start_utc_ns``: the UTC of the
     first sample (default: when every device is streaming). Returns when everything is
     published (``stats.drained``) or ``drain_timeout_s`` passed; raises
-    :class:`SimulationError` when the broker or a device cannot be reached.
+    :class:`SimulationError` when the broker or a device cannot be reached. ``recorder``
+    (``--record``) gets every notification and every message the gateway published, as with
+    ``footfall ingest --record``; the caller closes it.
     """
     speed = check_speed(speed)
     radios = EmulatedRadios(plan, now_ns=start_utc_ns)
     config = SessionConfig(settings.athlete, settings.session,
                            BrokerConfig.from_settings(settings), settings.state_dir)
     gateway = Gateway([d.spec for d in plan.devices], config, radios.connector(),
-                      clock=radios.clock)
+                      clock=radios.clock, recorder=recorder)
     stats = GatewayRunStats(sessions=list(gateway.sessions))
     gw_task = asyncio.create_task(gateway.run(), name="simulated-gateway")
     stopped = False

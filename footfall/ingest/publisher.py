@@ -5,40 +5,31 @@ appended first, published in order with QoS 1, acknowledged in the spool only af
 broker's PUBACK. State messages (``meta``, ``status``) are retained *state*, not a log: the
 latest value is (re)published on every connect and on every change, so a broker that lost its
 retained messages gets them back. The offline status is also the connection's last will.
+
+A broker acknowledges what it holds in memory, and saves it only every couple of seconds
+(:mod:`footfall.wire.delivery`): after a connection that was up breaks, the publisher sends
+again from the spool what the broker acknowledged in the last ``resend_window_s`` seconds
+(acknowledged segments stay on disk that long), then carries on with what is new.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiomqtt
 
-from footfall.ingest.spool import Record, Spool
+from footfall.ingest.spool import Position, Record, Spool
 from footfall.wire import mqtt
+from footfall.wire.delivery import Backoff, ResendWindow, while_connected
 from footfall.wire.mqtt import BrokerConfig
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Backoff:
-    """Exponential backoff between ``initial_s`` and ``max_s``; ``reset`` after a success."""
-
-    initial_s: float = 0.25
-    max_s: float = 10.0
-    factor: float = 2.0
-    current_s: float = 0.0
-
-    def next(self) -> float:
-        self.current_s = min(self.max_s, self.current_s * self.factor) if self.current_s \
-            else self.initial_s
-        return self.current_s
-
-    def reset(self) -> None:
-        self.current_s = 0.0
+__all__ = ["Backoff", "PublisherStats", "SpoolPublisher"]
 
 
 @dataclass
@@ -46,6 +37,7 @@ class PublisherStats:
     published: int = 0
     connects: int = 0
     failures: int = 0
+    resent: int = 0  # published again after a lost connection (the resend window)
 
 
 @dataclass
@@ -67,6 +59,13 @@ class SpoolPublisher:
     _state_version: int = 0
     _state_published: int = 0
     on_connect: Callable[[], None] | None = None
+    #: start positions of the batches the broker acknowledged in the resend window
+    _window: ResendWindow[Position] = field(init=False)
+    #: where to read again from after a lost connection, until the resend is through
+    _resend_from: Position | None = None
+
+    def __post_init__(self) -> None:
+        self._window = ResendWindow(self.broker.resend_window_s)
 
     def set_state(self, topic: str, payload: bytes) -> None:
         """Publish ``payload`` retained on ``topic`` now and after every reconnect."""
@@ -90,15 +89,16 @@ class SpoolPublisher:
     async def run(self) -> None:
         """Publish forever, reconnecting with backoff; cancel to stop."""
         while True:
+            was_up = False
             try:
                 async with self._client() as client:
-                    self.connected = True
+                    self.connected = was_up = True
                     self.stats.connects += 1
                     self.backoff.reset()
                     log.info("%s: connected to mqtt %s:%d", self.client_id, self.broker.host,
                              self.broker.port)
                     self._state_dirty.set()
-                    await self._pump(client)
+                    await while_connected(client, self._pump(client))
             except aiomqtt.MqttError as exc:
                 self.stats.failures += 1
                 delay = self.backoff.next()
@@ -111,8 +111,20 @@ class SpoolPublisher:
                               self.client_id, delay)
             finally:
                 self.connected = False
-                self.spool.rewind()
+                if was_up:
+                    self._lost()
+                self.spool.rewind(self._resend_from)
             await asyncio.sleep(self.backoff.current_s)
+
+    def _lost(self) -> None:
+        """A connection that was up broke: the broker may lose what it acknowledged in the
+        last ``resend_window_s`` seconds; read it again from the spool after the reconnect."""
+        recent = self._window.since(time.monotonic())
+        candidates = [p for p in (recent[0] if recent else None, self._resend_from) if p]
+        if candidates:
+            self._resend_from = min(candidates)
+            log.info("%s: will publish again what the broker acknowledged in the last %.0f s",
+                     self.client_id, self._window.window_s)
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         while True:
@@ -122,6 +134,7 @@ class SpoolPublisher:
                 for topic, payload in list(self._state.items()):
                     await client.publish(topic, payload, qos=1, retain=True)
                 self._state_published = version
+            start = self.spool.cursor
             found = self.spool.read_each(self.batch)
             if found:
                 # one at a time: measured 4k msg/s on loopback, vs ~0.5-1.3k pipelined with
@@ -134,8 +147,9 @@ class SpoolPublisher:
                         done += 1
                 finally:
                     if done:
-                        self.spool.ack(found[done - 1][1], done)
-                        self.stats.published += done
+                        self._acked(start, found[done - 1][1],
+                                    sum(1 for _, end in found[:done] if end > self.spool.acked),
+                                    done)
                 continue
             waiters = [asyncio.ensure_future(self.spool.wait()),
                        asyncio.ensure_future(self._state_dirty.wait())]
@@ -144,6 +158,18 @@ class SpoolPublisher:
             finally:
                 for w in waiters:
                     w.cancel()
+
+    def _acked(self, start: Position, end: Position, new: int, done: int) -> None:
+        """The broker acknowledged the records from ``start`` to ``end`` (``new`` of the
+        ``done`` were not acknowledged before)."""
+        self._window.acked(start)
+        self.spool.ack(end, new, keep_from=self._window.oldest())
+        self.stats.published += new
+        self.stats.resent += done - new
+        if self._resend_from is not None and end >= self.spool.acked:
+            log.info("%s: sent again what the broker may have lost; carrying on",
+                     self.client_id)
+            self._resend_from = None
 
     async def drained(self, timeout_s: float) -> bool:
         """Wait until everything spooled is acknowledged (or the timeout passes)."""

@@ -171,17 +171,32 @@ class Spool:
             self._cursor = found[-1][1]
         return found
 
-    def rewind(self) -> None:
-        """Read again from the last acknowledged record (after a failed publish)."""
-        self._cursor = self._acked
+    @property
+    def acked(self) -> Position:
+        """The position after the last acknowledged record."""
+        return self._acked
 
-    def ack(self, position: Position, count: int) -> None:
-        """Everything before ``position`` is published (``count`` records)."""
-        self._acked = position
+    @property
+    def cursor(self) -> Position:
+        """Where the next read starts."""
+        return self._cursor
+
+    def rewind(self, to: Position | None = None) -> None:
+        """Read again from the last acknowledged record (after a failed publish), or from an
+        earlier position ``to`` still on disk (the resend window, see ``keep_from``)."""
+        self._cursor = self._acked if to is None else min(to, self._acked)
+
+    def ack(self, position: Position, count: int, *, keep_from: Position | None = None) -> None:
+        """Everything before ``position`` is published (``count`` records new among them).
+        Fully acknowledged segments are deleted, except from ``keep_from`` on: what the
+        publisher may have to send again."""
+        if position > self._acked:
+            self._acked = position
+            self._write_ack()
         self._pending -= count
-        self._write_ack()
+        keep = self._acked[0] if keep_from is None else min(keep_from[0], self._acked[0])
         for seg in self._segments():
-            if seg < position[0]:
+            if seg < keep:
                 self._path(seg).unlink(missing_ok=True)
 
     def _read(self, start: Position, max_records: int) -> list[tuple[Record, Position]]:

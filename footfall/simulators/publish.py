@@ -4,6 +4,8 @@ Used by ``footfall simulate``. Each device gets its retained ``meta`` and ``stat
 out in arrival order across devices (``framing.TimedFrame.due_s``: the last sample's time plus
 BLE latency and jitter), at ``speed`` × real time or as fast as the broker acknowledges them,
 so the processor sees the same interleaving as live. Lost frames (``framing``) never leave.
+A broker lost mid-run is waited for and nothing is skipped
+(:class:`~footfall.wire.delivery.ReliablePublisher`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from footfall.core.pacing import Pacer
 from footfall.recordings.framing import TimedFrame
 from footfall.simulators.framing import to_frames
 from footfall.simulators.runner import SyntheticRun
-from footfall.wire import mqtt
+from footfall.wire.delivery import ReliablePublisher
 from footfall.wire.events import DeviceMeta, DeviceStatus
 from footfall.wire.frame import encode
 from footfall.wire.topics import Stream, Topic
@@ -56,6 +58,8 @@ class PublishStats:
     frames_lost: int = 0  # by the emulated BLE link, on purpose
     samples_sent: int = 0
     duration_s: float = 0.0  # sensor time covered
+    reconnects: int = 0  # the broker was lost and came back
+    resent: int = 0  # messages sent again after a reconnect
 
 
 def chunk_samples_for(sample_rate_hz: float, chunk_ms: float) -> int:
@@ -81,9 +85,10 @@ async def publish_streams(
     speed: float | None = 1.0,
     progress: Callable[[float, PublishStats], None] | None = None,
     client_id: str | None = None,
+    on_outage: Callable[[str], None] | None = None,
 ) -> PublishStats:
     """Send every stream at ``speed`` × real time (``None`` or 0: as fast as the broker
-    takes it)."""
+    takes it); ``on_outage`` hears about a lost broker and its return."""
     stats = PublishStats(frames_lost=sum(s.frames_lost for s in streams))
     timeline = sorted(((timed.due_s, index, timed) for index, s in enumerate(streams)
                        for timed in s.frames), key=lambda item: (item[0], item[1]))
@@ -91,13 +96,15 @@ async def publish_streams(
     topics = [str(Topic(settings.athlete, settings.session, s.device, Stream.IMU))
               for s in streams]
 
-    async with mqtt.client(settings, client_id=client_id, max_inflight_messages=100) as client:
+    publisher = ReliablePublisher(settings, client_id=client_id, max_inflight_messages=100,
+                                  on_outage=on_outage)
+    async with publisher:
         for stream in streams:
             meta = Topic(settings.athlete, settings.session, stream.device, Stream.META)
-            await client.publish(str(meta), stream.meta.to_json(), qos=1, retain=True)
+            await publisher.publish(str(meta), stream.meta.to_json(), retain=True)
             status = Topic(settings.athlete, settings.session, stream.device, Stream.STATUS)
-            await client.publish(str(status), DeviceStatus(online=True).to_json(), qos=1,
-                                 retain=True)
+            await publisher.publish(str(status), DeviceStatus(online=True).to_json(),
+                                    retain=True)
         # the first sample is "now" once connected: stamped before the connect (and the retained
         # publishes) every frame would look that much older than it is
         start_utc_ns = time.time_ns() if start_utc_ns is None else start_utc_ns
@@ -107,7 +114,7 @@ async def publish_streams(
             for due_s, index, timed in timeline:
                 await pacer.wait_until(due_s)
                 frame = dataclasses.replace(timed.frame, utc_ns=timed.frame.utc_ns + start_utc_ns)
-                await client.publish(topics[index], encode(frame), qos=1)
+                await publisher.publish(topics[index], encode(frame))
                 stats.frames_sent += 1
                 stats.samples_sent += frame.n_samples
                 stats.duration_s = max(stats.duration_s, due_s)
@@ -116,10 +123,10 @@ async def publish_streams(
         finally:
             for stream in streams:
                 status = Topic(settings.athlete, settings.session, stream.device, Stream.STATUS)
-                await client.publish(str(status),
-                                     DeviceStatus(online=False, reason="end of run",
-                                                  final=True).to_json(),
-                                     qos=1, retain=True)
+                await publisher.publish(str(status),
+                                        DeviceStatus(online=False, reason="end of run",
+                                                     final=True).to_json(), retain=True)
+    stats.reconnects, stats.resent = publisher.stats.reconnects, publisher.stats.resent
     if progress is not None:
         progress(1.0, stats)
     return stats

@@ -4,16 +4,19 @@ By default only what devices send is republished (``imu``, ``rsc``, ``meta``, ``
 the processor derives steps, metrics and alerts again exactly as it did live. Retained streams
 (``meta``, ``status``) keep the retain flag. Payloads go out byte for byte unless ``retime``
 shifts their UTC timestamps so the session appears to happen now.
+
+A broker lost mid-replay is waited for (:class:`~footfall.wire.delivery.ReliablePublisher`):
+the replay resumes from the first message the broker may not have, catches up with what fell
+due meanwhile as fast as the broker takes it (as a gateway empties its spool), then keeps the
+recording's pace again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import struct
 import time
-from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +25,7 @@ from footfall.config.settings import Settings
 from footfall.core.pacing import Pacer
 from footfall.core.units import NS
 from footfall.recordings.session_file import SessionMessage, iter_messages, read_info
-from footfall.wire import mqtt
+from footfall.wire.delivery import ReliablePublisher
 from footfall.wire.events import utc_iso
 from footfall.wire.frame import HEADER_SIZE, MAGIC
 from footfall.wire.topics import INPUT_STREAMS, Stream, Topic
@@ -44,6 +47,8 @@ class ReplayStats:
     duration_s: float = 0.0  # session time of the whole file
     wall_s: float = 0.0
     topics: frozenset[str] = frozenset()
+    reconnects: int = 0  # the broker was lost and came back
+    resent: int = 0  # messages sent again after a reconnect
 
     @property
     def fraction(self) -> float:
@@ -88,6 +93,7 @@ async def replay_session(
     retime: bool = False,
     progress: Callable[[ReplayStats], None] | None = None,
     client_id: str | None = None,
+    on_outage: Callable[[str], None] | None = None,
 ) -> ReplayStats:
     """Publish a session file's messages.
 
@@ -96,7 +102,7 @@ async def replay_session(
     ``retime`` shifts all UTC timestamps by whole seconds so the first message is "now".
     ``progress`` is called every few messages and once at the end. Retained messages recorded
     before the first live one (the devices' ``meta``/``status``) go out at once, then the rest
-    is paced by its log time.
+    is paced by its log time. ``on_outage`` hears about a lost broker and its return.
     """
     pacer = Pacer(speed)  # 0 or None: as fast as the broker acks
     info = read_info(path)
@@ -107,15 +113,14 @@ async def replay_session(
                            if Topic.parse(topic).stream in selected),
         duration_s=info.duration_s,
     )
-    pending: deque[asyncio.Task[None]] = deque()
     topics: set[str] = set()
     # a whole number of seconds: the session's combined figures are on a UTC-second grid, so
     # a retimed replay gives exactly the figures of the recording
     shift_ns = round((time.time_ns() - info.start_ns) / NS) * NS if retime else 0
     start_ns: int | None = None  # log time of the first live (not retained) message
-    async with mqtt.client(settings, client_id=client_id,
-                           max_inflight_messages=FAST_WINDOW * 2) as client:
-        client.pending_calls_threshold = FAST_WINDOW + 16  # the window is deliberate
+    publisher = ReliablePublisher(settings, client_id=client_id, window=FAST_WINDOW,
+                                  max_inflight_messages=FAST_WINDOW * 2, on_outage=on_outage)
+    async with publisher:
         for message in iter_messages(path, selected):
             if start_ns is None and not message.retain:
                 start_ns = message.log_time_ns
@@ -123,19 +128,16 @@ async def replay_session(
             if start_ns is not None:
                 delay = pacer.delay_s((message.log_time_ns - start_ns) / 1e9)
                 if delay > 0:
-                    await _drain(pending)
-                    await asyncio.sleep(delay)
+                    await publisher.flush()
+                    await pacer.wait_until((message.log_time_ns - start_ns) / 1e9)
             topic = str(relabel(message.topic, athlete, session))
             payload = retime_payload(message.topic.stream, message.payload, shift_ns)
-            pending.append(asyncio.create_task(
-                client.publish(topic, payload, qos=1, retain=message.retain)))
-            if len(pending) >= FAST_WINDOW:
-                await pending.popleft()
+            await publisher.publish(topic, payload, retain=message.retain)
             topics.add(topic)
             _count(stats, message, info.start_ns if start_ns is None else start_ns)
             if progress is not None and stats.messages_sent % 50 == 0:
                 progress(stats)
-        await _drain(pending)
+    stats.reconnects, stats.resent = publisher.stats.reconnects, publisher.stats.resent
     stats.wall_s = time.monotonic() - wall_begin
     stats.topics = frozenset(topics)
     if progress is not None:
@@ -148,11 +150,6 @@ def _count(stats: ReplayStats, message: SessionMessage, start_ns: int) -> None:
     if message.topic.stream is Stream.IMU:
         stats.frames_sent += 1
     stats.session_s = max(stats.session_s, (message.log_time_ns - start_ns) / 1e9)
-
-
-async def _drain(pending: deque[asyncio.Task[None]]) -> None:
-    while pending:
-        await pending.popleft()
 
 
 __all__ = ["ReplayStats", "relabel", "replay_session",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiomqtt
 
-from footfall.config.settings import Settings
+from footfall.config.settings import DEFAULT_RESEND_WINDOW_S, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +29,16 @@ class BrokerConfig:
     password: str | None = None
     tls: bool = False
     ca_file: Path | None = None
+    #: senders publish again what the broker acknowledged this long before a lost connection
+    #: (it may not have saved it: footfall.wire.delivery)
+    resend_window_s: float = DEFAULT_RESEND_WINDOW_S
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BrokerConfig:
         return cls(settings.mqtt_host, settings.mqtt_port, settings.mqtt_username,
                    settings.mqtt_password.get_secret_value() if settings.mqtt_password
-                   else None, settings.mqtt_tls, settings.mqtt_ca_file)
+                   else None, settings.mqtt_tls, settings.mqtt_ca_file,
+                   settings.mqtt_resend_window_s)
 
     @property
     def url(self) -> str:

@@ -19,17 +19,17 @@ from pathlib import Path
 
 import aiomqtt
 
+from footfall.stack.servers import find_binary
 from footfall.wire import frame as wire
 
-from .conftest import Broker, _mosquitto_binary
+from .conftest import new_broker
 
 
 async def main(seconds: float) -> None:
-    binary = _mosquitto_binary()
-    if binary is None:
+    if find_binary("mosquitto") is None:
         raise SystemExit("mosquitto not installed")
     with tempfile.TemporaryDirectory() as tmp:
-        broker = Broker(binary, Path(tmp))
+        broker = new_broker(Path(tmp) / "m")
         broker.start()
         latencies: list[tuple[str, float]] = []
         try:

@@ -17,20 +17,19 @@ import numpy as np
 
 from footfall.ingest.publisher import SpoolPublisher
 from footfall.ingest.spool import Spool
+from footfall.stack.servers import find_binary
 from footfall.wire.frame import ImuFrame, encode
 from footfall.wire.mqtt import BrokerConfig
 
-from .conftest import Broker, _mosquitto_binary
+from .conftest import new_broker
 
 
 async def main(n: int) -> None:
-    binary = _mosquitto_binary()
-    if binary is None:
+    if find_binary("mosquitto") is None:
         raise SystemExit("mosquitto not installed")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "m").mkdir()
-        broker = Broker(binary, folder / "m")
+        broker = new_broker(folder / "m")
         broker.start()
         try:
             spool = Spool(folder / "spool")
