@@ -3,8 +3,11 @@
 Frame rules (each has a test):
 
 - ``seq`` is a 32-bit counter. A frame whose ``seq`` is not ahead of the last one (modulo 2³²,
-  within half the range) is a duplicate or arrived late: it is dropped, logged and counted in
-  ``frames_late`` — the detector never goes back in time.
+  within half the range) is dropped — the detector never goes back in time. It is *late* when
+  its ``seq`` is one that was counted lost (it arrived after later frames: logged as a warning,
+  counted in ``frames_late``), else a *duplicate* of a frame already analysed — a sender
+  publishes its last seconds again after a reconnect (docs/reliability.md: the resend
+  window), so duplicates are expected: counted in ``frames_duplicate``, logged once per run.
 - A ``seq`` jump of ``d`` means ``d − 1`` frames were lost.
 - The sensor clock places the frame on the stream's sample index: a jump of more than
   ``GAP_TOLERANCE_SAMPLES`` is a gap of that many samples. The frame's UTC says the same (the
@@ -34,6 +37,8 @@ CLOCK_AGREEMENT_S = 2.0
 CLOCK_AGREEMENT_FRACTION = 0.25
 SEQ_MODULO = 1 << 32
 RECENT_STRIKES = 20
+#: lost seq ranges remembered to tell a late frame from a duplicate
+RECENT_LOSSES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,8 @@ class FrameSlot:
 class QualityState:
     frames_received: int = 0
     frames_lost: int = 0
-    frames_late: int = 0
+    frames_late: int = 0  # arrived after later frames: one that was counted lost
+    frames_duplicate: int = 0  # a frame already analysed, sent again (a resend)
     clock_jumps: int = 0  # frames whose sensor clock and UTC disagreed about a gap
     samples_received: int = 0
     samples_lost: int = 0
@@ -64,6 +70,10 @@ class QualityState:
     #: per frame: (index after its last sample, samples received, samples lost before it)
     recent: deque[tuple[int, int, int]] = field(default_factory=deque)
     recent_clipped: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_STRIKES))
+    #: (first lost seq, how many) of recent losses
+    recent_losses: deque[tuple[int, int]] = field(
+        default_factory=lambda: deque(maxlen=RECENT_LOSSES))
+    in_duplicates: bool = False  # the last frame was a duplicate: the run is already logged
 
 
 def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot | None:
@@ -74,9 +84,7 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
     else:
         d = (frame.seq - state.last_seq) % SEQ_MODULO
         if d == 0 or d >= SEQ_MODULO // 2:
-            state.frames_late += 1
-            log.warning("%s: dropped frame seq %d: duplicate or late (last seq %d)",
-                        device, frame.seq, state.last_seq)
+            _drop_behind(state, frame.seq, device)
             return None
         # the previous frame lasted last_n samples at *its* rate; the gap is counted in ours
         last_s = state.last_n / (state.last_rate_hz or fs)
@@ -96,6 +104,7 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
             gap = (d - 1) * state.last_n
         if d > 1:
             state.frames_lost += d - 1
+            state.recent_losses.append(((state.last_seq + 1) % SEQ_MODULO, d - 1))
             log.info("%s: %d frame(s) lost before seq %d (%d samples)", device, d - 1,
                      frame.seq, gap)
         brk = gap > 0 or bool(frame.flags & FLAG_GAP_BEFORE) or drift < -GAP_TOLERANCE_SAMPLES
@@ -108,10 +117,25 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
     state.last_rate_hz = fs
     state.next_index = first.first_index + n
     state.frames_received += 1
+    state.in_duplicates = False
     state.samples_received += n
     state.samples_lost += first.gap_samples
     state.recent.append((state.next_index, n, first.gap_samples))
     return first
+
+
+def _drop_behind(state: QualityState, seq: int, device: str) -> None:
+    """Count a frame that is not ahead of the last one as late or as a duplicate."""
+    if any((seq - first) % SEQ_MODULO < count for first, count in state.recent_losses):
+        state.frames_late += 1
+        log.warning("%s: dropped frame seq %d: it arrived late (last seq %d; it was counted "
+                    "lost)", device, seq, state.last_seq)
+        return
+    state.frames_duplicate += 1
+    if not state.in_duplicates:
+        state.in_duplicates = True
+        log.info("%s: dropping repeated frames from seq %d (last seq %d): a sender's resend "
+                 "after a reconnect, already analysed", device, seq, state.last_seq)
 
 
 def packet_loss_pct(state: QualityState, at_index: int, window: int) -> float:

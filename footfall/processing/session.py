@@ -467,6 +467,7 @@ class SessionProcessor:
             side=stream.side, **figures,
             packet_loss_pct=packet_loss_pct(q, index, round(self.config.quality_window_s * fs)),
             packet_loss_total_pct=total_loss_pct(q), frames_late_total=q.frames_late,
+            frames_duplicate_total=q.frames_duplicate,
             clipping_pct=clipping_pct(q), clipped_steps_total=q.strikes_clipped,
             strides_total=stream.steps_total
             // PLACEMENT_TUNING[stream.placement].strikes_per_stride, final=final)

@@ -324,6 +324,7 @@ class MetricsEvent(TimedEvent):
     packet_loss_pct: Pct | None = None
     packet_loss_total_pct: Pct | None = None
     frames_late_total: Count | None = None
+    frames_duplicate_total: Count | None = None
     clipping_pct: Pct | None = None
     clipped_steps_total: Count | None = None
     strides_total: Count | None = None

@@ -58,17 +58,44 @@ def test_seq_wraps_around_32_bits() -> None:
     assert p is not None and p.first_index == 10 and q.frames_lost == 0
 
 
-def test_duplicate_and_late_frames_are_dropped_and_logged(
+def test_a_resend_is_counted_as_duplicates_and_logged_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    q = QualityState()
+    for seq in range(6):
+        place_frame(q, frame(seq, 10 * seq), "d")
+    with caplog.at_level(logging.INFO):
+        for seq in (3, 4, 5):  # a sender publishes its last frames again after a reconnect
+            assert place_frame(q, frame(seq, 10 * seq), "d") is None
+    assert (q.frames_duplicate, q.frames_late) == (3, 0)
+    assert [r.message for r in caplog.records] == [
+        "d: dropping repeated frames from seq 3 (last seq 5): a sender's resend after a "
+        "reconnect, already analysed"]
+    place_frame(q, frame(6, 60), "d")
+    with caplog.at_level(logging.INFO):
+        assert place_frame(q, frame(6, 60), "d") is None  # a new run of repeats: logged again
+    assert len(caplog.records) == 2 and q.frames_duplicate == 4
+
+
+def test_a_frame_counted_lost_that_arrives_after_later_ones_is_late(
         caplog: pytest.LogCaptureFixture) -> None:
     q = QualityState()
     place_frame(q, frame(5, 0), "d")
+    place_frame(q, frame(8, 30), "d")  # 6 and 7 lost
     with caplog.at_level(logging.WARNING):
-        assert place_frame(q, frame(5, 0), "d") is None
-        assert place_frame(q, frame(4, 0), "d") is None
-    assert q.frames_late == 2
+        assert place_frame(q, frame(7, 20), "d") is None
+        assert place_frame(q, frame(8, 30), "d") is None  # a duplicate: not a warning
+    assert (q.frames_late, q.frames_duplicate, q.frames_lost) == (1, 1, 2)
     assert [r.message for r in caplog.records] == [
-        "d: dropped frame seq 5: duplicate or late (last seq 5)",
-        "d: dropped frame seq 4: duplicate or late (last seq 5)"]
+        "d: dropped frame seq 7: it arrived late (last seq 8; it was counted lost)"]
+
+
+def test_late_is_told_from_duplicate_across_the_seq_wrap() -> None:
+    q = QualityState()
+    place_frame(q, frame(2**32 - 2, 0), "d")
+    place_frame(q, frame(1, 30), "d")  # 2**32 - 1 and 0 lost
+    assert place_frame(q, frame(0, 20), "d") is None
+    assert place_frame(q, frame(2**32 - 2, 0), "d") is None
+    assert (q.frames_late, q.frames_duplicate) == (1, 1)
 
 
 def test_gap_flag_breaks_the_segment_without_losing_samples() -> None:

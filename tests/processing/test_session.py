@@ -102,13 +102,15 @@ def test_seq_gap_counts_packet_loss_and_late_frames_are_dropped(
     frames = _frames(run.accel_g, 1000)
     kept = [f for i, f in enumerate(frames) if i % 10 != 5]  # lose 10 % of frames
     kept.insert(20, kept[10])  # a duplicate arrives late
+    kept.insert(30, frames[25])  # a frame counted lost arrives after later ones
     proc = SessionProcessor("ann", "s1")
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         events = _feed(proc, "x", kept)
-    assert any("duplicate or late" in r.message for r in caplog.records)
+    assert any("repeated frames" in r.message for r in caplog.records)
+    assert any("arrived late" in r.message for r in caplog.records)
     final = [e for e in events if isinstance(e, MetricsEvent)][-1]
     assert final.packet_loss_total_pct == pytest.approx(10.0, abs=0.5)
-    assert final.frames_late_total == 1
+    assert (final.frames_late_total, final.frames_duplicate_total) == (1, 1)
     steps = [e for e in events if isinstance(e, StepEvent)]
     assert len(steps) >= 0.85 * len(run.strike_times_s)
     assert final.cadence_spm == pytest.approx(170, abs=1)  # intervals across short gaps count
