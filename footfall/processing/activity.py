@@ -40,6 +40,8 @@ RECORD_GAP_S = 15.0
 #: breaks at least this long are reported one by one: a traffic light, an aid station, a timer
 #: pause; shorter ones (a missed strike or two, a slow record) only count towards the times
 MIN_BREAK_S = 10.0
+#: old history is dropped in batches of at least this many entries (amortised O(1) each)
+TRIM_BATCH = 1024
 
 SpanKind = Literal["locomotion", "stopped", "unrecorded"]
 BoutKind = Literal["running", "walking", "stopped", "unrecorded"]
@@ -142,6 +144,16 @@ class ActivityTracker:
             return st.clock_ns[0]
         t0, t1, c0, c1 = st.clock_ns[i - 1], st.clock_ns[i], st.clock_s[i - 1], st.clock_s[i]
         return t0 + round((t1 - t0) * (clock_s - c0) / (c1 - c0)) if c1 > c0 else t1
+
+    def trim_before(self, time_ns: int, clock_s: float) -> None:
+        """Forget the running clock's course before UTC ``time_ns`` and clock ``clock_s``
+        (whichever is earlier), keeping the edge before them, so ``clock_at``/``time_at``
+        from there on stay exact; in batches (O(1) per span)."""
+        st = self.state
+        i = min(bisect_left(st.clock_ns, time_ns), bisect_left(st.clock_s, clock_s)) - 1
+        if i >= TRIM_BATCH:
+            del st.clock_ns[:i]
+            del st.clock_s[:i]
 
     def seconds(self) -> dict[str, float]:
         return dict(self.state.seconds)

@@ -52,6 +52,11 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 OVERRIDE_RATIO = 1.5
 #: gait.md (Mitschke 2017): 200 Hz is enough to sample the impact peak itself
 MIN_PTA_RATE_HZ = 200.0
+#: a strong candidate the refractory blocked this near the middle of a stride, on this many
+#: strides in a row, means the refractory spans two strides (learnt at a walk, now running):
+#: the interval history is dropped so the refractory falls back to its minimum
+HALVED_MIDDLE = (0.4, 0.6)
+HALVED_STRIDES = 6
 #: a clipped peak was at least at the rail: the threshold's reference counts it this much
 #: higher, or a sensor clipping every impact would let swing peaks pass as strikes
 CLIPPED_HEADROOM = 1.25
@@ -98,6 +103,11 @@ class PeakHistory:
     reference_g: float | None = None
     typical_interval: float | None = None
     last_impact_g: float | None = None
+    #: a strong candidate the refractory blocked since the last strike (its index), and on
+    #: how many strides in a row one lay in the middle: the refractory locked onto every
+    #: other strike (see ``HALVED_STRIDES``)
+    strong_blocked: int | None = None
+    halved_strides: int = 0
     #: the extremes strike peaks reached, and the sensor's rail once they pile up against one
     rails: clipping.RailState = field(default_factory=clipping.RailState)
 
@@ -469,6 +479,11 @@ class StepDetector:
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
         if self._rejected(h, impact * CLIPPED_HEADROOM, refractory):
+            if refractory and h.last_impact_g is not None \
+                    and impact >= max(self.profile.min_impact_g,
+                                      h.last_impact_g / OVERRIDE_RATIO) \
+                    and not self._rejected(h, impact, False):
+                h.strong_blocked = g  # as strong as a strike: only the refractory kept it out
             return None  # even clipped it would not pass: no need to judge the clipping
         clip_rule = clipping.judge(state.axes[s, a:b], state.rail[s, a:b], h.rails)
         clipped = clip_rule is not None
@@ -501,6 +516,8 @@ class StepDetector:
             h.intervals.clear()
             h.reference_g = h.typical_interval = None
             raw = interval = None
+        if self._halved(h, g):
+            raw = None  # the interval spans two strides: not one to learn
         confidence = self._confidence(h, effective, interval)
         clipping.remember(state.axes[s, a:b], h.rails)
         # the history takes every interval: its lower quartile shrugs off the ones that span
@@ -514,6 +531,25 @@ class StepDetector:
                     impact_axial_g=axial, loading_rate_gps=loading, clipped=clipped,
                     rise_index=rise, interval_samples=interval, confidence=confidence,
                     clip_rule=clip_rule)
+
+    @staticmethod
+    def _halved(h: PeakHistory, g: int) -> bool:
+        """Whether the refractory has blocked a strike in the middle of each of the last
+        ``HALVED_STRIDES`` strides (this one included): then the history's intervals are
+        two strides long and are dropped, so the next strides are found again. A leg's
+        other peaks (the other leg's strike, swing) are far weaker than its strikes, so a
+        strong blocked peak mid-stride is this leg's own strike."""
+        blocked, h.strong_blocked = h.strong_blocked, None
+        middle = blocked is not None and h.last_candidate is not None and g > h.last_candidate \
+            and HALVED_MIDDLE[0] <= (blocked - h.last_candidate) / (g - h.last_candidate) \
+            <= HALVED_MIDDLE[1]
+        h.halved_strides = h.halved_strides + 1 if middle else 0
+        if h.halved_strides < HALVED_STRIDES:
+            return False
+        h.halved_strides = 0
+        h.intervals.clear()
+        h.typical_interval = None
+        return True
 
     @staticmethod
     def _remember(h: PeakHistory, impact: float, interval: float | None) -> None:
@@ -581,7 +617,8 @@ def rescale_history(h: PeakHistory, ratio: float) -> PeakHistory:
         last_candidate=h.last_candidate, last_rise=h.last_rise, after_gap=h.after_gap,
         reference_g=h.reference_g,
         typical_interval=None if h.typical_interval is None else h.typical_interval * ratio,
-        last_impact_g=h.last_impact_g, rails=h.rails.copy())
+        last_impact_g=h.last_impact_g, strong_blocked=h.strong_blocked,
+        halved_strides=h.halved_strides, rails=h.rails.copy())
 
 
 def _quantile(ordered: list[float], q: float) -> float:

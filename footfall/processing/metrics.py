@@ -17,6 +17,7 @@ import numpy as np
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
+from footfall.processing import activity as _activity
 from footfall.processing.activity import ActivityTracker, SpanKind
 from footfall.processing.tuning import CADENCE_SPEED_SLOPE_SPM_PER_MPS
 from footfall.wire.events import Activity, PauseEvent
@@ -29,6 +30,11 @@ MIN_TREND_POINTS = 30
 #: (both medians equally robust), at most 10 minutes (late-race fatigue is not averaged away)
 FINAL_FRACTION = 0.10
 FINAL_MAX_S = 600.0
+#: how far back in data time a stream's observations are kept: every window a figure is taken
+#: over reaches back less (the longest, the trend, is 2 min), and a baseline mark dated earlier
+#: than this is taken from here. Older observations are dropped, so an hour of running costs
+#: the memory of the last 15 minutes, not of every strike (docs/reliability.md, the soak)
+HISTORY_S = 900.0
 
 
 def _median(values: list[float]) -> float | None:
@@ -73,6 +79,14 @@ class TimeSeries:
     def last_before(self, time_ns: int) -> float | None:
         i = bisect_right(self.times, time_ns)
         return self.values[i - 1] if i else None
+
+    def trim_before(self, time_ns: int) -> None:
+        """Drop values older than ``time_ns`` except the last of them (``last_before`` any
+        time from ``time_ns`` on stays right); in batches, so it costs O(1) per value."""
+        i = bisect_left(self.times, time_ns) - 1
+        if i >= _activity.TRIM_BATCH:
+            del self.times[:i]
+            del self.values[:i]
 
     def __len__(self) -> int:
         return len(self.times)
@@ -174,7 +188,8 @@ class MetricsTracker:
         dur = self.config.baseline_s if duration_s is None else duration_s
         st = self.state
         if data_ns is not None and start_ns <= data_ns:
-            self._set_baseline(start_ns, dur)
+            # older observations may be gone (HISTORY_S): a mark from before then starts there
+            self._set_baseline(max(start_ns, data_ns - round(HISTORY_S * NS)), dur)
         else:
             st.pending = sorted([*st.pending, (start_ns, dur)])
 
@@ -254,6 +269,7 @@ class MetricsTracker:
         if speed_now is not None and base.speed_mps is not None and \
                 abs(speed_now - base.speed_mps) > cfg.drift_speed_tolerance_mps:
             drift = None  # another pace: the population slope cannot say what is drift
+        self._trim(now_ns)
         return {
             "cadence_spm": cadence,
             "cadence_baseline_spm": base.cadence_spm,
@@ -275,6 +291,44 @@ class MetricsTracker:
             "activity": activity,
             "running_s": self.activity.running_s,
         }
+
+    def keep_from_ns(self, now_ns: int) -> int:
+        """The oldest data time this stream's figures can still ask about: the history, or
+        the start of a baseline that is still being collected."""
+        keep = now_ns - round(HISTORY_S * NS)
+        base = self.state.baseline
+        if not base.complete:
+            start = base.start_ns if base.start_ns is not None else (
+                self.activity.time_at(base.start_clock_s)
+                if base.start_clock_s is not None else None)
+            if start is None:  # not reached yet: it lies ahead of everything kept
+                return keep
+            keep = min(keep, start)
+        return keep
+
+    def _trim(self, now_ns: int) -> None:
+        """Drop the observations no figure can ask about any more (see :data:`HISTORY_S`)."""
+        st = self.state
+        keep_ns = self.keep_from_ns(now_ns)
+        for series in (st.cadence, st.running_cadence, st.impact, st.impact_axial, st.clipped,
+                       st.rolling_cadence):
+            series.trim_before(keep_ns)
+        # the running clock: the end-of-run window reaches back at most this far on it, a
+        # baseline being collected to its start
+        base = st.baseline
+        reach_s = max(FINAL_MAX_S, base.duration_s, *(d for _, d in st.pending))
+        keep_clock = self.activity.running_s - reach_s
+        if not base.complete and base.start_clock_s is not None:
+            keep_clock = min(keep_clock, base.start_clock_s)
+        keep_clock = min(keep_clock, self.activity.clock_at(keep_ns))
+        for obs in (st.run_cadence, st.run_impact):
+            # in running-clock order; an observation's middle lies before its clock_s, so
+            # one with clock_s < keep_clock is never inside a window that starts there
+            batch = _activity.TRIM_BATCH
+            i = bisect_left([o.clock_s for o in obs[:batch * 2]], keep_clock)
+            if i >= batch:
+                del obs[:i]
+        self.activity.trim_before(keep_ns, keep_clock)
 
     @staticmethod
     def _speed_corrected(change: float | None, base: Baseline,

@@ -187,6 +187,13 @@ class SessionProcessor:
             out.append((name, rsc.tracker, rsc.last_ns))
         return out
 
+    def _trim_speed(self) -> None:
+        """Drop speeds no stream's figures can ask about any more (metrics.HISTORY_S)."""
+        keep = [tracker.keep_from_ns(latest) for _, tracker, latest in self._trackers()
+                if latest is not None]
+        if keep:
+            self.speed.trim_before(min(keep))
+
     def _baseline_now(self, given_ns: int) -> None:
         """A therapist's "baseline now", given at ``given_ns``: used as is when it lies within
         :data:`COMMAND_LEAD_S` of a device's data (or the device has sent none yet, or starts
@@ -232,7 +239,7 @@ class SessionProcessor:
             out += self._out(self.alerts.set_target(cadence_spm=command.cadence_spm,
                                                     increase_pct=command.increase_pct))
         elif command.belt_speed_kmh is not None:  # a note: the belt speed from now on
-            self.set_speed(kmh_to_mps(command.belt_speed_kmh), max(now, *self.speed.times[-1:]))
+            self.set_speed(kmh_to_mps(command.belt_speed_kmh), max([now, *self.speed.times[-1:]]))
         return out + self._session_events(self.feedback.command(command, now))
 
     def restore_feedback(self, state: FeedbackState) -> None:
@@ -244,7 +251,7 @@ class SessionProcessor:
                                increase_pct=state.target_increase_pct)
         if state.notes is not None and state.notes.belt_speed_kmh is not None:
             self.set_speed(kmh_to_mps(state.notes.belt_speed_kmh),
-                           max(state.notes.time_ns, *self.speed.times[-1:]))
+                           max([state.notes.time_ns, *self.speed.times[-1:]]))
 
     def tick(self, now_ns: int) -> list[Output]:
         """Live only: the arrival clock moved on (devices that went silent)."""
@@ -450,6 +457,8 @@ class SessionProcessor:
                 return tracker.span(first, rise_ns, "stopped")
             return []
         dt_s = (rise_ns - prev) / NS
+        if dt_s <= 0:  # a clock that maps two strikes to one UTC (hostile): no span
+            return []
         if interval_s is None and gap:
             return tracker.span(prev, rise_ns, "unrecorded")
         if dt_s > MAX_STRIDE_S:
@@ -462,6 +471,7 @@ class SessionProcessor:
         fs = stream.sample_rate_hz
         q = stream.quality
         figures = stream.tracker.snapshot(utc, self.speed)
+        self._trim_speed()
         event = MetricsEvent.derived(
             time_ns=utc, steps_total=stream.steps_total, placement=stream.placement,
             side=stream.side, **figures,
@@ -563,6 +573,7 @@ class SessionProcessor:
             time_ns=at_ns, steps_total=round(stream.steps), placement=Placement.FOOT,
             side=meta.side if meta is not None else Side.NONE, source="rsc",
             **stream.tracker.snapshot(at_ns, self.speed), final=final)
+        self._trim_speed()
         alerts = self.alerts.observe(device, event)
         return [(device, event.model_copy(update=self.alerts.flags(device))), *alerts]
 

@@ -23,6 +23,7 @@ numbers for the same data. Definitions (docs/metrics.md, "Summary"):
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -58,9 +59,10 @@ CLIP_RULES = ("full_scale", "rail", "flat")
 
 @dataclass(slots=True)
 class _Device:
-    cadences: list[float] = field(default_factory=list)  # per strike (IMU)
-    pod_cadences: list[float] = field(default_factory=list)  # per metrics event (foot pod)
-    clean_impacts: list[float] = field(default_factory=list)
+    # the whole session's medians need every value: packed doubles, 8 bytes each
+    cadences: array[float] = field(default_factory=lambda: array("d"))  # per strike (IMU)
+    pod_cadences: array[float] = field(default_factory=lambda: array("d"))  # per second (pod)
+    clean_impacts: array[float] = field(default_factory=lambda: array("d"))
     steps: int = 0
     clipped: int = 0
     first_step_ns: int | None = None
@@ -161,7 +163,7 @@ class SummaryBuilder:
         clipped_pct = 100.0 * d.clipped / d.steps if d.steps else None
         clean = d.clean_impacts
         if clipped_pct is not None and clipped_pct > self.config.max_clipped_for_impact_pct:
-            clean = []  # the unclipped peaks are the lower ones: their median is biased
+            clean = array("d")  # the unclipped peaks are the lower ones: their median is biased
         first = d.first_ns if d.first_ns is not None else 0
         last = d.last_ns if d.last_ns is not None else first
         mean_cadence = None

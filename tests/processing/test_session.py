@@ -223,3 +223,23 @@ def test_an_interval_spanning_a_stop_is_no_cadence() -> None:
     steps = [e for e in events if isinstance(e, StepEvent)]
     assert min(s.cadence_spm for s in steps if s.cadence_spm) > 150  # never 1.5 spm
     assert [p.kind for p in events if isinstance(p, PauseEvent)] == ["stop"]
+
+
+def test_a_walk_then_a_run_finds_every_running_stride() -> None:
+    """Walking strides (~1.1 s) teach a refractory longer than a running stride (~0.7 s):
+    without the halved-stride rule the detector kept every other strike for the rest of the
+    run (half the cadence, "walking" for ever)."""
+    grid = np.arange(0.0, 120.1, 0.1)
+    run = leg_run(duration_s=120, cadence_spm=np.where(grid < 40, 110.0, 170.0),
+                  sample_rate_hz=500, seed=5)
+    proc = SessionProcessor("ann", "s1")
+    proc.set_meta("tib", DeviceMeta(profile="sim", placement="tibia", side="left"))
+    events = _feed(proc, "tib", _frames(run.accel_g, run.sample_rate_hz))
+    found = np.array([e.sensor_time_s for e in events if isinstance(e, StepEvent)])
+    truth = run.strike_times_s
+    late = truth[truth > 50]  # ten seconds into the run: every stride again
+    assert all(np.min(np.abs(found - t)) < 0.01 for t in late)
+    assert len(found[found > 50]) == len(late)
+    metrics = [e for e in events if isinstance(e, MetricsEvent)]
+    assert metrics[-2].activity == "running"
+    assert metrics[-2].cadence_spm == pytest.approx(170, abs=2)
