@@ -50,6 +50,13 @@ log = logging.getLogger(__name__)
 
 #: how often silent devices and ended sessions are checked
 TICK_S = 1.0
+#: derived events published at once: aiomqtt's publish waits for the broker's PUBACK, so one
+#: at a time a processor fed faster than real time (a replay at full speed, a backlog after a
+#: restart) made events faster than it sent them, and its outbox grew without bound
+PUBLISH_WINDOW = 64
+#: events waiting to be published beyond which the consumer stops taking messages (they wait
+#: in the broker's queue for us instead of in our memory)
+OUTBOX_MAX = 5000
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
 #: the longest wait between two attempts to reach the broker
@@ -129,6 +136,8 @@ class ProcessorService:
         self._attempts = 0
         self._reminded = 0.0
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
+        self._outbox_room = asyncio.Event()  # set while the outbox is below OUTBOX_MAX
+        self._outbox_room.set()
 
     # -- the connection ----------------------------------------------------------------------
 
@@ -240,6 +249,9 @@ class ProcessorService:
                 parts = topic.split("/")
                 self.journal.append((parts[2], parts[3]), topic, bytes(body))
             mqtt.ack(client, message)  # analysed and journalled (or quarantined): done
+            if self._outbox.qsize() >= OUTBOX_MAX:  # back-pressure: let the publisher catch up
+                self._outbox_room.clear()
+                await self._outbox_room.wait()
 
     async def _tick(self) -> None:
         """Once a second: devices that went silent (no_data alerts, judged on arrival), and
@@ -252,18 +264,26 @@ class ProcessorService:
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         while True:
-            topic, payload, retain = await self._outbox.get()
-            try:
-                await client.publish(topic, payload, qos=1, retain=retain)
-            except aiomqtt.MqttError:
-                # keep it for the next connection; order within the queue is kept by re-queueing
-                # everything behind it
-                rest = [(topic, payload, retain)]
+            batch = [await self._outbox.get()]
+            while len(batch) < PUBLISH_WINDOW and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            # started in queue order, so the broker gets them in order; acknowledged together
+            results = await asyncio.gather(
+                *(client.publish(topic, payload, qos=1, retain=retain)
+                  for topic, payload, retain in batch), return_exceptions=True)
+            failed = [item for item, r in zip(batch, results, strict=True)
+                      if isinstance(r, BaseException)]
+            if failed:
+                # keep them for the next connection, ahead of everything queued behind them
+                rest = failed
                 while not self._outbox.empty():
                     rest.append(self._outbox.get_nowait())
                 for item in rest:
                     self._outbox.put_nowait(item)
-                raise
+                error = next(r for r in results if isinstance(r, BaseException))
+                raise error
+            if self._outbox.qsize() < OUTBOX_MAX // 2:
+                self._outbox_room.set()
 
     async def _drain_outbox(self, client: aiomqtt.Client) -> None:
         while not self._outbox.empty():
