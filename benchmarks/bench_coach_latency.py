@@ -53,6 +53,7 @@ from typing import Any
 
 import aiomqtt
 
+from footfall.processing.tuning import PLACEMENT_TUNING
 from footfall.stack.servers import Server, find_binary, free_port
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import StepEvent
@@ -221,7 +222,9 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> bool:
     rows = result["rows"]
     if not rows:
         raise SystemExit("no cue was scheduled: see the logs")
-    ahead = "the tibia's 75 ms" if args.lookahead_ms is None else f"{args.lookahead_ms:g} ms"
+    tibia_ms = PLACEMENT_TUNING["tibia"].lookahead_ms
+    ahead = f"the tibia's {tibia_ms:g} ms" if args.lookahead_ms is None \
+        else f"{args.lookahead_ms:g} ms"
     lines = [f"{len(rows)} cues for {result['steps']} steps ({len(result['stale'])} steps too "
              f"old to cue); chunk {args.chunk_ms:g} ms at 1 kHz; look-ahead {ahead}; run "
              f"{args.duration:g} s; load average {os.getloadavg()[0]:.1f}", "",

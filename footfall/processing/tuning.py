@@ -65,12 +65,16 @@ PLACEMENT_TUNING: dict[str, PlacementTuning] = {
     # tibial impact transients are ~10 ms wide: 30 Hz keeps the stride peak, drops the ringing.
     # At ~100 Hz (Movesense, Polar) their *sampled* height varies by up to half with the
     # sampling phase, hence a 40 % threshold; the other leg's strike (~12 %) and swing (~3 g)
-    # stay below it. A foot sensor's push-off/swing peaks are stronger: 50 %.
+    # stay below it. A foot sensor's push-off/swing peaks are stronger: 50 %. The tibia's
+    # look-ahead is 50 ms (75 ms before): a cue then reaches the runner within 100 ms of the
+    # impact (median, docs/benchmarks.md "Step → cue"), and down to 40 ms nothing changed on
+    # the real recordings (the look-ahead study there). The foot keeps 75 ms: at 50 ms its
+    # synthetic 100-Hz precision fell from 100 to 98 % (docs/validation.md's grid)
     "tibia": PlacementTuning(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
                               min_impact_g=PUBLISHED_MIN_IMPACT_G,
                               peak_search_ms=25.0, refractory_fraction=0.7,
                               lookback_ms=LEG_LOOKBACK_MS, min_refractory_ms=LEG_REFRACTORY_MS,
-                              lookahead_ms=75.0, threshold_fraction=0.4),
+                              lookahead_ms=50.0, threshold_fraction=0.4),
     "foot": PlacementTuning(strikes_per_stride=1, lowpass_hz=30.0, min_peak_g=2.0,
                              min_impact_g=PUBLISHED_MIN_IMPACT_G,
                              peak_search_ms=25.0, refractory_fraction=0.7,
