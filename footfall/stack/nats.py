@@ -249,9 +249,9 @@ class NatsCluster:
         raise CommandError(f"NATS did not become ready within {timeout_s:.0f} s; see "
                            + ", ".join(str(n.log_file) for n in self.nodes))
 
-    def stream_leader(self) -> NatsNode | None:
-        """The node leading ``FFIN`` (as the first answering node reports it)."""
-        for node in self.nodes:
+    def stream_leader(self, ask: list[NatsNode] | None = None) -> NatsNode | None:
+        """The node leading ``FFIN``, as the first answering node of ``ask`` reports it."""
+        for node in ask or self.nodes:
             if node.pid() is None:
                 continue
             try:
