@@ -122,6 +122,8 @@ def test_compose_profile_runs_the_generated_configs() -> None:
         service = compose["services"][name]
         assert service["profiles"] == ["scale"]
         assert f"./footfall/deploy/nats/{name}.conf:/etc/nats/nats.conf:ro" in service["volumes"]
+    bridge = compose["services"]["bridge"]
+    assert bridge["profiles"] == ["scale"] and bridge["command"] == ["footfall", "bridge"]
     for name in ("processor-scale-a", "processor-scale-b"):
         service = compose["services"][name]
         assert service["profiles"] == ["scale"] and "nats" in service["command"]

@@ -145,6 +145,17 @@ class NatsBridge:
                 mqtt.ack(client, message)
                 self.stats.forwarded += 1
 
+        #: per topic, the publish before: a topic's messages are stored in their MQTT order
+        #: even when one is retried (a device's frames must reach the stream in order: the
+        #: processor's reorder window is timed, and a rebuild must see what live processing saw)
+        last: dict[str, asyncio.Task[None]] = {}
+
+        async def in_order(before: asyncio.Task[None] | None, subject: str,
+                           payload: bytes) -> None:
+            if before is not None:
+                await asyncio.shield(before)
+            await store(subject, payload)
+
         acker = asyncio.create_task(acks())
         try:
             async for message in client.messages:
@@ -152,7 +163,12 @@ class NatsBridge:
                 body = payload if isinstance(payload, bytes | bytearray) \
                     else str(payload).encode()
                 subject = str(message.topic).replace("/", ".")
-                await window.put((message, asyncio.create_task(store(subject, bytes(body)))))
+                before = last.get(subject)
+                task = asyncio.create_task(in_order(
+                    before if before is not None and not before.done() else None, subject,
+                    bytes(body)))
+                last[subject] = task
+                await window.put((message, task))
         finally:
             acker.cancel()
             while not window.empty():

@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 SessionKey = tuple[str, str]
 #: how long a stopping process waits for InfluxDB to take its points before handing back
 RELEASE_FLUSH_S = 10.0
+#: messages handled between two yields to the event loop
+YIELD_EVERY = 50
 
 
 def default_member_id() -> str:
@@ -261,6 +263,10 @@ class NatsIntake:
         self.service.handle(topic, msg.data, publish=not replay, store=not replay)
         part.last_seq = seq
         self.stats.messages += 1
+        if self.stats.messages % YIELD_EVERY == 0:
+            # a backlog is delivered without a pause: let the lease renewals run, or a busy
+            # process would lose its partitions to the lease expiring
+            await asyncio.sleep(0)
         if replay:
             part.replayed += 1
             self.stats.replayed += 1
@@ -302,6 +308,11 @@ class NatsIntake:
 
     async def _balance(self, stop: asyncio.Event) -> None:
         period = self.lease_s / 3
+        # announced, then a period before the first claims: processors started together see
+        # each other, instead of the first taking every partition and handing most back
+        await self._kv[MEMBERS].put(self._member_key, b"1")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), min(period, 3.0))
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -326,20 +337,22 @@ class NatsIntake:
         return done, min(firsts) if firsts else done + 1
 
     async def _renew_all(self) -> None:
+        await self._kv[MEMBERS].put(self._member_key, b"1")
+        await asyncio.gather(*[self._renew(part) for part in list(self.owned.values())])
+
+    async def _renew(self, part: Partition) -> None:
         from nats.js.errors import KeyWrongLastSequenceError
 
-        await self._kv[MEMBERS].put(self._member_key, b"1")
-        for part in list(self.owned.values()):
-            try:
-                part.lease_rev = await self._kv[LEASES].update(
-                    self._lease_key(part.number), self.member_id.encode(), last=part.lease_rev)
-                part.renewed_at = time.monotonic()
-                await self._commit(part)
-            except KeyWrongLastSequenceError:
-                await self._lose(part, "its lease was taken over")
-            except Exception as exc:
-                if time.monotonic() - part.renewed_at > self.lease_s * 0.7:
-                    await self._lose(part, f"no renewal for {self.lease_s * 0.7:.1f} s ({exc})")
+        try:
+            part.lease_rev = await self._kv[LEASES].update(
+                self._lease_key(part.number), self.member_id.encode(), last=part.lease_rev)
+            part.renewed_at = time.monotonic()
+            await self._commit(part)
+        except KeyWrongLastSequenceError:
+            await self._lose(part, "its lease was taken over (or lapsed)")
+        except Exception as exc:
+            if time.monotonic() - part.renewed_at > self.lease_s * 0.7:
+                await self._lose(part, f"no renewal for {self.lease_s * 0.7:.1f} s ({exc})")
 
     async def _commit(self, part: Partition) -> None:
         done, start = self._position(part)
@@ -375,13 +388,15 @@ class NatsIntake:
         return max(1, len(keys))
 
     async def _rebalance(self) -> None:
+        started = time.monotonic()
         target = math.ceil(self.partitions / await self._live_members())
         if len(self.owned) > target:
-            for number in sorted(self.owned, reverse=True)[: len(self.owned) - target]:
-                await self._hand_back(self.owned[number])
+            surplus = sorted(self.owned, reverse=True)[: len(self.owned) - target]
+            await self._hand_back([self.owned[n] for n in surplus])
             return
         for i in range(self.partitions):
-            if len(self.owned) >= target:
+            # claims are round trips: a long round would let the first ones lapse unrenewed
+            if len(self.owned) >= target or time.monotonic() - started > self.lease_s / 6:
                 break
             number = (self._order + i) % self.partitions
             if number not in self.owned:
@@ -396,11 +411,13 @@ class NatsIntake:
         except KeyWrongLastSequenceError:
             return  # someone holds it
         done = start = pos_rev = 0
+        previous = ""
         try:
             entry = await self._kv[POSITIONS].get(self._pos_key(number))
             position = json.loads(entry.value or b"{}")
             done, start, pos_rev = int(position["done"]), int(position["from"]), \
                 int(entry.revision or 0)
+            previous = str(position.get("owner", ""))
         except KeyNotFoundError:
             pass
         part = Partition(number, lease_rev, pos_rev, done, replay_to=done,
@@ -410,35 +427,38 @@ class NatsIntake:
         try:
             await self._subscribe(part)
         except Exception:
+            part.active = False  # a consumer the server made all the same delivers to no one
+            await self._unsubscribe(part)
             self.owned.pop(number, None)
             with contextlib.suppress(Exception):
                 await self._kv[LEASES].delete(self._lease_key(number), last=lease_rev)
             raise
-        log.info("partition %d: claimed; rebuilding from stream seq %d, live after %d",
-                 number, max(start, 1), done)
+        # taking over from another processor is worth a line; a first claim is not
+        log.log(logging.WARNING if previous and previous != self.member_id else logging.INFO,
+                "partition %d: claimed%s; rebuilding from stream seq %d, live after %d",
+                number, f" from {previous}" if previous else "", max(start, 1), done)
 
-    async def _hand_back(self, part: Partition) -> None:
-        """Give a partition back (balance or stop): stop reading, let InfluxDB take what it
-        made, commit, then free the lease for the next owner."""
-        await self._unsubscribe(part)
-        part.active = False
+    async def _hand_back(self, parts: list[Partition]) -> None:
+        """Give partitions back (balance or stop): stop reading them, let InfluxDB take what
+        they made, commit, then free the leases for the next owners."""
+        for part in parts:
+            await self._unsubscribe(part)
+            part.active = False
         writer = self.service.writer
         if writer is not None:
             await writer.flush(RELEASE_FLUSH_S)
-        with contextlib.suppress(Exception):
-            await self._commit(part)
-        with contextlib.suppress(Exception):
-            await self._kv[LEASES].delete(self._lease_key(part.number), last=part.lease_rev)
-        self.stats.released += 1
-        await self._drop(part)
-        log.info("partition %d: handed back at stream seq %d", part.number, part.done)
+        for part in parts:
+            with contextlib.suppress(Exception):
+                await self._commit(part)
+            with contextlib.suppress(Exception):
+                await self._kv[LEASES].delete(self._lease_key(part.number),
+                                              last=part.lease_rev)
+            self.stats.released += 1
+            await self._drop(part)
+            log.info("partition %d: handed back at stream seq %d", part.number, part.done)
 
     async def _hand_back_all(self) -> None:
-        for part in list(self.owned.values()):
-            await self._unsubscribe(part)
-            part.active = False
-        for part in list(self.owned.values()):
-            await self._hand_back(part)
+        await self._hand_back(list(self.owned.values()))
         with contextlib.suppress(Exception):
             await self._kv[MEMBERS].delete(self._member_key)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import nats
 
 from footfall.processing.offline import analyze_messages
@@ -220,6 +221,20 @@ async def run_case(rig: ScaleRig, inject: Any, *, sessions: int = 3, session_s: 
         owners = await rig.owners()
         return len(owners) == PARTITIONS and set(owners.values()) == {"proc-a", "proc-b"}
 
+    returned: list[str] = []
+
+    async def watch_steps() -> None:
+        """A monitor's view: derived events back on the site's Mosquitto (via the bridge)."""
+        while True:
+            try:
+                async with aiomqtt.Client("127.0.0.1", rig.mosquitto.port) as client:
+                    await client.subscribe(f"footfall/v1/{rig.athlete}/+/+/step", qos=1)
+                    async for message in client.messages:
+                        returned.append(str(message.topic))
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.2)
+
+    watcher = asyncio.create_task(watch_steps())
     start = time.monotonic()
     while not await balanced():
         if time.monotonic() - start > 60:
@@ -240,6 +255,9 @@ async def run_case(rig: ScaleRig, inject: Any, *, sessions: int = 3, session_s: 
         checks.check(code == 0, f"gateway of {session} finished (exit code {code}): "
                                 f"{gateway.output()[-400:]}")
     counts = await rig.compare_all()
+    watcher.cancel()
+    checks.check(len(returned) > 0, "steps reached MQTT subscribers of the site's Mosquitto")
+    details["steps_seen_on_mqtt"] = len(returned)
     count = total(counts)
     checks.steps(count)
     details["steps"] = {s: f"{c.stored}/{c.expected} stored, {c.missing} missing, "
