@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from footfall.commands._common import HelpFormatter, add_settings_options, settings_from_args
+from footfall.commands._common import (
+    HelpFormatter,
+    add_nats_url_option,
+    add_settings_options,
+    settings_from_args,
+    with_nats_url,
+)
 
 HELP = """\
 Carry a site's device data from its Mosquitto (where the gateways publish, as on one machine)
@@ -21,9 +27,7 @@ nothing (docs/scaling.md). Runs until Ctrl-C.
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("bridge", help="scale-out: a site's Mosquitto ↔ NATS JetStream",
                             description=HELP, formatter_class=HelpFormatter)
-    parser.add_argument("--nats-url", metavar="URLS",
-                        help="the NATS servers, comma-separated (default nats_url, "
-                             "nats://127.0.0.1:4222)")
+    add_nats_url_option(parser)
     parser.add_argument("--client-id", default="footfall-bridge",
                         help="MQTT client id; Mosquitto keeps its queue while it is away "
                              "(default %(default)s)")
@@ -40,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from footfall.views.terminal import console as terminal_console
 
     settings = settings_from_args(args)
-    if args.nats_url:
-        settings = settings.model_copy(update={"nats_url": args.nats_url})
+    settings = with_nats_url(settings, args)
     console = terminal_console()
 
     async def main() -> None:

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from footfall.commands._common import (
     HelpFormatter,
     add_analysis_options,
+    add_nats_url_option,
     add_settings_options,
     analysis_overrides,
     settings_from_args,
+    with_nats_url,
 )
 
 if TYPE_CHECKING:
@@ -50,9 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--engine", choices=["mqtt", "nats"], default="mqtt",
                         help="where device data comes from: the MQTT broker (default) or "
                              "partitions of a NATS JetStream deployment (docs/scaling.md)")
-    parser.add_argument("--nats-url", metavar="URLS",
-                        help="--engine nats: the NATS servers, comma-separated (default "
-                             "nats_url, nats://127.0.0.1:4222)")
+    add_nats_url_option(parser)
     parser.add_argument("--member-id", metavar="ID",
                         help="--engine nats: this processor's name in the partition claims "
                              "(default <host>-<pid>)")
@@ -78,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from footfall.wire.events import DeviceSummary, StepEvent
 
     settings = settings_from_args(args)
-    if args.nats_url:
-        settings = settings.model_copy(update={"nats_url": args.nats_url})
+    settings = with_nats_url(settings, args)
     overrides = analysis_overrides(args)
     settings.analysis_for(overrides=overrides)  # a bad value fails now, with what to fix
     console = terminal_console()

@@ -213,8 +213,12 @@ class NatsIntake:
         outbox = self.service.outbox
         while True:
             topic, payload, _retain = await outbox.get()
-            # a NATS publish can't set MQTT's retain flag: late subscribers wait for the next
-            await self._nc.publish(topic.replace("/", "."), payload)
+            # a NATS publish can't set MQTT's retain flag: the bridge sets it on Mosquitto
+            try:
+                await self._nc.publish(topic.replace("/", "."), payload)
+            except Exception as exc:  # disconnected past nats-py's buffer: InfluxDB has it
+                log.debug("publish %s: %s", topic, exc)
+                continue
             self.stats.published += 1
 
     async def _drain_outbox(self) -> None:

@@ -23,7 +23,6 @@ from footfall.processing.offline import analyze_messages
 from footfall.recordings.session_file import iter_messages
 from footfall.stack.nats import LEASES, NatsCluster, ensure_jetstream, partition_of
 from footfall.stack.servers import Server, free_port
-from footfall.storage.influx import InfluxClient, InfluxTarget, rows
 from tests.faults.cases import StepCount
 from tests.faults.harness import (
     CHUNK_MS,
@@ -33,6 +32,7 @@ from tests.faults.harness import (
     Proc,
     compare,
     footfall_env,
+    query_steps,
     until,
 )
 
@@ -141,15 +141,7 @@ class ScaleRig:
         return owners.get(partition_of(self.athlete, session, PARTITIONS))
 
     async def stored_steps(self, session: str) -> list[dict[str, Any]]:
-        async with InfluxClient(InfluxTarget(self.influxdb.url, self.database)) as influx:
-            try:
-                series = await influx.query(
-                    'SELECT "sensor_time_s" FROM "step" WHERE '
-                    f"\"athlete\" = '{self.athlete}' AND \"session\" = '{session}' "
-                    'GROUP BY "device", "side", "placement"')
-            except Exception:
-                return []
-        return rows(series)
+        return await query_steps(self.influxdb.url, self.database, self.athlete, session)
 
     def expected_steps(self, session: str) -> dict[str, list[float]]:
         out: dict[str, list[float]] = {d: [] for d in DEVICES}
