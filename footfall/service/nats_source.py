@@ -353,10 +353,35 @@ class NatsIntake:
             part.renewed_at = time.monotonic()
             await self._commit(part)
         except KeyWrongLastSequenceError:
-            await self._lose(part, "its lease was taken over (or lapsed)")
+            if not await self._retake(part):
+                await self._lose(part, "its lease was taken over")
         except Exception as exc:
             if time.monotonic() - part.renewed_at > self.lease_s * 0.7:
                 await self._lose(part, f"no renewal for {self.lease_s * 0.7:.1f} s ({exc})")
+
+    async def _retake(self, part: Partition) -> bool:
+        """A renewal that came too late (a busy or paused process): the lease lapsed. If no
+        one has claimed it since and no one has committed the partition since our last
+        commit, nothing happened in between: take it again and go on without a rebuild."""
+        from nats.js.errors import KeyNotFoundError
+
+        try:
+            lease_rev = await self._kv[LEASES].create(self._lease_key(part.number),
+                                                      self.member_id.encode())
+        except Exception:
+            return False  # someone holds it
+        try:
+            entry = await self._kv[POSITIONS].get(self._pos_key(part.number))
+            unchanged = int(entry.revision or 0) == part.pos_rev
+        except KeyNotFoundError:
+            unchanged = part.pos_rev == 0
+        if not unchanged:
+            with contextlib.suppress(Exception):
+                await self._kv[LEASES].delete(self._lease_key(part.number), last=lease_rev)
+            return False
+        part.lease_rev, part.renewed_at = lease_rev, time.monotonic()
+        log.info("partition %d: its lease had lapsed; taken again", part.number)
+        return True
 
     async def _commit(self, part: Partition) -> None:
         done, start = self._position(part)
