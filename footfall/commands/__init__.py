@@ -8,6 +8,7 @@ COMMANDS = [
     "demo",
     "stack",
     "process",
+    "bridge",
     "monitor",
     "coach",
     "simulate",

@@ -114,3 +114,15 @@ def pacer_speed(args: argparse.Namespace) -> float | None:
         return None if getattr(args, "fast", False) else check_speed(args.speed)
     except SettingError as exc:
         raise CommandError(f"--speed: {exc}") from None
+
+
+def add_nats_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nats-url", metavar="URLS",
+                        help="the scale-out's NATS servers, comma-separated (default nats_url, "
+                             "nats://127.0.0.1:4222; docs/scaling.md)")
+
+
+def with_nats_url(settings: Settings, args: argparse.Namespace) -> Settings:
+    """``settings`` with ``--nats-url`` if it was given."""
+    url = getattr(args, "nats_url", None)
+    return settings.model_copy(update={"nats_url": url}) if url else settings

@@ -11,6 +11,9 @@ from footfall.commands._common import HelpFormatter, add_settings_options, setti
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from footfall.config.settings import Settings
+    from footfall.stack.nats import NatsCluster
+
 HELP = """\
 Start, stop or inspect a local broker and database as background processes, with their config,
 data and logs under <state-dir>/stack. Ports come from --mqtt-url and --influx-url.
@@ -21,6 +24,14 @@ data and logs under <state-dir>/stack. Ports come from --mqtt-url and --influx-u
   footfall stack down
 
 For a deployment with Grafana use docker-compose.yml instead (see README).
+
+Scale-out (docs/scaling.md): --engine nats runs NATS JetStream instead of Mosquitto, 1 node or a
+3-node cluster on loopback (MQTT on the --mqtt-url port and the next ones, NATS clients on 4222
+and up, cluster routes on 6222 and up, monitoring on 8222 and up), and InfluxDB as usual:
+
+  footfall stack up --engine nats --nodes 3
+  footfall process --engine nats --nats-url nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224
+  footfall stack down
 """
 
 
@@ -28,11 +39,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("stack", help="start/stop a local Mosquitto + InfluxDB",
                             description=HELP, formatter_class=HelpFormatter)
     parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("--engine", choices=["mosquitto", "nats"], default="mosquitto",
+                        help="the broker: Mosquitto (default, one machine) or NATS JetStream "
+                             "(the scale-out); down and status see both")
+    parser.add_argument("--nodes", type=int, choices=[1, 3], default=1,
+                        help="--engine nats: one node or a 3-node cluster (default 1)")
     add_settings_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from footfall.stack.nats import NatsCluster
     from footfall.stack.servers import LocalStack
     from footfall.views.terminal import console as terminal_console
 
@@ -42,17 +59,40 @@ def run(args: argparse.Namespace) -> int:
                           mqtt_port=settings.mqtt_port,
                           influx_host=settings.influx_url.split("://")[1].split(":")[0],
                           influx_port=settings.influx_port)
-    if args.action == "up":
+    nats = NatsCluster.at(settings.state_dir / "stack", nodes=_nats_nodes(settings, args),
+                          host=settings.mqtt_host, mqtt_port=settings.mqtt_port,
+                          partitions=settings.nats_partitions)
+    if args.action == "up" and args.engine == "nats":
+        stack.check_bind_hosts()
+        stack.influxdb.start()
+        nats.up()
+        _ensure_stream(nats)
+        console.print(f"[green]up[/]: NATS {len(nats.nodes)} node(s), MQTT "
+                      f"{', '.join(n.mqtt_url for n in nats.nodes)}, NATS {nats.url}; "
+                      f"influxdb {stack.influxdb.url} (data in {settings.state_dir / 'stack'})")
+    elif args.action == "up":
         stack.up()
         console.print(f"[green]up[/]: mosquitto {stack.mosquitto.url}, "
                       f"influxdb {stack.influxdb.url} (data in {settings.state_dir / 'stack'})")
     elif args.action == "down":
         # the processor first: its last events still reach the database
         _stop_processor(settings.state_dir, stack.mosquitto.url, console)
-        stopped = stack.down()
+        stopped = [f"nats {name}" for name in nats.down()] + stack.down()
         console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     else:
         down = 0
+        if any(node.pid() is not None for node in nats.nodes):
+            for node in nats.nodes:
+                up = node.pid() is not None and node.ready()
+                console.print(f"[{'green]●' if up else 'red]○'}[/] nats {node.addr.name:5} "
+                              f"{node.url}, MQTT {node.mqtt_url}"
+                              + ("" if up else "  not running"))
+                down += 0 if up else 1
+            if stack.mosquitto.pid() is None:  # the NATS stack runs without it
+                console.print(f"[green]●[/] {stack.influxdb.name:10} {stack.influxdb.url}"
+                              if stack.influxdb.ready() else
+                              f"[red]○[/] {stack.influxdb.name:10} not running")
+                return 1 if down or not stack.influxdb.ready() else 0
         for server in stack.servers:
             pid = server.pid()
             if pid is not None and server.ready():
@@ -63,6 +103,32 @@ def run(args: argparse.Namespace) -> int:
                 console.print(f"[red]○[/] {server.name:10} {server.url}  not running")
         return 1 if down else 0
     return 0
+
+
+def _nats_nodes(settings: Settings, args: argparse.Namespace) -> int:
+    """--nodes for up; for down/status as many as were started (their folders)."""
+    if args.action == "up":
+        return int(args.nodes)
+    folder = settings.state_dir / "stack" / "nats"
+    return 3 if (folder / "n3").is_dir() else 1
+
+
+def _ensure_stream(nats: NatsCluster) -> None:
+    """The input stream with one replica per node, before any processor connects."""
+    import asyncio
+
+    import nats as nats_client
+
+    from footfall.stack.nats import ensure_jetstream
+
+    async def main() -> None:
+        nc = await nats_client.connect(nats.urls)
+        try:
+            await ensure_jetstream(nc.jetstream(timeout=10), replicas=len(nats.nodes))
+        finally:
+            await nc.close()
+
+    asyncio.run(main())
 
 
 def _stop_processor(state_dir: Path, broker_url: str, console: Console) -> None:

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
         DEFAULT_RESEND_WINDOW_S, ge=0.0, le=600.0,
         description="after a lost broker connection, publish again what the broker "
                     "acknowledged in the last S seconds (0 = off); docs/reliability.md")
+    nats_url: str = Field(
+        "nats://127.0.0.1:4222",
+        description="NATS servers of the scale-out (`footfall process --engine nats`), "
+                    "comma-separated: nats://n1:4222,nats://n2:4222")
+    nats_partitions: int = Field(
+        31, ge=2, le=1024, description="partitions of the NATS deployment: the servers' "
+                                       "mapping says the same prime (docs/scaling.md)")
+    nats_lease_s: float = Field(
+        6.0, ge=1.0, le=120.0, description="a processor's claim on a partition lapses this "
+                                           "long after its last renewal (takeover time)")
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL")
     influx_database: str = Field("footfall", description="InfluxDB 1.x database / 2.x+ bucket")
     influx_token: SecretStr | None = Field(None, description="InfluxDB 2.x/3.x token")

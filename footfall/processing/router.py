@@ -258,6 +258,11 @@ class SessionRouter:
 
         return self._guarded(athlete, session, "finish", drain_and_finish)
 
+    def forget_session(self, athlete: str, session: str) -> None:
+        """Drop a session's state without finishing it: another processor goes on with it
+        (the scale-out's partitions change owner)."""
+        self._sessions.pop((athlete, session), None)
+
     def finish(self) -> list[Routed]:
         """End every session (end of a file, or the service stopping)."""
         out: list[Routed] = []

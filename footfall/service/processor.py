@@ -223,6 +223,10 @@ class ProcessorService:
                 raise errors[0]  # the connection broke: reconnect
 
     def _beat(self) -> None:
+        self.beat()
+
+    def beat(self) -> None:
+        """The heartbeat file (service/health.py)."""
         self.watchdog.write({
             "pid": os.getpid(),
             "mqtt_url": self.settings.mqtt_url,
@@ -254,13 +258,21 @@ class ProcessorService:
                 await self._outbox_room.wait()
 
     async def _tick(self) -> None:
-        """Once a second: devices that went silent (no_data alerts, judged on arrival), and
-        sessions that ended."""
         while True:
             await asyncio.sleep(TICK_S)
-            self._emit(self.router.tick())
-            self.finish_ended()
-            self.journal.keep_only(set(self.router.sessions))  # idle ones the router ended
+            self.tick()
+
+    def tick(self) -> None:
+        """Once a second: devices that went silent (no_data alerts, judged on arrival), and
+        sessions that ended."""
+        self._emit(self.router.tick())
+        self.finish_ended()
+        self.journal.keep_only(set(self.router.sessions))  # idle ones the router ended
+
+    @property
+    def outbox(self) -> asyncio.Queue[tuple[str, bytes, bool]]:
+        """Derived events waiting to be published: (MQTT topic, payload, retain)."""
+        return self._outbox
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         while True:
@@ -292,9 +304,11 @@ class ProcessorService:
 
     # -- messages ----------------------------------------------------------------------------
 
-    def handle(self, topic_text: str, payload: bytes) -> bool:
-        """Process one MQTT message (public so tests and replays can feed messages directly);
-        False when it was set aside as malformed."""
+    def handle(self, topic_text: str, payload: bytes, *, publish: bool = True,
+               store: bool = True) -> bool:
+        """Process one MQTT message (public so tests, replays and the NATS input feed
+        messages directly); False when it was set aside as malformed. ``publish``/``store``
+        False: a replay that rebuilds state whose events were already published/stored."""
         self.stats.messages += 1
         parts = topic_text.split("/")
         if len(parts) == 6:
@@ -304,7 +318,7 @@ class ProcessorService:
                 self.stats.rsc_samples += 1
         rejected = self.router.stats.rejected
         with self.watchdog.handling(topic_text):
-            self._emit(self.router.handle(topic_text, payload))
+            self._emit(self.router.handle(topic_text, payload), publish=publish, store=store)
         return self.router.stats.rejected == rejected
 
     def processor(self, athlete: str, session: str) -> SessionProcessor:
@@ -334,9 +348,10 @@ class ProcessorService:
         self.stats.malformed += 1
         self.quarantine.put(source, reason, payload)
 
-    def _emit(self, outputs: Sequence[Routed], *, publish: bool = True) -> None:
+    def _emit(self, outputs: Sequence[Routed], *, publish: bool = True,
+              store: bool = True) -> None:
         """Derived events to MQTT (unless ``publish`` is False: a journal replay) and to
-        InfluxDB."""
+        InfluxDB (unless ``store`` is False)."""
         lines = []
         alerts_changed: set[tuple[str, str]] = set()
         for topic, event in outputs:
@@ -359,7 +374,7 @@ class ProcessorService:
             if processor is not None:
                 active = Topic(athlete, session, SESSION_DEVICE, Stream.ALERTS_ACTIVE)
                 self._outbox.put_nowait((str(active), processor.alerts.active_payload(), True))
-        if lines and self.writer is not None:
+        if lines and store and self.writer is not None:
             self.writer.add(lines)
 
     def _meta(self, topic: Topic) -> DeviceMeta | None:

@@ -156,6 +156,13 @@ class WriterStats:
     write_failures: int = 0
     spooled_batches: int = 0  # batches currently waiting on disk
     batches_split: int = 0  # batches InfluxDB refused in part, sent again in halves
+    lines_recovered: int = 0  # lines an earlier run left in the spool
+
+    @property
+    def lines_done(self) -> int:
+        """Lines of this run that InfluxDB has taken (or refused as bad data): every line
+        queued before the ``lines_done``-th one is stored (batches go in order)."""
+        return self.lines_written + self.lines_rejected - self.lines_recovered
 
 
 class SpooledWriter:
@@ -198,6 +205,8 @@ class SpooledWriter:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self._recover_parts()
         leftover = self._segments()
+        # sent first (names sort by time): lines_written counts them before this run's lines
+        self.stats.lines_recovered = sum(p.read_bytes().count(b"\n") for p in leftover)
         if leftover:
             log.warning("found %d unsent batch(es) in %s from an earlier run; sending them",
                         len(leftover), self.spool_dir)

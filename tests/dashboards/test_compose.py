@@ -37,7 +37,11 @@ _VARIABLE = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 
 def test_services() -> None:
-    assert set(SERVICES) == {"mosquitto", "influxdb", "processor", "grafana"}
+    default = {name for name, service in SERVICES.items() if not service.get("profiles")}
+    assert default == {"mosquitto", "influxdb", "processor", "grafana"}
+    # the scale-out (docs/scaling.md) only with `--profile scale`
+    assert set(SERVICES) - default == {"nats1", "nats2", "nats3", "bridge",
+                                       "processor-scale-a", "processor-scale-b"}
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))

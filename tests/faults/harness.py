@@ -262,15 +262,7 @@ class Rig:
     # -- InfluxDB ----------------------------------------------------------------------------
 
     async def stored_steps(self) -> list[dict[str, Any]]:
-        async with InfluxClient(InfluxTarget(self.influxdb.url, self.database)) as influx:
-            try:
-                series = await influx.query(
-                    'SELECT "sensor_time_s" FROM "step" WHERE '
-                    f"\"athlete\" = '{self.athlete}' AND \"session\" = '{self.session}' "
-                    'GROUP BY "device", "side", "placement"')
-            except Exception:  # the database does not exist yet, or InfluxDB is down
-                return []
-        return rows(series)
+        return await query_steps(self.influxdb.url, self.database, self.athlete, self.session)
 
     async def settled_steps(self, expected: int, timeout_s: float = 60.0,
                             quiet_s: float = 6.0) -> list[dict[str, Any]]:
@@ -315,6 +307,20 @@ class Rig:
         finally:
             quiet.setLevel(level)
         return out
+
+
+async def query_steps(url: str, database: str, athlete: str,
+                      session: str) -> list[dict[str, Any]]:
+    """A session's stored steps (sensor time, device, side, placement)."""
+    async with InfluxClient(InfluxTarget(url, database)) as influx:
+        try:
+            series = await influx.query(
+                'SELECT "sensor_time_s" FROM "step" WHERE '
+                f"\"athlete\" = '{athlete}' AND \"session\" = '{session}' "
+                'GROUP BY "device", "side", "placement"')
+        except Exception:  # the database does not exist yet, or InfluxDB is down
+            return []
+    return rows(series)
 
 
 def compare(expected: dict[str, list[float]], stored: list[dict[str, Any]]) -> StepCount:
