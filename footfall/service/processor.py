@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
+#: messages analysed between two journal flushes and acknowledgements (at most what the broker
+#: has in flight to us: max_inflight_messages)
+MAX_BATCH = 1000
 #: the longest wait between two attempts to reach the broker
 MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
@@ -232,14 +235,19 @@ class ProcessorService:
             await asyncio.sleep(health.INTERVAL_S)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            payload = message.payload
-            body = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
-            topic = str(message.topic)
-            if self.handle(topic, bytes(body)):
-                parts = topic.split("/")
-                self.journal.append((parts[2], parts[3]), topic, bytes(body))
-            mqtt.ack(client, message)  # analysed and journalled (or quarantined): done
+        """Every message already received, in one go: each analysed and journalled, then the
+        journal flushed and the batch acknowledged (one write each, not one per message)."""
+        async for batch in mqtt.batches(client, MAX_BATCH):
+            for message in batch:
+                payload = message.payload
+                body = payload if isinstance(payload, bytes) else \
+                    bytes(payload) if isinstance(payload, bytearray) else str(payload).encode()
+                topic = message.topic.value
+                if self.handle(topic, body):
+                    parts = topic.split("/")
+                    self.journal.append((parts[2], parts[3]), topic, body)
+            self.journal.flush()
+            mqtt.ack_all(client, batch)  # analysed and journalled (or quarantined): done
 
     async def _tick(self) -> None:
         """Once a second: devices that went silent (no_data alerts, judged on arrival), and
@@ -251,19 +259,27 @@ class ProcessorService:
             self.journal.keep_only(set(self.router.sessions))  # idle ones the router ended
 
     async def _publish(self, client: aiomqtt.Client) -> None:
+        """Everything queued, published together (in order; paho keeps up to its in-flight
+        limit unacknowledged): one at a time, each waiting for its PUBACK, the outbox fell
+        behind a busy loop (docs/benchmarks.md, "Sensors per processor")."""
         while True:
-            topic, payload, retain = await self._outbox.get()
-            try:
-                await client.publish(topic, payload, qos=1, retain=retain)
-            except aiomqtt.MqttError:
-                # keep it for the next connection; order within the queue is kept by re-queueing
-                # everything behind it
-                rest = [(topic, payload, retain)]
+            batch = [await self._outbox.get()]
+            while len(batch) < MAX_BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            sent = await asyncio.gather(
+                *(client.publish(topic, payload, qos=1, retain=retain)
+                  for topic, payload, retain in batch), return_exceptions=True)
+            failed = [item for item, outcome in zip(batch, sent, strict=True)
+                      if isinstance(outcome, BaseException)]
+            if failed:
+                # keep them for the next connection, in order, ahead of what came since
+                rest = failed
                 while not self._outbox.empty():
                     rest.append(self._outbox.get_nowait())
                 for item in rest:
                     self._outbox.put_nowait(item)
-                raise
+                error = next(o for o in sent if isinstance(o, BaseException))
+                raise error
 
     async def _drain_outbox(self, client: aiomqtt.Client) -> None:
         while not self._outbox.empty():
