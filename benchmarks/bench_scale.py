@@ -79,6 +79,7 @@ class Result:
     latency_ms: dict[str, float] = field(default_factory=dict)
     cores: dict[str, float] = field(default_factory=dict)
     loadgen: dict[str, Any] = field(default_factory=dict)
+    outbox: list[int] = field(default_factory=list)
 
 
 def cpu_s(pid: int) -> float:
@@ -110,6 +111,7 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
         env=env, cwd=run_dir, stdout=(run_dir / "process.log").open("w"),
         stderr=subprocess.STDOUT)
     beats: list[tuple[int, int]] = []  # (time_ns, messages) of each heartbeat seen
+    outbox: list[int] = []  # and the processor's outbox then (events not yet published)
     arrivals: list[tuple[int, int]] = []  # (arrival ns, step time_ns)
     health = state / "processor-health.json"
 
@@ -118,6 +120,7 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
             status: dict[str, Any] = json.loads(health.read_text())
             if not beats or beats[-1][0] != status["time_ns"]:
                 beats.append((int(status["time_ns"]), int(status["messages"])))
+                outbox.append(int(status.get("outbox", -1)))
             return status
         return None
 
@@ -188,6 +191,7 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
         frame = np.clip((arrived[:, 1] - start_ns) // FRAME_NS, 0,
                         sent_ns.size - 1)
         latency = (arrived[:, 0] - sent_ns[frame]) / 1e6
+        result.outbox = outbox
         result.steps = int(arrived.shape[0])
         result.steps_per_sensor = round(result.steps / sensors, 1)
         result.latency_ms = {"p50": round(pct(latency, 50), 1), "p95": round(pct(latency, 95), 1),

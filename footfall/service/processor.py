@@ -52,9 +52,12 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
-#: messages analysed between two journal flushes and acknowledgements (at most what the broker
-#: has in flight to us: max_inflight_messages)
-MAX_BATCH = 1000
+#: QoS 1 messages in flight each way: the events we publish (paho's window), and what the
+#: broker sends us before we acknowledge (its max_inflight_messages, the same 1000 in
+#: deploy/mosquitto/conf.d/footfall.conf)
+INFLIGHT = 1000
+#: messages analysed between two journal flushes and acknowledgements
+MAX_BATCH = INFLIGHT
 #: the longest wait between two attempts to reach the broker
 MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
@@ -187,7 +190,7 @@ class ProcessorService:
 
     async def _connected_session(self, stopper: asyncio.Task[bool]) -> None:
         client = mqtt.client(self.settings, client_id=self.client_id, clean_session=False,
-                             max_inflight_messages=100, manual_ack=True)
+                             max_inflight_messages=INFLIGHT, manual_ack=True)
         async with client:
             for stream in sorted((INPUT_STREAMS | RESUME_STREAMS) - SESSION_INPUTS):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
@@ -222,6 +225,7 @@ class ProcessorService:
             "mqtt_url": self.settings.mqtt_url,
             "connected": self.connected.is_set(),
             "messages": self.stats.messages,
+            "outbox": self._outbox.qsize(),  # derived events not yet handed to the broker
             "malformed": self.stats.malformed,
             "reconnects": self.stats.reconnects,
             "sessions": len(self.router.sessions),
