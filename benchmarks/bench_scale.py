@@ -62,6 +62,22 @@ MAX_BACKLOG_S = 1.0
 MAX_P95_MS = 1000.0
 
 
+#: ``footfall`` under cProfile with a CPU-time clock (wall time would count the time the
+#: processor waits for a core on a shared machine)
+PROFILED = """
+import cProfile, sys, time
+from footfall.cli import main
+out = sys.argv.pop(1)
+profiler = cProfile.Profile(time.process_time)
+try:
+    profiler.runcall(main)
+except SystemExit:
+    pass
+finally:
+    profiler.dump_stats(out)
+"""
+
+
 @dataclass
 class Result:
     code: str
@@ -79,7 +95,7 @@ class Result:
     latency_ms: dict[str, float] = field(default_factory=dict)
     cores: dict[str, float] = field(default_factory=dict)
     loadgen: dict[str, Any] = field(default_factory=dict)
-    outbox: list[int] = field(default_factory=list)
+    outbox: list[tuple[int, int]] = field(default_factory=list)
 
 
 def cpu_s(pid: int) -> float:
@@ -103,15 +119,18 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     state = run_dir / "process"
-    profiled = ["-m", "cProfile", "-o", str(profile / f"{code}-{sensors}.prof")] if profile else []
+    footfall = (["-c", PROFILED, str(profile / f"{code}-{sensors}.prof")] if profile
+                else ["-m", "footfall"])
     processor = subprocess.Popen(
-        [sys.executable, *profiled, "-m", "footfall", "process", "-q", "--mqtt-url", broker.url,
+        [sys.executable, *footfall, "process", "-q", "--mqtt-url", broker.url,
          "--influx-url", influx.url, "--influx-database", f"bench_{code}_{sensors}",
          "--state-dir", str(state), "--client-id", f"bench-{code}-{sensors}"],
         env=env, cwd=run_dir, stdout=(run_dir / "process.log").open("w"),
         stderr=subprocess.STDOUT)
     beats: list[tuple[int, int]] = []  # (time_ns, messages) of each heartbeat seen
-    outbox: list[int] = []  # and the processor's outbox then (events not yet published)
+    #: and the processor's outbox then (events not yet published), messages received but not
+    #: yet analysed
+    outbox: list[tuple[int, int]] = []
     arrivals: list[tuple[int, int]] = []  # (arrival ns, step time_ns)
     health = state / "processor-health.json"
 
@@ -120,7 +139,7 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
             status: dict[str, Any] = json.loads(health.read_text())
             if not beats or beats[-1][0] != status["time_ns"]:
                 beats.append((int(status["time_ns"]), int(status["messages"])))
-                outbox.append(int(status.get("outbox", -1)))
+                outbox.append((int(status.get("outbox", -1)), int(status.get("received", -1))))
             return status
         return None
 
@@ -128,7 +147,8 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
         deadline = time.monotonic() + 60
         while not ((status := beat()) and status.get("connected")):
             if processor.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"processor did not connect; see {run_dir / 'process.log'}")
+                tail = (run_dir / "process.log").read_text()[-2000:]
+                raise SystemExit(f"the processor did not connect; its log ends with:\n{tail}")
             await asyncio.sleep(0.1)
         sub = mqtt.client(BrokerConfig("127.0.0.1", broker.port),
                           max_queued_incoming_messages=0)
@@ -213,8 +233,8 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
 def markdown(results: list[Result]) -> str:
     lines = ["| code | sensors | sent msg/s | handled msg/s | backlog at end | sustained | "
              "steps/sensor | step latency p50 / p95 / max (ms) | CPU processor / broker / "
-             "InfluxDB / loadgen (cores) | load avg before → after |",
-             "|---|---:|---:|---:|---:|---|---:|---|---|---|"]
+             "InfluxDB / loadgen (cores) | processor CPU per message | load avg before → after |",
+             "|---|---:|---:|---:|---:|---|---:|---|---|---:|---|"]
     for r in results:
         c = r.cores
         lines.append(
@@ -223,6 +243,7 @@ def markdown(results: list[Result]) -> str:
             f"{r.steps_per_sensor} | {r.latency_ms['p50']:.0f} / {r.latency_ms['p95']:.0f} / "
             f"{r.latency_ms['max']:.0f} | {c.get('processor', 0):.2f} / {c.get('broker', 0):.2f}"
             f" / {c.get('influxdb', 0):.2f} / {c.get('loadgen', 0):.2f} | "
+            f"{c.get('processor', 0) * 1e6 / max(r.handled_rate, 1):.0f} µs | "
             f"{r.load_before} → {r.load_after} |")
     best: dict[str, int] = {}
     for r in results:
@@ -243,19 +264,33 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="sending time per run")
     parser.add_argument("--baseline", type=Path, help="a checkout of the code to compare with")
     parser.add_argument("--only-baseline", action="store_true")
+    parser.add_argument("--from-jsonl", type=Path,
+                        help="only print the table of the results saved by --out")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and data")
     parser.add_argument("--all", action="store_true",
                         help="run every N even after one was not sustained")
     parser.add_argument("--out", type=Path, help="append each result as a JSON line here")
     parser.add_argument("--profile", type=Path,
-                        help="run each processor under cProfile, its stats saved in this folder")
+                        help="run each processor under cProfile (CPU time), its stats saved in "
+                        "this folder as <code>-<sensors>.prof")
     args = parser.parse_args()
+    if args.from_jsonl:
+        fields = set(Result.__dataclass_fields__)
+        print(markdown([Result(**{k: v for k, v in json.loads(line).items() if k in fields})
+                        for line in args.from_jsonl.read_text().splitlines() if line]))
+        return
     codes: list[tuple[str, str | None]] = []
     if args.baseline:
         codes.append(("baseline", str(args.baseline.resolve())))
     if not args.only_baseline:
         codes.append(("new", None))
     results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp_name:
+    with contextlib.ExitStack() as cleanup:
+        if args.keep:
+            tmp_name = tempfile.mkdtemp(prefix="bench-scale-")
+            print(f"servers' and processes' files and logs in {tmp_name}", file=sys.stderr)
+        else:
+            tmp_name = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-scale-"))
         tmp = Path(tmp_name)
         influx = Server("influxdb", tmp / "influxdb", "127.0.0.1", free_port(),
                         rpc_port=free_port())

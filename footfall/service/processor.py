@@ -58,6 +58,8 @@ SESSION_END_GRACE_S = 2.0
 INFLIGHT = 1000
 #: messages analysed between two journal flushes and acknowledgements
 MAX_BATCH = INFLIGHT
+#: events published together (aiomqtt's cost per publish grows with those still waiting)
+PUBLISH_BATCH = 100
 #: the longest wait between two attempts to reach the broker
 MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
@@ -135,6 +137,7 @@ class ProcessorService:
         self._attempts = 0
         self._reminded = 0.0
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
+        self._client: aiomqtt.Client | None = None  # the connection in use
 
     # -- the connection ----------------------------------------------------------------------
 
@@ -204,6 +207,7 @@ class ProcessorService:
             self._away_since, self._attempts = None, 0
             self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
+            self._client = client
             consumer = asyncio.create_task(self._consume(client))
             publisher = asyncio.create_task(self._publish(client))
             ticker = asyncio.create_task(self._tick())
@@ -226,6 +230,7 @@ class ProcessorService:
             "connected": self.connected.is_set(),
             "messages": self.stats.messages,
             "outbox": self._outbox.qsize(),  # derived events not yet handed to the broker
+            "received": len(self._client.messages) if self._client else 0,  # not yet analysed
             "malformed": self.stats.malformed,
             "reconnects": self.stats.reconnects,
             "sessions": len(self.router.sessions),
@@ -268,7 +273,7 @@ class ProcessorService:
         behind a busy loop (docs/benchmarks.md, "Sensors per processor")."""
         while True:
             batch = [await self._outbox.get()]
-            while len(batch) < MAX_BATCH and not self._outbox.empty():
+            while len(batch) < PUBLISH_BATCH and not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
             sent = await asyncio.gather(
                 *(client.publish(topic, payload, qos=1, retain=retain)

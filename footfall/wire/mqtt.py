@@ -82,6 +82,10 @@ def client(broker: BrokerConfig | Settings, *, client_id: str | None = None,
     )
     if manual_ack:
         made._client.manual_ack_set(True)  # paho's own switch; aiomqtt does not expose it
+    # aiomqtt logs a warning for every publish made while more than this many wait for their
+    # PUBACK (10 by default): a client that keeps a window in flight on purpose would log
+    # one per message
+    made.pending_calls_threshold = max(made.pending_calls_threshold, max_inflight_messages or 0)
     _buffer_reads(made)
     return made
 
