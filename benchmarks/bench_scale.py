@@ -104,6 +104,15 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def waited_s(pid: int) -> float:
+    """Time the process's threads were runnable but waited for a core (schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
 def pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else float("nan")
 
@@ -170,6 +179,7 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
                 env=env, stdout=subprocess.PIPE, stderr=(run_dir / "loadgen.log").open("w"))
             pids = {"processor": processor.pid, "broker": broker.pid(), "influxdb": influx.pid()}
             cpu0 = {k: cpu_s(p) for k, p in pids.items() if p}
+            wait0 = waited_s(processor.pid)
             bench0 = time.process_time()
             wall0 = time.monotonic()
             while loadgen.poll() is None:
@@ -177,6 +187,7 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
                 await asyncio.sleep(0.5)
             wall = time.monotonic() - wall0
             cores = {k: (cpu_s(p) - cpu0[k]) / wall for k, p in pids.items() if p}
+            cores["processor waiting for a core"] = (waited_s(processor.pid) - wait0) / wall
             cores["bench (subscriber)"] = (time.process_time() - bench0) / wall
             assert loadgen.stdout is not None
             result.loadgen = json.loads(loadgen.stdout.read() or "{}")

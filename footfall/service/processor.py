@@ -52,12 +52,14 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
-#: QoS 1 messages in flight each way: the events we publish (paho's window), and what the
-#: broker sends us before we acknowledge (its max_inflight_messages, the same 1000 in
-#: deploy/mosquitto/conf.d/footfall.conf)
-INFLIGHT = 1000
-#: messages analysed between two journal flushes and acknowledgements
-MAX_BATCH = INFLIGHT
+#: QoS 1 messages in flight each way: the events we publish (paho's window) and, for the
+#: broker, what it may send us before we acknowledge (max_inflight_messages in
+#: deploy/mosquitto/conf.d/footfall.conf: 100 too)
+INFLIGHT = 100
+#: messages analysed between two journal flushes and acknowledgements. Mosquitto 2.0.11 sends
+#: a client that keeps acknowledging far more than its in-flight window (40,000+ were seen
+#: waiting in a busy subscriber's queue), so a batch can be larger than the window.
+MAX_BATCH = 1000
 #: events published together (aiomqtt's cost per publish grows with those still waiting)
 PUBLISH_BATCH = 100
 #: the longest wait between two attempts to reach the broker
