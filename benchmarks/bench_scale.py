@@ -244,8 +244,9 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
 def markdown(results: list[Result]) -> str:
     lines = ["| code | sensors | sent msg/s | handled msg/s | backlog at end | sustained | "
              "steps/sensor | step latency p50 / p95 / max (ms) | CPU processor / broker / "
-             "InfluxDB / loadgen (cores) | processor CPU per message | load avg before → after |",
-             "|---|---:|---:|---:|---:|---|---:|---|---|---:|---|"]
+             "InfluxDB / loadgen (cores) | processor waited for a core | processor CPU per "
+             "message | load avg before → after |",
+             "|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|---|"]
     for r in results:
         c = r.cores
         lines.append(
@@ -254,6 +255,7 @@ def markdown(results: list[Result]) -> str:
             f"{r.steps_per_sensor} | {r.latency_ms['p50']:.0f} / {r.latency_ms['p95']:.0f} / "
             f"{r.latency_ms['max']:.0f} | {c.get('processor', 0):.2f} / {c.get('broker', 0):.2f}"
             f" / {c.get('influxdb', 0):.2f} / {c.get('loadgen', 0):.2f} | "
+            f"{c.get('processor waiting for a core', float('nan')):.2f} | "
             f"{c.get('processor', 0) * 1e6 / max(r.handled_rate, 1):.0f} µs | "
             f"{r.load_before} → {r.load_after} |")
     best: dict[str, int] = {}
