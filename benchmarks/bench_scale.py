@@ -241,6 +241,42 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
     return result
 
 
+#: where the processor's time goes: each part, and the functions (file, name) that enter it
+PAHO, AIOMQTT = "paho/mqtt/client.py", "aiomqtt/client.py"
+PARTS = (
+    ("MQTT in: socket reads, paho's packet parsing, aiomqtt's queue", ((PAHO, "loop_read"),)),
+    ("analysis: SessionRouter.handle (decode, gate, detector, metrics, alerts, join)",
+     (("footfall/processing/router.py", "handle"),)),
+    ("journal: append + flush", (("footfall/service/journal.py", "append"),
+                                 ("footfall/service/journal.py", "flush"))),
+    ("derived events: InfluxDB lines, the outbox (_emit)",
+     (("footfall/service/processor.py", "_emit"),)),
+    ("MQTT out: publishing the outbox, writing PUBLISHes and PUBACKs",
+     ((AIOMQTT, "publish"), (PAHO, "loop_write"), ("footfall/wire/mqtt.py", "ack_all"))),
+    ("InfluxDB writer task", (("footfall/storage/influx.py", "_run"),)),
+)
+
+
+def profile_split(path: Path) -> str:
+    """The processor's CPU time by part, from a ``--profile`` run (cumulative times of the
+    functions that enter each part, so a part includes what they call)."""
+    import pstats
+
+    profile = pstats.Stats(str(path))
+    stats = profile.stats  # type: ignore[attr-defined]
+    total = profile.total_tt  # type: ignore[attr-defined]
+    rows = ["| part | CPU share |", "|---|---:|"]
+    counted = 0.0
+    for part, entries in PARTS:
+        spent = sum(ct for (f, _, name), (_, _, _, ct, _) in stats.items()
+                    if any(f.endswith(file) and name == fn for file, fn in entries))
+        counted += spent
+        rows.append(f"| {part} | {spent / total:.0%} |")
+    rows.append(f"| the rest: event loop, per-message bookkeeping, start-up | "
+                f"{1 - counted / total:.0%} |")
+    return "\n".join(rows)
+
+
 def markdown(results: list[Result]) -> str:
     lines = ["| code | sensors | sent msg/s | handled msg/s | backlog at end | sustained | "
              "steps/sensor | step latency p50 / p95 / max (ms) | CPU processor / broker / "
@@ -292,6 +328,8 @@ async def main() -> None:
         print(markdown([Result(**{k: v for k, v in json.loads(line).items() if k in fields})
                         for line in args.from_jsonl.read_text().splitlines() if line]))
         return
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     codes: list[tuple[str, str | None]] = []
     if args.baseline:
         codes.append(("baseline", str(args.baseline.resolve())))
@@ -328,6 +366,9 @@ async def main() -> None:
         finally:
             influx.stop()
     print(markdown(results))
+    for result in results if args.profile else ():
+        print(f"\nprocessor CPU by part, {result.code}, {result.sensors} sensors:\n")
+        print(profile_split(args.profile / f"{result.code}-{result.sensors}.prof"))
 
 
 if __name__ == "__main__":
