@@ -21,7 +21,7 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,49 +92,32 @@ def client(broker: BrokerConfig | Settings, *, client_id: str | None = None,
 
 #: one ``recv()`` takes up to this much of what the broker sent
 RECV_BYTES = 1 << 16
-#: reading stops while this many received messages wait for the application: the broker (and
-#: the TCP window) hold the rest, and the application gets its turn
-READ_AHEAD_MESSAGES = 1000
 
 
 class _BufferedSocket:
     """paho's socket, read ahead: paho's many small ``recv(n)`` calls are served from one
     ``recv(RECV_BYTES)``. What is buffered is reported by ``pending()``, the hook aiomqtt's
     reader callback already has for TLS sockets (which buffer too): it goes on reading while
-    anything is pending, so no buffered byte waits for the next readable event.
+    anything is pending, so no buffered byte waits for the next readable event."""
 
-    That loop would go on as long as the broker keeps sending, and the messages would pile up
-    in aiomqtt's queue while the application waits for its turn; so once ``waiting()``
-    messages reach :data:`READ_AHEAD_MESSAGES`, nothing more is read from the kernel (the
-    socket stays readable: the next event-loop round tries again)."""
+    __slots__ = ("_at", "_buffer", "_sock")
 
-    __slots__ = ("_at", "_buffer", "_sock", "_waiting")
-
-    def __init__(self, sock: Any, waiting: Callable[[], int]) -> None:
+    def __init__(self, sock: Any) -> None:
         self._sock = sock
-        self._waiting = waiting
         self._buffer = b""
         self._at = 0
 
     def recv(self, size: int) -> bytes:
         if self._at >= len(self._buffer):
-            if self._waiting() >= READ_AHEAD_MESSAGES and not self._inner_pending():
-                raise BlockingIOError  # paho stops reading, mid-packet too, and resumes later
             self._buffer = self._sock.recv(RECV_BYTES)  # BlockingIOError when nothing came
             self._at = 0
         chunk = self._buffer[self._at:self._at + size]
         self._at += len(chunk)
         return chunk
 
-    def _inner_pending(self) -> int:
-        """Bytes a TLS socket decrypted and holds (no readable event would announce them)."""
-        return int(self._sock.pending()) if hasattr(self._sock, "pending") else 0
-
     def pending(self) -> int:
-        buffered = len(self._buffer) - self._at
-        if buffered or self._waiting() < READ_AHEAD_MESSAGES:
-            return buffered + self._inner_pending()
-        return self._inner_pending()
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return len(self._buffer) - self._at + int(inner)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -146,10 +129,9 @@ def _buffer_reads(made: aiomqtt.Client) -> None:
     socket, TLS included)."""
     paho = made._client
     register = paho.on_socket_open
-    queue = made._queue
 
     def opened(client: Any, userdata: Any, sock: Any) -> None:
-        client._sock = _BufferedSocket(sock, queue.qsize)
+        client._sock = _BufferedSocket(sock)
         if register is not None:
             register(client, userdata, sock)
 

@@ -73,32 +73,3 @@ async def test_unacknowledged_messages_come_again(mosquitto: Server) -> None:
     assert [p for p, _ in first] == payloads
     again = await _take(broker, client_id, topic, len(payloads), acknowledge=True)
     assert [p for p, _ in again] == payloads
-
-
-async def test_reading_pauses_while_the_application_is_behind(mosquitto: Server) -> None:
-    """QoS 0 has no in-flight window: without the pause, every message the broker sends would
-    pile up in aiomqtt's queue while the application is busy; with it, the kernel and the
-    broker hold them, and all still arrive, in order."""
-    broker = BrokerConfig(mosquitto.host, mosquitto.port)
-    topic = f"test/{uuid.uuid4().hex}/pause"
-    payloads = [i.to_bytes(4, "big") * 8 for i in range(5 * mqtt.READ_AHEAD_MESSAGES)]
-    sub = mqtt.client(broker)
-    async with sub:
-        await sub.subscribe(topic, qos=0)
-        async with mqtt.client(broker) as pub:
-            for payload in payloads:
-                await pub.publish(topic, payload, qos=0)
-        await asyncio.sleep(1.0)  # the application is busy: everything has been sent by now
-        # at most one buffered read (64 kB of 48-byte messages) beyond the limit
-        assert len(sub.messages) <= mqtt.READ_AHEAD_MESSAGES + mqtt.RECV_BYTES // 48
-        got: list[bytes] = []
-
-        async def read() -> None:
-            async for batch in mqtt.batches(sub, 1000):
-                got.extend(bytes(m.payload) for m in batch  # type: ignore[arg-type]
-                           if isinstance(m.payload, bytes))
-                if len(got) >= len(payloads):
-                    return
-
-        await asyncio.wait_for(read(), 30)
-    assert got == payloads
