@@ -62,6 +62,10 @@ INFLIGHT = 100
 MAX_BATCH = 1000
 #: events published together (aiomqtt's cost per publish grows with those still waiting)
 PUBLISH_BATCH = 100
+#: received messages that may wait for analysis before the input connection stops reading
+#: (wire.mqtt.client's read_ahead): a processor fed faster than it analyses — a replay at full
+#: speed, a backlog after a restart — keeps the backlog in the broker, not in its memory
+READ_AHEAD = 2 * MAX_BATCH
 #: the longest wait between two attempts to reach the broker
 MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
@@ -195,8 +199,13 @@ class ProcessorService:
 
     async def _connected_session(self, stopper: asyncio.Task[bool]) -> None:
         client = mqtt.client(self.settings, client_id=self.client_id, clean_session=False,
-                             max_inflight_messages=INFLIGHT, manual_ack=True)
-        async with client:
+                             max_inflight_messages=INFLIGHT, manual_ack=True,
+                             read_ahead=READ_AHEAD)
+        # the derived events go out on a connection of their own: the input one stops reading
+        # while a backlog waits (read_ahead), and the PUBACKs of our publishes must not wait
+        out = mqtt.client(self.settings, client_id=f"{self.client_id}-out", clean_session=True,
+                          max_inflight_messages=INFLIGHT)
+        async with client, out:
             for stream in sorted((INPUT_STREAMS | RESUME_STREAMS) - SESSION_INPUTS):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
             for stream in sorted(SESSION_INPUTS):  # commands; its own retained feedback state
@@ -211,14 +220,14 @@ class ProcessorService:
             log.info("processor subscribed on %s", self.settings.mqtt_url)
             self._client = client
             consumer = asyncio.create_task(self._consume(client))
-            publisher = asyncio.create_task(self._publish(client))
+            publisher = asyncio.create_task(self._publish(out))
             ticker = asyncio.create_task(self._tick())
             done, _ = await asyncio.wait({consumer, publisher, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 # the sessions' last look-ahead, then everything queued, while still connected
                 self._finish_all()
-                await self._drain_outbox(client)
+                await self._drain_outbox(out)
             tasks = (consumer, publisher, ticker)
             await _cancel_all(tasks)
             errors = [e for t in tasks if not t.cancelled() and (e := t.exception()) is not None]
