@@ -73,3 +73,49 @@ async def test_unacknowledged_messages_come_again(mosquitto: Server) -> None:
     assert [p for p, _ in first] == payloads
     again = await _take(broker, client_id, topic, len(payloads), acknowledge=True)
     assert [p for p, _ in again] == payloads
+
+
+async def _slow_read(broker: BrokerConfig, client_id: str, topic: str, count: int,
+                     limit: int | None) -> tuple[list[bytes], int]:
+    """``count`` messages taken 100 per 20 ms at most: (payloads, the most ever queued)."""
+    got: list[bytes] = []
+    peak = 0
+    sub = mqtt.client(broker, client_id=client_id, clean_session=False,
+                      max_inflight_messages=100, manual_ack=True, read_ahead=limit)
+    async with sub:
+        await sub.subscribe(topic, qos=1)
+
+        async def read() -> None:
+            nonlocal peak
+            async for batch in mqtt.batches(sub, 100):
+                peak = max(peak, len(sub.messages) + len(batch))
+                await asyncio.sleep(0.02)
+                got.extend(bytes(m.payload) for m in batch  # type: ignore[arg-type]
+                           if isinstance(m.payload, bytes))
+                mqtt.ack_all(sub, batch)
+                if len(got) >= count:
+                    return
+
+        await asyncio.wait_for(read(), 60)
+    return got, peak
+
+
+async def test_read_ahead_keeps_a_backlog_in_the_broker_and_loses_nothing(
+        mosquitto: Server) -> None:
+    """A subscriber slower than its input: with ``read_ahead`` its queue stops growing near
+    the limit (Mosquitto 2.0.11 sends a client that keeps acknowledging past its in-flight
+    window, so without it the whole backlog came into the subscriber's memory), and every
+    message still arrives, in order, once the application takes them."""
+    broker = BrokerConfig(mosquitto.host, mosquitto.port)
+    topic = f"test/{uuid.uuid4().hex}/ahead"
+    payloads = [i.to_bytes(4, "big") * 250 for i in range(4000)]  # 1 kB each
+    peaks: dict[int | None, int] = {}
+    for limit in (None, 200):
+        client_id = f"ahead-{uuid.uuid4().hex[:8]}"
+        await _take(broker, client_id, topic, 0, acknowledge=True)  # the persistent session
+        await _publish(broker, topic, payloads)  # the backlog, waiting in the broker
+        got, peaks[limit] = await _slow_read(broker, client_id, topic, len(payloads), limit)
+        assert got == payloads
+    # one buffered read (64 kB: 64 of these messages) may come on top of the limit
+    assert peaks[200] <= 200 + 100 + 70, peaks
+    assert peaks[None] > 2 * peaks[200], peaks  # the limit is what holds it
