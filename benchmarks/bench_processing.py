@@ -101,6 +101,20 @@ def detector_bank(counts: np.ndarray, tick: int) -> int:
     return found + len(det.flush(state))
 
 
+def per_stream_detectors(counts: np.ndarray, tick: int) -> int:
+    """One StepDetector per stream, fed ``tick``-sample chunks stream after stream: the part
+    of the per-stream live path a bank would batch."""
+    det = StepDetector(RATE_HZ, "tibia")
+    states = [det.new_state(1) for _ in range(counts.shape[0])]
+    n = counts.shape[1]
+    found = 0
+    for i in range(0, n, tick):
+        for k, state in enumerate(states):
+            r, ax, rail, axes = _prepare(counts[k:k + 1, i:i + tick])
+            found += len(det.process(state, i, r, ax, rail, axes))
+    return found
+
+
 def per_stream_processors(counts: np.ndarray, tick: int) -> int:
     procs = []
     for k in range(counts.shape[0]):
@@ -150,9 +164,12 @@ def main() -> None:
         tb = best_of(lambda: baseline(many), repeat)  # noqa: B023
         tk = best_of(lambda: detector_bank(many, 20), repeat)  # noqa: B023
         tp = best_of(lambda: per_stream_processors(many, 20), 1)  # noqa: B023
+        td = best_of(lambda: per_stream_detectors(many, 20), 1)  # noqa: B023
         rows += [
             (f"{n_streams} streams, offline baseline", total / tb, 1.0),
             (f"{n_streams} streams, one detector bank, 20-ms ticks", total / tk, tb / tk),
+            (f"{n_streams} streams, one StepDetector each (detector only), 20-sample chunks",
+             total / td, tb / td),
             (f"{n_streams} streams, one SessionProcessor each, 20-sample frames", total / tp,
              tb / tp),
         ]

@@ -136,11 +136,14 @@ class Spool:
         """Messages appended but not yet acknowledged."""
         return self._pending
 
-    def append(self, record: Record) -> None:
+    def append(self, record: Record, *, flush: bool = True) -> None:
+        """Append ``record``; with ``flush=False`` it may stay in this process's buffer until
+        :meth:`flush` (or the next flushing append): one write for many records."""
         topic = record.topic.encode()
         body = _META.pack(record.qos, int(record.retain), len(topic)) + topic + record.payload
         self._writer.write(_FRAME.pack(len(body), zlib.crc32(body)) + body)
-        self._writer.flush()
+        if flush:
+            self._writer.flush()
         self._pending += 1
         self.appended += 1
         if self._writer.tell() >= self.segment_bytes:
@@ -244,6 +247,10 @@ class Spool:
             if found:
                 return found[-1][0]
         return None
+
+    def flush(self) -> None:
+        """Hand every appended record to the operating system (a kill -9 keeps it then)."""
+        self._writer.flush()
 
     def close(self) -> None:
         self._writer.close()

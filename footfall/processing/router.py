@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 #: inputs of the session itself (device ``session``), not of a sensor
 SESSION_INPUTS = frozenset({Stream.CONTROL, Stream.FEEDBACK_STATE})
+#: what the router analyses; every other stream is derived (the processor's own output)
+ROUTED_STREAMS = INPUT_STREAMS | RESUME_STREAMS
+#: valid topics parsed once (a sensor sends 40 frames a second on the same topic); bounded
+TOPIC_CACHE_SIZE = 20_000
 Routed = tuple[Topic, Event]
 SessionKey = tuple[str, str]
 Reject = Callable[[str, str, bytes], None]
@@ -83,6 +87,7 @@ class SessionRouter:
         self.limits = limits or Limits()
         self.stats = RouterStats()
         self._sessions: dict[SessionKey, _Session] = {}
+        self._topics: dict[str, Topic] = {}
         #: retained feedback states of sessions not (yet) running here: applied when they
         #: start, so old sessions' retained messages never create processors
         self._restore: dict[SessionKey, FeedbackState] = {}
@@ -114,8 +119,13 @@ class SessionRouter:
         """One message; the derived events it completes. Never raises."""
         self.stats.messages += 1
         try:
-            topic = Topic.parse(topic_text)
-            if topic.stream not in INPUT_STREAMS | RESUME_STREAMS:
+            topic = self._topics.get(topic_text)
+            if topic is None:
+                topic = Topic.parse(topic_text)
+                if len(self._topics) >= TOPIC_CACHE_SIZE:
+                    self._topics.clear()
+                self._topics[topic_text] = topic
+            if topic.stream not in ROUTED_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
             return self._dispatch(topic, payload)
         except InputError as exc:

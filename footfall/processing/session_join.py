@@ -122,7 +122,9 @@ class SessionJoin:
 
     def _emit_until(self, until_ns: int) -> list[SessionMetricsEvent]:
         out: list[SessionMetricsEvent] = []
-        while self._next_ns is not None and self._next_ns <= until_ns:
+        if self._next_ns is None or self._next_ns > until_ns:
+            return out  # (most frames): no second completed, nothing more to forget
+        while self._next_ns <= until_ns:
             event = self._at(self._next_ns)
             if event is not None:
                 out.append(event)

@@ -42,17 +42,30 @@ class Journal:
         self.max_bytes = max_bytes
         self._logs: dict[SessionKey, _Log] = {}
         self._dropped: set[SessionKey] = set()  # over the cap: not journalled any more
+        self._unflushed: set[SessionKey] = set()
+
+    def flush(self) -> None:
+        """Everything appended so far to the operating system: one write per session with
+        new messages, however many came (a batch is acknowledged after this)."""
+        for key in self._unflushed:
+            entry = self._logs.get(key)
+            if entry is not None:
+                entry.spool.flush()
+        self._unflushed.clear()
 
     def _dir(self, key: SessionKey) -> Path:
         return self.folder / key[0] / key[1]
 
     def append(self, key: SessionKey, topic: str, payload: bytes) -> None:
+        """Journal one message; it is on disk (in the OS's hands) after :meth:`flush`, which
+        must come before the message is acknowledged."""
         if key in self._dropped:
             return
         entry = self._logs.get(key)
         if entry is None:
             entry = self._logs[key] = _Log(Spool(self._dir(key)), _size(self._dir(key)))
-        entry.spool.append(Record(topic, payload))
+        entry.spool.append(Record(topic, payload), flush=False)
+        self._unflushed.add(key)
         entry.bytes += len(topic) + len(payload) + 12
         if entry.bytes > self.max_bytes:
             log.warning("session %s/%s: its journal passed %.0f MB (limits.journal_max_mb): "

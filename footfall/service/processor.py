@@ -50,15 +50,22 @@ log = logging.getLogger(__name__)
 
 #: how often silent devices and ended sessions are checked
 TICK_S = 1.0
-#: derived events published at once: aiomqtt's publish waits for the broker's PUBACK, so one
-#: at a time a processor fed faster than real time (a replay at full speed, a backlog after a
-#: restart) made events faster than it sent them, and its outbox grew without bound
-PUBLISH_WINDOW = 64
-#: events waiting to be published beyond which the consumer stops taking messages (they wait
-#: in the broker's queue for us instead of in our memory)
-OUTBOX_MAX = 5000
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
+#: QoS 1 messages in flight each way: the events we publish (paho's window) and, for the
+#: broker, what it may send us before we acknowledge (max_inflight_messages in
+#: deploy/mosquitto/conf.d/footfall.conf: 100 too)
+INFLIGHT = 100
+#: messages analysed between two journal flushes and acknowledgements. Mosquitto 2.0.11 sends
+#: a client that keeps acknowledging far more than its in-flight window (40,000+ were seen
+#: waiting in a busy subscriber's queue), so a batch can be larger than the window.
+MAX_BATCH = 1000
+#: events published together (aiomqtt's cost per publish grows with those still waiting)
+PUBLISH_BATCH = 100
+#: received messages that may wait for analysis before the input connection stops reading
+#: (wire.mqtt.client's read_ahead): a processor fed faster than it analyses — a replay at full
+#: speed, a backlog after a restart — keeps the backlog in the broker, not in its memory
+READ_AHEAD = 2 * MAX_BATCH
 #: the longest wait between two attempts to reach the broker
 MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
@@ -136,8 +143,7 @@ class ProcessorService:
         self._attempts = 0
         self._reminded = 0.0
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
-        self._outbox_room = asyncio.Event()  # set while the outbox is below OUTBOX_MAX
-        self._outbox_room.set()
+        self._client: aiomqtt.Client | None = None  # the connection in use
 
     # -- the connection ----------------------------------------------------------------------
 
@@ -193,8 +199,13 @@ class ProcessorService:
 
     async def _connected_session(self, stopper: asyncio.Task[bool]) -> None:
         client = mqtt.client(self.settings, client_id=self.client_id, clean_session=False,
-                             max_inflight_messages=100, manual_ack=True)
-        async with client:
+                             max_inflight_messages=INFLIGHT, manual_ack=True,
+                             read_ahead=READ_AHEAD)
+        # the derived events go out on a connection of their own: the input one stops reading
+        # while a backlog waits (read_ahead), and the PUBACKs of our publishes must not wait
+        out = mqtt.client(self.settings, client_id=f"{self.client_id}-out", clean_session=True,
+                          max_inflight_messages=INFLIGHT)
+        async with client, out:
             for stream in sorted((INPUT_STREAMS | RESUME_STREAMS) - SESSION_INPUTS):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
             for stream in sorted(SESSION_INPUTS):  # commands; its own retained feedback state
@@ -207,15 +218,16 @@ class ProcessorService:
             self._away_since, self._attempts = None, 0
             self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
+            self._client = client
             consumer = asyncio.create_task(self._consume(client))
-            publisher = asyncio.create_task(self._publish(client))
+            publisher = asyncio.create_task(self._publish(out))
             ticker = asyncio.create_task(self._tick())
             done, _ = await asyncio.wait({consumer, publisher, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 # the sessions' last look-ahead, then everything queued, while still connected
                 self._finish_all()
-                await self._drain_outbox(client)
+                await self._drain_outbox(out)
             tasks = (consumer, publisher, ticker)
             await _cancel_all(tasks)
             errors = [e for t in tasks if not t.cancelled() and (e := t.exception()) is not None]
@@ -232,6 +244,8 @@ class ProcessorService:
             "mqtt_url": self.settings.mqtt_url,
             "connected": self.connected.is_set(),
             "messages": self.stats.messages,
+            "outbox": self._outbox.qsize(),  # derived events not yet handed to the broker
+            "received": len(self._client.messages) if self._client else 0,  # not yet analysed
             "malformed": self.stats.malformed,
             "reconnects": self.stats.reconnects,
             "sessions": len(self.router.sessions),
@@ -245,17 +259,19 @@ class ProcessorService:
             await asyncio.sleep(health.INTERVAL_S)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            payload = message.payload
-            body = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
-            topic = str(message.topic)
-            if self.handle(topic, bytes(body)):
-                parts = topic.split("/")
-                self.journal.append((parts[2], parts[3]), topic, bytes(body))
-            mqtt.ack(client, message)  # analysed and journalled (or quarantined): done
-            if self._outbox.qsize() >= OUTBOX_MAX:  # back-pressure: let the publisher catch up
-                self._outbox_room.clear()
-                await self._outbox_room.wait()
+        """Every message already received, in one go: each analysed and journalled, then the
+        journal flushed and the batch acknowledged (one write each, not one per message)."""
+        async for batch in mqtt.batches(client, MAX_BATCH):
+            for message in batch:
+                payload = message.payload
+                body = payload if isinstance(payload, bytes) else \
+                    bytes(payload) if isinstance(payload, bytearray) else str(payload).encode()
+                topic = message.topic.value
+                if self.handle(topic, body):
+                    parts = topic.split("/")
+                    self.journal.append((parts[2], parts[3]), topic, body)
+            self.journal.flush()
+            mqtt.ack_all(client, batch)  # analysed and journalled (or quarantined): done
 
     async def _tick(self) -> None:
         while True:
@@ -275,27 +291,27 @@ class ProcessorService:
         return self._outbox
 
     async def _publish(self, client: aiomqtt.Client) -> None:
+        """Everything queued, published together (in order; paho keeps up to its in-flight
+        limit unacknowledged): one at a time, each waiting for its PUBACK, the outbox fell
+        behind a busy loop (docs/benchmarks.md, "Sensors per processor")."""
         while True:
             batch = [await self._outbox.get()]
-            while len(batch) < PUBLISH_WINDOW and not self._outbox.empty():
+            while len(batch) < PUBLISH_BATCH and not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
-            # started in queue order, so the broker gets them in order; acknowledged together
-            results = await asyncio.gather(
+            sent = await asyncio.gather(
                 *(client.publish(topic, payload, qos=1, retain=retain)
                   for topic, payload, retain in batch), return_exceptions=True)
-            failed = [item for item, r in zip(batch, results, strict=True)
-                      if isinstance(r, BaseException)]
+            failed = [item for item, outcome in zip(batch, sent, strict=True)
+                      if isinstance(outcome, BaseException)]
             if failed:
-                # keep them for the next connection, ahead of everything queued behind them
+                # keep them for the next connection, in order, ahead of what came since
                 rest = failed
                 while not self._outbox.empty():
                     rest.append(self._outbox.get_nowait())
                 for item in rest:
                     self._outbox.put_nowait(item)
-                error = next(r for r in results if isinstance(r, BaseException))
+                error = next(o for o in sent if isinstance(o, BaseException))
                 raise error
-            if self._outbox.qsize() < OUTBOX_MAX // 2:
-                self._outbox_room.set()
 
     async def _drain_outbox(self, client: aiomqtt.Client) -> None:
         while not self._outbox.empty():
