@@ -222,13 +222,15 @@ class ProcessorService:
             consumer = asyncio.create_task(self._consume(client))
             publisher = asyncio.create_task(self._publish(out))
             ticker = asyncio.create_task(self._tick())
-            done, _ = await asyncio.wait({consumer, publisher, stopper},
+            # the output connection breaking while nothing is published: reconnect too
+            output_lost = asyncio.create_task(mqtt.until_disconnected(out))
+            done, _ = await asyncio.wait({consumer, publisher, output_lost, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 # the sessions' last look-ahead, then everything queued, while still connected
                 self._finish_all()
                 await self._drain_outbox(out)
-            tasks = (consumer, publisher, ticker)
+            tasks = (consumer, publisher, output_lost, ticker)
             await _cancel_all(tasks)
             errors = [e for t in tasks if not t.cancelled() and (e := t.exception()) is not None]
             if errors and stopper not in done:
