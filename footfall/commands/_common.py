@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 from pathlib import Path
 
 from rich_argparse import RawDescriptionRichHelpFormatter
@@ -126,3 +129,14 @@ def with_nats_url(settings: Settings, args: argparse.Namespace) -> Settings:
     """``settings`` with ``--nats-url`` if it was given."""
     url = getattr(args, "nats_url", None)
     return settings.model_copy(update={"nats_url": url}) if url else settings
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl-C or SIGTERM (call it inside the running loop): long-running
+    commands stop cleanly on it instead of with a KeyboardInterrupt traceback."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on every platform's loop
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -9,6 +9,7 @@ from footfall.commands._common import (
     add_nats_url_option,
     add_settings_options,
     settings_from_args,
+    stop_on_signals,
     with_nats_url,
 )
 
@@ -37,8 +38,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import contextlib
-    import signal
 
     from footfall.service.nats_bridge import NatsBridge
     from footfall.views.terminal import console as terminal_console
@@ -48,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
     console = terminal_console()
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         bridge = NatsBridge(settings, client_id=args.client_id)
         console.print(f"bridging {settings.mqtt_url} ↔ {settings.nats_url}; Ctrl-C to stop")
         await bridge.run(stop)

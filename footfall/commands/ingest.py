@@ -11,6 +11,7 @@ from footfall.commands._common import (
     add_settings_options,
     pacer_speed,
     settings_from_args,
+    stop_on_signals,
 )
 
 if TYPE_CHECKING:
@@ -120,7 +121,6 @@ def run_command(args: argparse.Namespace) -> int:
                            BrokerConfig.from_settings(settings), settings.state_dir)
 
     async def main() -> bool:
-        import signal
 
         players: list[asyncio.Task[Any]] = []
         if radios is not None:
@@ -139,10 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
                               clock=radios.clock if radios is not None else None)
         except (DeviceError, SettingError) as exc:
             raise CommandError(str(exc)) from exc
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         task = asyncio.create_task(gateway.run(ble=not args.replay))
         print(f"ingesting {len(specs)} device(s) as {settings.athlete}/{settings.session} "
               f"to {settings.mqtt_url}; Ctrl-C to stop")

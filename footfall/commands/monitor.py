@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from footfall.commands._common import HelpFormatter, add_settings_options, settings_from_args
+from footfall.commands._common import (
+    HelpFormatter,
+    add_settings_options,
+    settings_from_args,
+    stop_on_signals,
+)
 
 HELP = """\
 A live view of one session for the therapist at the treadmill: cadence against the target with
@@ -47,9 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import contextlib
     import os
-    import signal
     import sys
 
     from footfall.views.monitor.app import Monitor
@@ -66,11 +69,7 @@ def run(args: argparse.Namespace) -> int:
     console = terminal_console()
 
     async def main() -> Monitor:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         # a session given by flag, FOOTFALL_SESSION or the config file; else follow the next
         session = settings.session if "session" in settings.model_fields_set else None
         monitor = Monitor(settings, athlete=settings.athlete, session=session,

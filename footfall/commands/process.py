@@ -12,6 +12,7 @@ from footfall.commands._common import (
     add_settings_options,
     analysis_overrides,
     settings_from_args,
+    stop_on_signals,
     with_nats_url,
 )
 
@@ -68,8 +69,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import contextlib
-    import signal
     from datetime import datetime
 
     from footfall.service.processor import ProcessorService
@@ -105,11 +104,7 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"[{now()}] session {athlete}/{session} started")
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         async with InfluxClient(influx_target(settings)) as influx:
             await _check_influx(influx, console)
         async with InfluxClient(influx_target(settings)) as influx, \

@@ -325,9 +325,8 @@ class MetricsTracker:
             # in running-clock order; an observation's middle lies before its clock_s, so
             # one with clock_s < keep_clock is never inside a window that starts there
             batch = _activity.TRIM_BATCH
-            i = bisect_left([o.clock_s for o in obs[:batch * 2]], keep_clock)
-            if i >= batch:
-                del obs[:i]
+            if len(obs) > batch and obs[batch - 1].clock_s < keep_clock:  # a batch to drop
+                del obs[:bisect_left([o.clock_s for o in obs[:batch * 2]], keep_clock)]
         self.activity.trim_before(keep_ns, keep_clock)
 
     @staticmethod
