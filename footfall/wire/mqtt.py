@@ -8,12 +8,13 @@ Every connection sets ``TCP_NODELAY``: MQTT packets are small, and with Nagle's 
 publish waits behind the previous packet's delayed ACK (up to 40 ms on Linux): it cost ~20 ms
 median between the processor and a subscriber (docs/benchmarks.md, "Step → cue").
 
-Two small wrappers around aiomqtt/paho make a busy subscriber cheap (docs/benchmarks.md,
-"Sensors per processor"): paho reads a packet a few bytes at a time, a ``recv()`` system call
-for the command byte, each length byte and the body, so every socket gets a
-:class:`_BufferedSocket` that serves those reads from one large ``recv()``; and
-:func:`batches` + :func:`ack_all` let the processor take every message already received in one
-go and acknowledge them with one write instead of one per message.
+paho reads a packet a few bytes at a time, a ``recv()`` system call for the command byte, each
+length byte and the body, so every socket gets a :class:`_BufferedSocket` that serves those
+reads from one large ``recv()`` (docs/benchmarks.md, "Sensors per processor").
+
+The one exception is the processor's input connection, 40,000 messages a second at a thousand
+sensors: footfall.wire.intake, a lean subscriber, because paho's per-message cost was most of
+the budget. It takes its broker settings from :class:`BrokerConfig` here.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import struct
-from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
-from paho.mqtt.client import PUBACK
 
 from footfall.config.settings import DEFAULT_RESEND_WINDOW_S, Settings
 
@@ -66,19 +64,12 @@ def client(broker: BrokerConfig | Settings, *, client_id: str | None = None,
            clean_session: bool | None = None, will: aiomqtt.Will | None = None,
            max_queued_incoming_messages: int = 0, max_inflight_messages: int | None = None,
            timeout_s: float = 10.0, keepalive_s: int = 30,
-           manual_ack: bool = False, read_ahead: int | None = None) -> aiomqtt.Client:
+           manual_ack: bool = False) -> aiomqtt.Client:
     """An aiomqtt client for ``broker`` (not yet connected: use ``async with``).
 
     ``manual_ack``: a QoS 1 message is acknowledged to the broker only by :func:`ack`, once
     the application has it safe — not on receipt, as by default, where a process killed with
-    messages in its queue would lose them (the broker thinks they were delivered).
-
-    ``read_ahead``: stop reading from the socket while this many received messages wait for
-    the application (the broker and the TCP window hold the rest). Mosquitto 2.0.11 goes on
-    sending a client that keeps acknowledging far past its in-flight window, so a subscriber
-    slower than its input would otherwise buffer the whole backlog in its own memory. Only for
-    a connection that does not publish: while reading waits, the PUBACKs of its own publishes
-    would wait too."""
+    messages in its queue would lose them (the broker thinks they were delivered)."""
     config = broker if isinstance(broker, BrokerConfig) else BrokerConfig.from_settings(broker)
     made = aiomqtt.Client(
         config.host, config.port, username=config.username, password=config.password,
@@ -94,8 +85,7 @@ def client(broker: BrokerConfig | Settings, *, client_id: str | None = None,
     # PUBACK (10 by default): a client that keeps a window in flight on purpose would log
     # one per message
     made.pending_calls_threshold = max(made.pending_calls_threshold, max_inflight_messages or 0)
-    queue = made._queue
-    _buffer_reads(made, queue.qsize if read_ahead else None, read_ahead or 0)
+    _buffer_reads(made)
     return made
 
 
@@ -107,51 +97,33 @@ class _BufferedSocket:
     """paho's socket, read ahead: paho's many small ``recv(n)`` calls are served from one
     ``recv(RECV_BYTES)``. What is buffered is reported by ``pending()``, the hook aiomqtt's
     reader callback already has for TLS sockets (which buffer too): it goes on reading while
-    anything is pending, so no buffered byte waits for the next readable event.
+    anything is pending, so no buffered byte waits for the next readable event."""
 
-    With a ``waiting`` count (``read_ahead``): once that many received messages wait for the
-    application, nothing more is read from the kernel — paho stops, mid-packet too; the socket
-    stays readable, so the event loop tries again after the application had its turn."""
+    __slots__ = ("_at", "_buffer", "_sock")
 
-    __slots__ = ("_at", "_buffer", "_limit", "_sock", "_waiting")
-
-    def __init__(self, sock: Any, waiting: Callable[[], int] | None = None,
-                 limit: int = 0) -> None:
+    def __init__(self, sock: Any) -> None:
         self._sock = sock
-        self._waiting = waiting
-        self._limit = limit
         self._buffer = b""
         self._at = 0
 
-    def _full(self) -> bool:
-        return self._waiting is not None and self._waiting() >= self._limit
-
     def recv(self, size: int) -> bytes:
         if self._at >= len(self._buffer):
-            if self._full() and not self._inner_pending():
-                raise BlockingIOError  # paho's "nothing to read yet"
             self._buffer = self._sock.recv(RECV_BYTES)  # BlockingIOError when nothing came
             self._at = 0
         chunk = self._buffer[self._at:self._at + size]
         self._at += len(chunk)
         return chunk
 
-    def _inner_pending(self) -> int:
-        """Bytes a TLS socket decrypted and holds (no readable event would announce them)."""
-        return int(self._sock.pending()) if hasattr(self._sock, "pending") else 0
-
     def pending(self) -> int:
-        buffered = len(self._buffer) - self._at
-        if buffered or not self._full():
-            return buffered + self._inner_pending()
-        return self._inner_pending()  # full: aiomqtt's reader returns to the event loop
+        # + what a TLS socket decrypted and holds (no readable event would announce it)
+        inner = int(self._sock.pending()) if hasattr(self._sock, "pending") else 0
+        return len(self._buffer) - self._at + inner
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
-def _buffer_reads(made: aiomqtt.Client, waiting: Callable[[], int] | None,
-                  limit: int) -> None:
+def _buffer_reads(made: aiomqtt.Client) -> None:
     """Wrap paho's socket in a :class:`_BufferedSocket` as each connection opens, before
     aiomqtt registers its reader (paho calls ``on_socket_open`` right after it made the
     socket, TLS included)."""
@@ -159,7 +131,7 @@ def _buffer_reads(made: aiomqtt.Client, waiting: Callable[[], int] | None,
     register = paho.on_socket_open
 
     def opened(client: Any, userdata: Any, sock: Any) -> None:
-        client._sock = _BufferedSocket(sock, waiting, limit)
+        client._sock = _BufferedSocket(sock)
         if register is not None:
             register(client, userdata, sock)
 
@@ -177,30 +149,3 @@ def ack(connected: aiomqtt.Client, message: aiomqtt.Message) -> None:
     """Acknowledge ``message`` of a ``manual_ack`` client (QoS 0 needs none)."""
     if message.qos > 0:
         connected._client.ack(message.mid, message.qos)
-
-
-_PUBACK = struct.Struct("!BBH")
-
-
-def ack_all(connected: aiomqtt.Client, messages: Sequence[aiomqtt.Message]) -> None:
-    """:func:`ack` for many messages, the QoS 1 acknowledgements in one write: what paho's
-    ``ack`` queues per message (a 4-byte PUBACK packet), queued as one."""
-    pubacks = b"".join(_PUBACK.pack(PUBACK, 2, m.mid) for m in messages if m.qos == 1)
-    if pubacks:
-        connected._client._packet_queue(PUBACK, pubacks, 0, 0)
-    for message in messages:
-        if message.qos > 1:
-            ack(connected, message)
-
-
-async def batches(connected: aiomqtt.Client, max_messages: int) -> AsyncIterator[
-        list[aiomqtt.Message]]:
-    """The received messages in batches: it waits for one (raising ``MqttError`` when the
-    connection breaks, as ``client.messages`` does), then takes every message aiomqtt has
-    already queued, up to ``max_messages``, without a trip through the event loop for each."""
-    queued = connected._queue
-    async for message in connected.messages:
-        batch = [message]
-        while len(batch) < max_messages and not queued.empty():
-            batch.append(queued.get_nowait())
-        yield batch

@@ -1,0 +1,360 @@
+"""The processor's input connection: a lean MQTT 3.1.1 subscriber for one busy QoS 1 stream.
+
+Every other client is aiomqtt (footfall.wire.mqtt). This one is not, because at a thousand
+sensors the processor takes 40,000 messages a second and paho's Python packet reader, its
+``MQTTMessage`` objects and aiomqtt's per-message queue cost ~25 µs each, the whole per-message
+budget (docs/benchmarks.md, "The input connection"; ``benchmarks/bench_intake.py``). Here one
+``data_received`` parses every complete PUBLISH in what the socket gave, with a cached topic
+per name, into one list the processor takes in batches.
+
+It does only what the input connection needs: CONNECT (credentials, TLS, a persistent session),
+SUBSCRIBE at QoS ≤ 1, PUBLISH received at QoS 0 or 1 and acknowledged by the application
+(:meth:`Intake.ack_all`: once a message is analysed and journalled, one write for a batch),
+PINGREQ, DISCONNECT. It never publishes. Errors are ``aiomqtt.MqttError``, as from every other
+client, so the processor's reconnect loop is the same.
+
+``read_ahead``: reading stops while that many received messages wait for the application, so
+a backlog waits in the broker (whose in-flight window then fills) and not in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import struct
+from collections.abc import AsyncIterator, Sequence
+from typing import NamedTuple
+
+import aiomqtt
+
+from footfall.wire.mqtt import BrokerConfig
+
+#: CONNACK return codes (MQTT 3.1.1, 3.2.2.3)
+_REFUSED = {1: "unacceptable protocol version", 2: "identifier rejected",
+            3: "server unavailable", 4: "bad user name or password", 5: "not authorised"}
+_PUBACK = struct.Struct("!BBH")
+_PINGREQ = b"\xc0\x00"
+_DISCONNECT = b"\xe0\x00"
+#: a remaining length the broker would never send us (its own message_size_limit is far less)
+MAX_PACKET_BYTES = 16 * 1024 * 1024
+#: topic names cached (str per name): the processor sees a few per device
+TOPIC_CACHE = 65536
+
+
+class Received(NamedTuple):
+    """One PUBLISH from the broker. ``packet_id`` is 0 at QoS 0. (A tuple: a frozen dataclass
+    costs ~1 µs more to make, per message.)"""
+
+    topic: str
+    payload: bytes
+    qos: int
+    packet_id: int
+    retain: bool
+
+
+def _utf8(text: str) -> bytes:
+    raw = text.encode()
+    return struct.pack("!H", len(raw)) + raw
+
+
+def _remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _packet(first: int, body: bytes) -> bytes:
+    return bytes([first]) + _remaining_length(len(body)) + body
+
+
+class _Protocol(asyncio.Protocol):
+    """Parses what the broker sends; every PUBLISH goes into ``received``."""
+
+    def __init__(self, read_ahead: int) -> None:
+        self.read_ahead = read_ahead
+        self.received: list[Received] = []
+        self.transport: asyncio.Transport | None = None
+        self.paused = False
+        self.error: aiomqtt.MqttError | None = None
+        self.connack: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.subacks: dict[int, asyncio.Future[bytes]] = {}
+        self.wakeup: asyncio.Future[None] | None = None
+        self.heard = True  # any packet since the last keep-alive check
+        self._buffer = bytearray()
+        self._topics: dict[bytes, str] = {}
+
+    # -- asyncio ------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buffer
+        buf += data
+        try:
+            used = self._parse(buf)
+        except aiomqtt.MqttError as exc:
+            self._fail(exc)
+            return
+        if used:
+            del buf[:used]
+        self.heard = True
+        if not self.paused and len(self.received) >= self.read_ahead and self.transport:
+            self.transport.pause_reading()
+            self.paused = True
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(aiomqtt.MqttError(f"connection to the broker lost: {exc or 'closed'}"))
+
+    # -- parsing ------------------------------------------------------------------------------
+
+    def _parse(self, buf: bytearray) -> int:
+        """Handle every complete packet in ``buf``; returns the bytes they took."""
+        at, size = 0, len(buf)
+        received, topics = self.received, self._topics
+        while size - at >= 2:
+            first = buf[at]
+            length, shift, i = 0, 0, at + 1
+            while True:
+                if i >= size:
+                    return at  # the length is still coming
+                byte = buf[i]
+                length |= (byte & 0x7F) << shift
+                i += 1
+                if not byte & 0x80:
+                    break
+                shift += 7
+                if shift > 21:
+                    raise aiomqtt.MqttError("malformed packet from the broker: remaining "
+                                            "length over 4 bytes")
+            if length > MAX_PACKET_BYTES:
+                raise aiomqtt.MqttError(f"packet of {length} bytes from the broker: over the "
+                                        f"{MAX_PACKET_BYTES}-byte limit")
+            end = i + length
+            if end > size:
+                return at  # the body is still coming
+            kind = first >> 4
+            if kind == 3:  # PUBLISH
+                qos = (first >> 1) & 3
+                if qos > 1 or length < 2:
+                    raise aiomqtt.MqttError(f"unexpected PUBLISH (QoS {qos}, {length} bytes): "
+                                            "this connection subscribes at QoS 1 at most")
+                name_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
+                if name_end + (2 if qos else 0) > end:
+                    raise aiomqtt.MqttError("malformed PUBLISH from the broker: its topic and "
+                                            "packet id are longer than the packet")
+                name = bytes(buf[i + 2:name_end])
+                topic = topics.get(name)
+                if topic is None:
+                    try:
+                        topic = name.decode()
+                    except UnicodeDecodeError as exc:
+                        raise aiomqtt.MqttError("PUBLISH with a topic that is not UTF-8") \
+                            from exc
+                    if len(topics) >= TOPIC_CACHE:
+                        topics.clear()
+                    topics[name] = topic
+                packet_id = 0
+                if qos:
+                    packet_id = (buf[name_end] << 8) | buf[name_end + 1]
+                    name_end += 2
+                received.append(Received(topic, bytes(buf[name_end:end]), qos, packet_id,
+                                         bool(first & 1)))
+            elif kind == 2:  # CONNACK
+                if not self.connack.done():
+                    self.connack.set_result(buf[i + 1] if length >= 2 else 255)
+            elif kind == 9:  # SUBACK
+                waiter = self.subacks.pop((buf[i] << 8) | buf[i + 1], None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(bytes(buf[i + 2:end]))
+            # PINGRESP (13) and anything else: only heard
+            at = end
+        return at
+
+    # -- the application side ------------------------------------------------------------------
+
+    def take(self, max_messages: int) -> list[Received]:
+        batch = self.received[:max_messages]
+        del self.received[:max_messages]
+        if self.paused and len(self.received) < self.read_ahead and self.transport:
+            self.paused = False
+            self.transport.resume_reading()
+        return batch
+
+    def _fail(self, exc: aiomqtt.MqttError) -> None:
+        if self.error is None:
+            self.error = exc
+        self.received.clear()  # never acknowledged: the broker sends them again
+        waiters: list[asyncio.Future[int] | asyncio.Future[bytes]] = [
+            self.connack, *self.subacks.values()]
+        for future in waiters:
+            if not future.done():
+                future.set_exception(exc)
+        self.subacks.clear()
+        if self.transport is not None:
+            self.transport.abort()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.wakeup is not None and not self.wakeup.done():
+            self.wakeup.set_result(None)
+
+
+class Intake:
+    """``async with Intake(broker, client_id=…) as intake``: connected; then :meth:`subscribe`,
+    and ``async for batch in intake.batches(n)`` with :meth:`ack_all` once each is safe."""
+
+    def __init__(self, broker: BrokerConfig, *, client_id: str, clean_session: bool = False,
+                 keepalive_s: int = 30, timeout_s: float = 10.0, read_ahead: int = 2000) -> None:
+        self.broker = broker
+        self.client_id = client_id
+        self.clean_session = clean_session
+        self.keepalive_s = keepalive_s
+        self.timeout_s = timeout_s
+        self.read_ahead = read_ahead
+        self._protocol: _Protocol | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._packet_id = 0
+
+    # -- connecting ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Intake:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.disconnect()
+
+    async def connect(self) -> None:
+        config = self.broker
+        loop = asyncio.get_running_loop()
+        context = config.tls_context()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                _, protocol = await loop.create_connection(
+                    lambda: _Protocol(self.read_ahead), config.host, config.port,
+                    ssl=context, server_hostname=config.host if context else None)
+                self._protocol = protocol
+                self._send(self._connect_packet())
+                code = await protocol.connack
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            self._close()
+            raise aiomqtt.MqttError(f"cannot connect to {config.url}: "
+                                    f"{exc or 'timed out'}") from exc
+        except aiomqtt.MqttError:
+            self._close()
+            raise
+        if code != 0:
+            self._close()
+            raise aiomqtt.MqttCodeError(code, f"{config.url} refused the connection: "
+                                              f"{_REFUSED.get(code, f'code {code}')}")
+        self._keepalive = asyncio.create_task(self._keep_alive())
+
+    def _connect_packet(self) -> bytes:
+        config = self.broker
+        flags = 0x02 if self.clean_session else 0
+        payload = _utf8(self.client_id)
+        if config.username is not None:
+            flags |= 0x80
+            payload += _utf8(config.username)
+            if config.password is not None:
+                flags |= 0x40
+                payload += _utf8(config.password)
+        return _packet(0x10, _utf8("MQTT") + bytes([4, flags])
+                       + struct.pack("!H", self.keepalive_s) + payload)
+
+    async def disconnect(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keepalive
+            self._keepalive = None
+        protocol = self._protocol
+        if protocol is not None and protocol.error is None and protocol.transport is not None:
+            protocol.transport.write(_DISCONNECT)
+        self._close()
+
+    def _close(self) -> None:
+        protocol = self._protocol
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+
+    async def _keep_alive(self) -> None:
+        """A PINGREQ every keep-alive; a broker heard from not once in two of them is gone
+        (while reading is paused nothing is heard, and nothing is judged)."""
+        protocol = self._connected()
+        silent = 0
+        while True:
+            await asyncio.sleep(self.keepalive_s)
+            if protocol.heard or protocol.paused:
+                silent, protocol.heard = 0, False
+            else:
+                silent += 1
+                if silent >= 2:
+                    protocol._fail(aiomqtt.MqttError(
+                        f"no answer from {self.broker.url} for {2 * self.keepalive_s} s"))
+                    return
+            self._send(_PINGREQ)
+
+    # -- subscribing and receiving ----------------------------------------------------------------
+
+    def _connected(self) -> _Protocol:
+        protocol = self._protocol
+        if protocol is None:
+            raise aiomqtt.MqttError("not connected")
+        if protocol.error is not None:
+            raise protocol.error
+        return protocol
+
+    def _send(self, data: bytes) -> None:
+        protocol = self._connected()
+        if protocol.transport is None:
+            raise aiomqtt.MqttError("not connected")
+        protocol.transport.write(data)
+
+    async def subscribe(self, topic: str, qos: int = 1) -> None:
+        if qos not in (0, 1):
+            raise ValueError(f"this connection subscribes at QoS 0 or 1, not {qos}")
+        protocol = self._connected()
+        self._packet_id = self._packet_id % 65535 + 1
+        waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        protocol.subacks[self._packet_id] = waiter
+        self._send(_packet(0x82, struct.pack("!H", self._packet_id) + _utf8(topic)
+                           + bytes([qos])))
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                codes = await waiter
+        except TimeoutError as exc:
+            raise aiomqtt.MqttError(f"no SUBACK for {topic} in {self.timeout_s} s") from exc
+        if not codes or codes[0] == 0x80:
+            raise aiomqtt.MqttError(f"the broker refused the subscription to {topic}")
+
+    @property
+    def waiting(self) -> int:
+        """Messages received and not yet taken by the application."""
+        return len(self._protocol.received) if self._protocol is not None else 0
+
+    async def batches(self, max_messages: int) -> AsyncIterator[list[Received]]:
+        """Every message already received, up to ``max_messages`` at a time; raises
+        ``MqttError`` when the connection breaks (what was received and not acknowledged
+        the broker sends again)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            protocol = self._connected()
+            if not protocol.received:
+                protocol.wakeup = loop.create_future()
+                await protocol.wakeup
+                continue
+            yield protocol.take(max_messages)
+
+    def ack_all(self, messages: Sequence[Received]) -> None:
+        """Acknowledge these QoS 1 messages to the broker, in one write."""
+        pubacks = b"".join(_PUBACK.pack(0x40, 2, m.packet_id) for m in messages if m.qos)
+        if pubacks:
+            self._send(pubacks)

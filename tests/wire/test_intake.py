@@ -1,0 +1,206 @@
+"""The processor's input connection (footfall.wire.intake) on a real Mosquitto: nothing lost or
+reordered however the packets fall into reads, one PUBACK write acknowledges a batch (the
+broker does not send those again to the persistent session), what was not acknowledged is sent
+again, reading pauses at ``read_ahead``; and a broker that sends garbage or goes away is an
+``MqttError``, never a hang."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import aiomqtt
+import pytest
+
+from footfall.stack.servers import Server
+from footfall.wire import mqtt
+from footfall.wire.intake import Intake
+from footfall.wire.mqtt import BrokerConfig
+
+
+async def _publish(broker: BrokerConfig, topic: str, payloads: list[bytes], *,
+                   qos: int = 1) -> None:
+    async with mqtt.client(broker) as pub:
+        for payload in payloads:
+            await pub.publish(topic, payload, qos=qos)
+
+
+async def _take(broker: BrokerConfig, client_id: str, topic: str, count: int, *,
+                acknowledge: bool, max_batch: int = 1000) -> list[tuple[bytes, int]]:
+    """``count`` messages (payload, batch number), acknowledged with ack_all or not at all."""
+    got: list[tuple[bytes, int]] = []
+    async with Intake(broker, client_id=client_id) as sub:
+        await sub.subscribe(topic, qos=1)
+        if not count:
+            return got  # only the persistent session, for what comes while we are away
+
+        async def read() -> None:
+            number = 0
+            async for batch in sub.batches(max_batch):
+                number += 1
+                got.extend((m.payload, number) for m in batch)
+                assert all(m.topic == topic and m.qos == 1 and m.packet_id for m in batch)
+                if acknowledge:
+                    sub.ack_all(batch)
+                if len(got) >= count:
+                    return
+
+        await asyncio.wait_for(read(), 30)
+    return got
+
+
+async def test_batches_keep_order_and_ack_all_acknowledges(mosquitto: Server) -> None:
+    broker = BrokerConfig(mosquitto.host, mosquitto.port)
+    topic = f"test/{uuid.uuid4().hex}/batch"
+    client_id = f"batch-{uuid.uuid4().hex[:8]}"
+    # a 70 kB payload is larger than one read (64 kB): it spans several, and its remaining
+    # length takes three bytes
+    payloads = [i.to_bytes(4, "big") * (1 + (i % 7 == 0) * 17_500) for i in range(3000)]
+    await _take(broker, client_id, topic, 0, acknowledge=True)  # the persistent session
+    await _publish(broker, topic, payloads)  # queued by the broker while we are away
+    got = await _take(broker, client_id, topic, len(payloads), acknowledge=True)
+    assert [p for p, _ in got] == payloads
+    assert max(n for _, n in got) < len(payloads)  # some batches held more than one message
+    # everything was acknowledged: a new message is the first thing the session gets
+    await _publish(broker, topic, [b"next"])
+    assert [p for p, _ in await _take(broker, client_id, topic, 1, acknowledge=True)] == \
+        [b"next"]
+
+
+async def test_unacknowledged_messages_come_again(mosquitto: Server) -> None:
+    broker = BrokerConfig(mosquitto.host, mosquitto.port)
+    topic = f"test/{uuid.uuid4().hex}/again"
+    client_id = f"again-{uuid.uuid4().hex[:8]}"
+    await _take(broker, client_id, topic, 0, acknowledge=True)
+    payloads = [i.to_bytes(2, "big") for i in range(50)]
+    await _publish(broker, topic, payloads)
+    first = await _take(broker, client_id, topic, len(payloads), acknowledge=False)
+    assert [p for p, _ in first] == payloads
+    again = await _take(broker, client_id, topic, len(payloads), acknowledge=True)
+    assert [p for p, _ in again] == payloads
+
+
+async def test_qos0_and_retained(mosquitto: Server) -> None:
+    broker = BrokerConfig(mosquitto.host, mosquitto.port)
+    topic = f"test/{uuid.uuid4().hex}/retained"
+    async with mqtt.client(broker) as pub:
+        await pub.publish(topic, b"kept", qos=0, retain=True)
+    async with Intake(broker, client_id=f"r-{uuid.uuid4().hex[:8]}", clean_session=True) as sub:
+        await sub.subscribe(topic, qos=0)
+        batch = await asyncio.wait_for(anext(aiter(sub.batches(10))), 10)
+        assert [(m.payload, m.qos, m.packet_id, m.retain) for m in batch] == \
+            [(b"kept", 0, 0, True)]
+        sub.ack_all(batch)  # nothing to acknowledge at QoS 0
+
+
+async def _slow_read(broker: BrokerConfig, client_id: str, topic: str, count: int,
+                     limit: int) -> tuple[list[bytes], int]:
+    """``count`` messages taken 100 per 20 ms at most: (payloads, the most ever waiting)."""
+    got: list[bytes] = []
+    peak = 0
+    async with Intake(broker, client_id=client_id, read_ahead=limit) as sub:
+        await sub.subscribe(topic, qos=1)
+
+        async def read() -> None:
+            nonlocal peak
+            async for batch in sub.batches(100):
+                peak = max(peak, sub.waiting + len(batch))
+                await asyncio.sleep(0.02)
+                got.extend(m.payload for m in batch)
+                sub.ack_all(batch)
+                if len(got) >= count:
+                    return
+
+        await asyncio.wait_for(read(), 60)
+    return got, peak
+
+
+async def test_read_ahead_keeps_a_backlog_in_the_broker_and_loses_nothing(
+        mosquitto: Server) -> None:
+    """A subscriber slower than its input: with ``read_ahead`` what waits in it stops growing
+    near the limit (Mosquitto 2.0.11 sends a client that keeps acknowledging past its
+    in-flight window, so without one the whole backlog came into the subscriber's memory),
+    and every message still arrives, in order, once the application takes them."""
+    broker = BrokerConfig(mosquitto.host, mosquitto.port)
+    topic = f"test/{uuid.uuid4().hex}/ahead"
+    payloads = [i.to_bytes(4, "big") * 250 for i in range(4000)]  # 1 kB each
+    peaks: dict[int, int] = {}
+    for limit in (1_000_000, 200):
+        client_id = f"ahead-{uuid.uuid4().hex[:8]}"
+        await _take(broker, client_id, topic, 0, acknowledge=True)  # the persistent session
+        await _publish(broker, topic, payloads)  # the backlog, waiting in the broker
+        got, peaks[limit] = await _slow_read(broker, client_id, topic, len(payloads), limit)
+        assert got == payloads
+    # one read (asyncio's 256 kB: 256 of these messages) may come on top of the limit
+    assert peaks[200] <= 200 + 100 + 260, peaks
+    assert peaks[1_000_000] > 2 * peaks[200], peaks  # the limit is what holds it
+
+
+async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, int]:
+    """A TCP server that answers a CONNECT with a CONNACK, then sends ``reply`` and waits."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # the CONNECT
+        writer.write(b"\x20\x02\x00\x00" + reply)
+        await writer.drain()
+        with contextlib.suppress(ConnectionError):
+            await reader.read(1024)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize("reply", [
+    b"\x30\xff\xff\xff\xff\x7f",  # a remaining length over 4 bytes
+    b"\x34\x05\x00\x01a\x00\x01",  # QoS 2: never asked for
+    b"\x32\x03\x00\x09a",  # a topic longer than its packet
+    b"\x30\x04\x00\x02\xff\xfe",  # a topic that is not UTF-8
+    b"\x3f\xff\xff\xff\x07",  # 16 MiB+ announced
+])
+async def test_a_broker_sending_garbage_is_an_error(reply: bytes) -> None:
+    server, port = await _fake_broker(reply)
+    async with server:
+        intake = Intake(BrokerConfig("127.0.0.1", port), client_id="garbage", timeout_s=5)
+        await intake.connect()
+        with pytest.raises(aiomqtt.MqttError):
+            async for _ in intake.batches(10):
+                pass
+        await intake.disconnect()
+
+
+async def test_refused_and_lost() -> None:
+    """A CONNACK refusal says why; a broker that goes away ends ``batches`` with an error."""
+    server, port = await _fake_broker(b"")
+    server.close()
+    await server.wait_closed()
+    with pytest.raises(aiomqtt.MqttError, match="cannot connect"):
+        await Intake(BrokerConfig("127.0.0.1", port), client_id="x", timeout_s=2).connect()
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"\x20\x02\x00\x05")
+        await writer.drain()
+
+    refusing = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    async with refusing:
+        with pytest.raises(aiomqtt.MqttCodeError) as refused:
+            await Intake(BrokerConfig("127.0.0.1", refusing.sockets[0].getsockname()[1]),
+                         client_id="x", timeout_s=2).connect()
+        assert refused.value.rc == 5 and "not authorised" in refused.value.args[0]
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"\x20\x02\x00\x00")
+        await asyncio.sleep(0.3)
+        writer.close()
+
+    closing = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    async with closing:
+        intake = Intake(BrokerConfig("127.0.0.1", closing.sockets[0].getsockname()[1]),
+                        client_id="lost", timeout_s=5)
+        await intake.connect()
+        with pytest.raises(aiomqtt.MqttError, match="lost"):
+            await asyncio.wait_for(anext(aiter(intake.batches(10))), 10)
+        await intake.disconnect()
