@@ -97,7 +97,9 @@ class SummaryBuilder:
 
     def started(self, device: str, first_sample_ns: int) -> None:
         """A stream's first sample: where the device's session starts."""
-        d = self._devices.setdefault(device, _Device())
+        d = self._devices.get(device)
+        if d is None:  # (not setdefault: this runs per frame, and a _Device holds 3 arrays)
+            d = self._devices[device] = _Device()
         if d.first_ns is None or first_sample_ns < d.first_ns:
             d.first_ns = first_sample_ns
 
