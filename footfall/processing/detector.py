@@ -173,6 +173,25 @@ class DetectorState:
     axes: Float32Array = field(default_factory=lambda: np.zeros((0, 0, 3), dtype=np.float32))
     holds: list[Hold] = field(default_factory=list)
     holding: set[int] = field(default_factory=set)  # streams with held strikes
+    #: chunks not yet appended to resultant/axial/rail/axes, which only a candidate reads:
+    #: (resultant, axial, rail, axes) each, appended together when one is judged
+    unjoined: list[tuple[FloatArray, FloatArray, BoolArray, FloatArray]] = field(
+        default_factory=list)
+    unjoined_samples: int = 0
+
+    def join_raw(self) -> None:
+        """Append the chunks kept aside to the raw tail arrays (one copy for many chunks: a
+        live frame is 25 samples, and four copies of the tail per frame cost more than the
+        filter itself)."""
+        if not self.unjoined:
+            return
+        chunks = self.unjoined
+        self.resultant = np.concatenate((self.resultant, *(c[0] for c in chunks)), axis=1)
+        self.axial = np.concatenate((self.axial, *(c[1] for c in chunks)), axis=1)
+        self.rail = np.concatenate((self.rail, *(c[2] for c in chunks)), axis=1)
+        self.axes = np.concatenate(
+            (self.axes, *(c[3].astype(np.float32) for c in chunks)), axis=1)
+        self.unjoined, self.unjoined_samples = [], 0
 
     def pending_from(self) -> int:
         """The oldest sample an emitted strike may still come from (held strikes included)."""
@@ -260,6 +279,7 @@ class StepDetector:
         state.axial = np.zeros((s, pad))
         state.rail = np.zeros((s, pad), dtype=bool)
         state.axes = np.zeros((s, pad, 3), dtype=np.float32)
+        state.unjoined, state.unjoined_samples = [], 0
         for h in state.history:
             h.after_gap = h.last_rise is not None
         if len(state.holds) != s:  # a state made before holds existed
@@ -290,10 +310,8 @@ class StepDetector:
         else:
             y = resultant_g
         state.filtered = np.concatenate((state.filtered, y), axis=1)
-        state.resultant = np.concatenate((state.resultant, resultant_g), axis=1)
-        state.axial = np.concatenate((state.axial, axial_g), axis=1)
-        state.rail = np.concatenate((state.rail, rail), axis=1)
-        state.axes = np.concatenate((state.axes, axes_g.astype(np.float32)), axis=1)
+        state.unjoined.append((resultant_g, axial_g, rail, axes_g))
+        state.unjoined_samples += resultant_g.shape[1]
         peaks = self._decide(state, state.end - 1 - self.lookahead, state.end)
         self._trim(state)
         return peaks
@@ -318,6 +336,8 @@ class StepDetector:
 
     def _trim(self, state: DetectorState) -> None:
         keep_from = state.decide_from - self.history_len - state.base
+        if keep_from > 0 and keep_from > state.resultant.shape[1]:
+            state.join_raw()  # the cut reaches into the chunks kept aside
         if keep_from > 0:
             state.filtered = state.filtered[:, keep_from:]
             state.resultant = state.resultant[:, keep_from:]
@@ -344,6 +364,7 @@ class StepDetector:
         s_idx, t_idx = np.nonzero(local)
         peaks: list[Peak] = []
         if s_idx.size:
+            state.join_raw()
             t_idx = t_idx + lo
             rows = s_idx[:, None]
             back = y[rows, t_idx[:, None] - self._back_offsets].max(axis=1)

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 SESSION_INPUTS = frozenset({Stream.CONTROL, Stream.FEEDBACK_STATE})
 #: what the router analyses; every other stream is derived (the processor's own output)
 ROUTED_STREAMS = INPUT_STREAMS | RESUME_STREAMS
+#: an empty payload on these is a cleared retained message, not an input
+RETAINED_INPUTS = frozenset({Stream.META, Stream.STATUS, *SESSION_INPUTS})
 #: valid topics parsed once (a sensor sends 40 frames a second on the same topic); bounded
 TOPIC_CACHE_SIZE = 20_000
 Routed = tuple[Topic, Event]
@@ -138,7 +140,7 @@ class SessionRouter:
 
     def _dispatch(self, topic: Topic, payload: bytes) -> list[Routed]:
         stream, device = topic.stream, topic.device
-        if stream in (Stream.META, Stream.STATUS, *SESSION_INPUTS) and not payload:
+        if not payload and stream in RETAINED_INPUTS:
             return []  # a retained message was cleared
         if stream in SESSION_INPUTS and device != SESSION_DEVICE:
             raise InputError(f"{stream} messages go to device {SESSION_DEVICE!r}, not {device!r}")

@@ -76,12 +76,14 @@ class SessionJoin:
         self.config = config or AnalysisConfig()
         self._devices: dict[str, _Device] = {}
         self._next_ns: int | None = None  # the next grid second to emit
+        self._changed = False  # an input since the last ready()
 
     # -- inputs ------------------------------------------------------------------------------
 
     def observe(self, device: str, event: DerivedEvent) -> None:
         if isinstance(event, SessionMetricsEvent):
             return
+        self._changed = True
         dev = self._devices.setdefault(device, _Device())
         if isinstance(event, MetricsEvent):
             dev.placement, dev.side = event.placement, event.side
@@ -100,16 +102,21 @@ class SessionJoin:
 
     def expect(self, device: str) -> None:
         """The device's meta: it belongs to the session and will send data."""
+        self._changed = True
         self._devices.setdefault(device, _Device()).expected = True
 
     def ended(self, device: str, ended: bool = True) -> None:
         """The device said its session ended (or, ``False``, that it is back)."""
+        self._changed = True
         self._devices.setdefault(device, _Device()).ended = ended
 
     # -- outputs -----------------------------------------------------------------------------
 
     def ready(self) -> list[SessionMetricsEvent]:
         """The grid seconds every active device has passed."""
+        if not self._changed:
+            return []  # (most frames) nothing came since the last call, which took all it could
+        self._changed = False
         active = [d.progress_ns for d in self._devices.values() if d.active]
         if not active or None in active or self._next_ns is None:
             return []  # a known device has sent nothing yet: it may still have these seconds

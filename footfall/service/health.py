@@ -103,15 +103,23 @@ class Watchdog:
     @contextlib.contextmanager
     def handling(self, what: str) -> Iterator[None]:
         """Around the handling of one message (``what``: its topic)."""
-        self._current = (what, time.monotonic())
+        self.begin(what)
         try:
             yield
         finally:
-            self._current = None
-            if self._reported is not None:
-                log.warning("the message from %s is handled after all", self._reported)
-                self._reported = None
-                self.write(self._status)
+            self.end()
+
+    def begin(self, what: str) -> None:
+        """:meth:`handling` without a context manager (the processor's per-message path:
+        a generator-based one costs ~1.5 µs a message); pair it with :meth:`end`."""
+        self._current = (what, time.monotonic())
+
+    def end(self) -> None:
+        self._current = None
+        if self._reported is not None:
+            log.warning("the message from %s is handled after all", self._reported)
+            self._reported = None
+            self.write(self._status)
 
     def start(self) -> None:
         self._stop.clear()

@@ -67,6 +67,8 @@ PUBLISH_BATCH = 100
 #: (wire.mqtt.client's read_ahead): a processor fed faster than it analyses — a replay at full
 #: speed, a backlog after a restart — keeps the backlog in the broker, not in its memory
 READ_AHEAD = 2 * MAX_BATCH
+#: topics whose kind (_kind) is remembered; past it the memory starts afresh
+TOPIC_KINDS = 65536
 #: the longest wait between two attempts to reach the broker
 MAX_RETRY_S = 5.0
 EventCallback = Callable[[Topic, Event], None]
@@ -145,6 +147,7 @@ class ProcessorService:
         self._reminded = 0.0
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
         self._client: Intake | None = None  # the connection in use
+        self._kinds: dict[str, tuple[str, bool, tuple[str, str]]] = {}  # per topic: _kind
 
     # -- the connection ----------------------------------------------------------------------
 
@@ -268,8 +271,7 @@ class ProcessorService:
             for message in batch:
                 topic, body = message.topic, message.payload
                 if self.handle(topic, body):
-                    parts = topic.split("/")
-                    self.journal.append((parts[2], parts[3]), topic, body)
+                    self.journal.append(self._kinds[topic][2], topic, body)
             self.journal.flush()
             client.ack_all(batch)  # analysed and journalled (or quarantined): done
 
@@ -326,16 +328,34 @@ class ProcessorService:
         messages directly); False when it was set aside as malformed. ``publish``/``store``
         False: a replay that rebuilds state whose events were already published/stored."""
         self.stats.messages += 1
-        parts = topic_text.split("/")
-        if len(parts) == 6:
-            if parts[5] == Stream.IMU.value:
-                self.stats.frames["/".join(parts[2:5])] += 1
-            elif parts[5] == Stream.RSC.value:
-                self.stats.rsc_samples += 1
+        kind = self._kinds.get(topic_text)
+        if kind is None:
+            kind = self._kind(topic_text)
+        if kind[0]:
+            self.stats.frames[kind[0]] += 1
+        elif kind[1]:
+            self.stats.rsc_samples += 1
         rejected = self.router.stats.rejected
-        with self.watchdog.handling(topic_text):
+        watchdog = self.watchdog
+        watchdog.begin(topic_text)
+        try:
             self._emit(self.router.handle(topic_text, payload), publish=publish, store=store)
+        finally:
+            watchdog.end()
         return self.router.stats.rejected == rejected
+
+    def _kind(self, topic_text: str) -> tuple[str, bool, tuple[str, str]]:
+        """Per topic, once: (the IMU device's athlete/session/device or "", a foot pod's
+        samples, the journal's session key)."""
+        parts = topic_text.split("/")
+        imu = len(parts) == 6 and parts[5] == Stream.IMU.value
+        kind = ("/".join(parts[2:5]) if imu else "",
+                len(parts) == 6 and parts[5] == Stream.RSC.value,
+                (parts[2], parts[3]) if len(parts) > 3 else ("", ""))
+        if len(self._kinds) >= TOPIC_KINDS:
+            self._kinds.clear()
+        self._kinds[topic_text] = kind
+        return kind
 
     def processor(self, athlete: str, session: str) -> SessionProcessor:
         return self.router.processor(athlete, session)
@@ -368,6 +388,8 @@ class ProcessorService:
               store: bool = True) -> None:
         """Derived events to MQTT (unless ``publish`` is False: a journal replay) and to
         InfluxDB (unless ``store`` is False)."""
+        if not outputs:
+            return  # (most frames)
         lines = []
         alerts_changed: set[tuple[str, str]] = set()
         for topic, event in outputs:
