@@ -152,6 +152,28 @@ class Spool:
             self._writer = self._path(self._write_segment).open("ab")
         self._wakeup.set()
 
+    def append_many(self, messages: list[tuple[bytes, bytes]]) -> None:
+        """Append QoS 1, not retained records (topic as UTF-8 bytes, payload) in one write,
+        flushed to the OS: the processor's journal, a batch of a session's messages a call
+        (:meth:`append` costs ~1.5 µs more per record)."""
+        if not messages:
+            return
+        frame, meta, crc = _FRAME.pack, _META.pack, zlib.crc32
+        parts = []
+        for topic, payload in messages:
+            body = meta(1, 0, len(topic)) + topic + payload
+            parts.append(frame(len(body), crc(body)))
+            parts.append(body)
+        self._writer.write(b"".join(parts))
+        self._writer.flush()
+        self._pending += len(messages)
+        self.appended += len(messages)
+        if self._writer.tell() >= self.segment_bytes:
+            self._writer.close()
+            self._write_segment += 1
+            self._writer = self._path(self._write_segment).open("ab")
+        self._wakeup.set()
+
     async def wait(self) -> None:
         """Return when there may be something to read."""
         if self._pending and self._cursor != self._write_position():

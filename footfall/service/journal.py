@@ -20,20 +20,24 @@ import contextlib
 import logging
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from footfall.ingest.spool import Record, Spool, SpoolError
+from footfall.ingest.spool import Spool, SpoolError
 
 log = logging.getLogger(__name__)
 
 SessionKey = tuple[str, str]
+#: topics whose UTF-8 is kept (a session's devices send on a few)
+TOPICS_CACHED = 65536
 
 
 @dataclass(slots=True)
 class _Log:
     spool: Spool
-    bytes: int
+    size: int  # bytes on disk and waiting
+    #: appended since the last flush: (topic as UTF-8, payload), written together by it
+    unflushed: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 class Journal:
@@ -43,14 +47,16 @@ class Journal:
         self._logs: dict[SessionKey, _Log] = {}
         self._dropped: set[SessionKey] = set()  # over the cap: not journalled any more
         self._unflushed: set[SessionKey] = set()
+        self._topics: dict[str, bytes] = {}  # each topic's UTF-8, made once
 
     def flush(self) -> None:
         """Everything appended so far to the operating system: one write per session with
         new messages, however many came (a batch is acknowledged after this)."""
         for key in self._unflushed:
             entry = self._logs.get(key)
-            if entry is not None:
-                entry.spool.flush()
+            if entry is not None and entry.unflushed:
+                entry.spool.append_many(entry.unflushed)
+                entry.unflushed = []
         self._unflushed.clear()
 
     def _dir(self, key: SessionKey) -> Path:
@@ -64,10 +70,15 @@ class Journal:
         entry = self._logs.get(key)
         if entry is None:
             entry = self._logs[key] = _Log(Spool(self._dir(key)), _size(self._dir(key)))
-        entry.spool.append(Record(topic, payload), flush=False)
+        raw = self._topics.get(topic)
+        if raw is None:
+            if len(self._topics) >= TOPICS_CACHED:
+                self._topics.clear()
+            raw = self._topics[topic] = topic.encode()
+        entry.unflushed.append((raw, payload))
         self._unflushed.add(key)
-        entry.bytes += len(topic) + len(payload) + 12
-        if entry.bytes > self.max_bytes:
+        entry.size += len(raw) + len(payload) + 12
+        if entry.size > self.max_bytes:
             log.warning("session %s/%s: its journal passed %.0f MB (limits.journal_max_mb): "
                         "no longer journalled; a processor restart would start it afresh",
                         *key, self.max_bytes / 1e6)
@@ -109,6 +120,7 @@ class Journal:
             spool.close()
 
     def close(self) -> None:
+        self.flush()
         for entry in self._logs.values():
             entry.spool.close()
         self._logs.clear()
