@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import datetime
 
-    from footfall.service.processor import ProcessorService
+    from footfall.service.processor import ProcessorService, tune_collector
     from footfall.storage.influx import InfluxClient, SpooledWriter, influx_target
     from footfall.views.terminal import console as terminal_console
     from footfall.wire.events import DeviceSummary, StepEvent
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{service.stats.published['step']} steps, "
                           f"{service.stats.malformed} malformed set aside")
 
+    tune_collector()
     asyncio.run(main())
     return 0
 
