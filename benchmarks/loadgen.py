@@ -36,6 +36,7 @@ from footfall.core.vocab import Side
 from footfall.simulators.runner import RunnerParams, synthesize
 from footfall.wire.events import DeviceMeta
 from footfall.wire.frame import HEADER, MAGIC, VERSION
+from footfall.wire.intake import remaining_length, utf8_field
 from footfall.wire.topics import Stream, Topic
 
 RATE_HZ = 1000
@@ -53,25 +54,11 @@ def device(i: int) -> tuple[str, str, str, Side]:
     return f"a{i // 2:04d}", "s1", f"tibia-{side.value}", side
 
 
-def _utf8(text: str) -> bytes:
-    raw = text.encode()
-    return struct.pack(">H", len(raw)) + raw
-
-
-def _remaining_length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def _connect(port: int, client_id: str) -> socket.socket:
-    body = _utf8("MQTT") + bytes([4, 0x02]) + struct.pack(">H", 0) + _utf8(client_id)
+    body = utf8_field("MQTT") + bytes([4, 0x02]) + struct.pack(">H", 0) + utf8_field(client_id)
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+    sock.sendall(b"\x10" + remaining_length(len(body)) + body)
     ack = sock.recv(4)
     if ack[:2] != b"\x20\x02" or ack[3] != 0:
         raise SystemExit(f"broker refused the connection: CONNACK {ack!r}")
@@ -146,14 +133,14 @@ def main() -> None:
     frame_len = HEADER.size + FRAME_SAMPLES * 3 * 2
     for i in range(args.sensors):
         athlete, session, name, side = device(i)
-        topic = _utf8(str(Topic(athlete, session, name, Stream.IMU)))
-        head = b"\x32" + _remaining_length(len(topic) + 2 + frame_len) + topic
+        topic = utf8_field(str(Topic(athlete, session, name, Stream.IMU)))
+        head = b"\x32" + remaining_length(len(topic) + 2 + frame_len) + topic
         offset = (i // 2) * 37 % MAX_OFFSET
         sensors.append((head, signals[(i // 2) % GAITS, side], offset * 6))
         meta = DeviceMeta(profile="sim", placement="tibia", side=side, sample_rate_hz=RATE_HZ,
                           accel_range_g=RANGE_G, model="loadgen").to_json()
-        meta_topic = _utf8(str(Topic(athlete, session, name, Stream.META)))
-        metas.append((b"\x33" + _remaining_length(len(meta_topic) + 2 + len(meta)) + meta_topic,
+        meta_topic = utf8_field(str(Topic(athlete, session, name, Stream.META)))
+        metas.append((b"\x33" + remaining_length(len(meta_topic) + 2 + len(meta)) + meta_topic,
                       meta))
 
     pub = Publisher(_connect(args.port, args.client_id), args.window)

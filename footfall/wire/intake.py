@@ -53,12 +53,15 @@ class Received(NamedTuple):
     retain: bool
 
 
-def _utf8(text: str) -> bytes:
+def utf8_field(text: str) -> bytes:
+    """An MQTT UTF-8 string: its length in two bytes, then the bytes (also the load
+    generator's, benchmarks/loadgen.py)."""
     raw = text.encode()
     return struct.pack("!H", len(raw)) + raw
 
 
-def _remaining_length(n: int) -> bytes:
+def remaining_length(n: int) -> bytes:
+    """An MQTT fixed header's remaining length: 7 bits a byte, the high bit for "more"."""
     out = bytearray()
     while True:
         byte, n = n % 128, n // 128
@@ -68,7 +71,7 @@ def _remaining_length(n: int) -> bytes:
 
 
 def _packet(first: int, body: bytes) -> bytes:
-    return bytes([first]) + _remaining_length(len(body)) + body
+    return bytes([first]) + remaining_length(len(body)) + body
 
 
 class _Protocol(asyncio.Protocol):
@@ -259,14 +262,14 @@ class Intake:
     def _connect_packet(self) -> bytes:
         config = self.broker
         flags = 0x02 if self.clean_session else 0
-        payload = _utf8(self.client_id)
+        payload = utf8_field(self.client_id)
         if config.username is not None:
             flags |= 0x80
-            payload += _utf8(config.username)
+            payload += utf8_field(config.username)
             if config.password is not None:
                 flags |= 0x40
-                payload += _utf8(config.password)
-        return _packet(0x10, _utf8("MQTT") + bytes([4, flags])
+                payload += utf8_field(config.password)
+        return _packet(0x10, utf8_field("MQTT") + bytes([4, flags])
                        + struct.pack("!H", self.keepalive_s) + payload)
 
     async def disconnect(self) -> None:
@@ -325,7 +328,7 @@ class Intake:
         self._packet_id = self._packet_id % 65535 + 1
         waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         protocol.subacks[self._packet_id] = waiter
-        self._send(_packet(0x82, struct.pack("!H", self._packet_id) + _utf8(topic)
+        self._send(_packet(0x82, struct.pack("!H", self._packet_id) + utf8_field(topic)
                            + bytes([qos])))
         try:
             async with asyncio.timeout(self.timeout_s):
