@@ -1,0 +1,127 @@
+"""The processor's per-message cost without a broker: ``ProcessorService.handle`` and the
+journal, for N synthetic 1 kHz tibia sensors in 25-sample frames, in-process.
+
+    .venv/bin/python benchmarks/bench_handle.py                    # 200 sensors, 20 s of data
+    .venv/bin/python benchmarks/bench_handle.py --sensors 100 --seconds 10 --profile out.prof
+    PYTHONPATH=/tmp/old .venv/bin/python benchmarks/bench_handle.py   # another checkout
+
+The frames are the load generator's (benchmarks/loadgen.py: two gaits, both legs, each
+athlete at another offset), handed over one tick (one frame of every sensor) at a time, as a
+batch: each message handled and journalled, then the journal flushed, as the processor does.
+Printed: CPU per message (process time), the number of derived events and a SHA-256 of all of
+them (topic and JSON, in order). A change that leaves the analysis alone must leave the
+digest alone: the digest is how issue 16's optimisations were checked, commit after commit.
+``--tuned`` applies the collector setting ``footfall process`` uses (service.processor
+``tune_collector``). Timings on a shared machine vary by ±5–10 %: compare in alternation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import loadgen
+
+from footfall.config.settings import Settings
+from footfall.core.vocab import Side
+from footfall.simulators.runner import RunnerParams, synthesize
+from footfall.wire.events import DeviceMeta
+from footfall.wire.frame import HEADER, MAGIC, VERSION
+from footfall.wire.topics import Stream, Topic
+
+#: a fixed clock for the frames' UTC, so the digest does not depend on the day
+START_NS = 1_800_000_000_000_000_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sensors", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0, help="of data per sensor")
+    parser.add_argument("--tuned", action="store_true", help="footfall process's gc setting")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the handling here")
+    args = parser.parse_args()
+
+    from footfall.service.processor import ProcessorService
+
+    rate, range_g, n = loadgen.RATE_HZ, loadgen.RANGE_G, loadgen.FRAME_SAMPLES
+    ticks = int(args.seconds * 1000 / n)
+    samples = ticks * n + loadgen.MAX_OFFSET
+    signals = {}
+    for gait in range(loadgen.GAITS):
+        for side in (Side.LEFT, Side.RIGHT):
+            run = synthesize(RunnerParams(sample_rate_hz=rate, accel_range_g=range_g,
+                                          seed=gait, cadence_spm=164.0 + 6 * gait, side=side),
+                             samples / rate)
+            signals[gait, side] = np.ascontiguousarray(run.counts[:samples, :3]).tobytes()
+    digest = hashlib.sha256()
+    events = 0
+
+    def on_event(topic: Topic, event: object) -> None:
+        nonlocal events
+        digest.update(str(topic).encode())
+        digest.update(event.to_json())  # type: ignore[attr-defined]
+        events += 1
+
+    with tempfile.TemporaryDirectory(prefix="bench-handle-") as tmp:
+        service = ProcessorService(Settings(state_dir=Path(tmp)), writer=None,
+                                   on_event=on_event)
+        sensors = []
+        for i in range(args.sensors):
+            athlete, session, name, side = loadgen.device(i)
+            meta = DeviceMeta(profile="sim", placement="tibia", side=side, sample_rate_hz=rate,
+                              accel_range_g=range_g, model="bench").to_json()
+            service.handle(str(Topic(athlete, session, name, Stream.META)), meta)
+            offset = (i // 2) * 37 % loadgen.MAX_OFFSET
+            sensors.append((str(Topic(athlete, session, name, Stream.IMU)),
+                            signals[(i // 2) % loadgen.GAITS, side], offset * 6))
+        frame_bytes = n * 6
+        batches = []
+        for k in range(ticks):
+            header = HEADER.pack(MAGIC, VERSION, 3, k, k * loadgen.FRAME_NS // 1000,
+                                 START_NS + k * loadgen.FRAME_NS, float(rate), range_g, 0, n, 0)
+            at = k * frame_bytes
+            batches.append([(topic, header + body[off + at:off + at + frame_bytes])
+                            for topic, body, off in sensors])
+
+        def run() -> int:
+            count = 0
+            for batch in batches:
+                for topic, body in batch:
+                    if service.handle(topic, body):
+                        parts = topic.split("/")
+                        service.journal.append((parts[2], parts[3]), topic, body)
+                    count += 1
+                service.journal.flush()
+                while not service.outbox.empty():  # nothing publishes here
+                    service.outbox.get_nowait()
+            return count
+
+        if args.tuned:
+            from footfall.service.processor import tune_collector
+            tune_collector()
+        cpu0 = time.process_time()
+        if args.profile:
+            profiler = cProfile.Profile(time.process_time)
+            count = profiler.runcall(run)
+            profiler.dump_stats(args.profile)
+        else:
+            count = run()
+        cpu = time.process_time() - cpu0
+        service._finish_all()  # the sessions' last events count in the digest too
+        service.journal.close()
+    print(f"{args.sensors} sensors, {count} messages: {cpu / count * 1e6:.1f} µs a message; "
+          f"{events} events, sha256 {digest.hexdigest()[:16]}")
+
+
+if __name__ == "__main__":
+    main()
