@@ -275,7 +275,7 @@ class Intake:
     async def disconnect(self) -> None:
         if self._keepalive is not None:
             self._keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await self._keepalive
             self._keepalive = None
         protocol = self._protocol
@@ -293,8 +293,10 @@ class Intake:
         (while reading is paused nothing is heard, and nothing is judged)."""
         protocol = self._connected()
         silent = 0
-        while True:
+        while protocol.error is None:  # a lost connection is reported by batches(), not here
             await asyncio.sleep(self.keepalive_s)
+            if protocol.error is not None:
+                return
             if protocol.heard or protocol.paused:
                 silent, protocol.heard = 0, False
             else:

@@ -138,14 +138,16 @@ async def test_read_ahead_keeps_a_backlog_in_the_broker_and_loses_nothing(
 
 
 async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, int]:
-    """A TCP server that answers a CONNECT with a CONNACK, then sends ``reply`` and waits."""
+    """A TCP server that answers a CONNECT with a CONNACK, then sends ``reply`` and reads
+    whatever comes until the client goes."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1024)  # the CONNECT
         writer.write(b"\x20\x02\x00\x00" + reply)
         await writer.drain()
         with contextlib.suppress(ConnectionError):
-            await reader.read(1024)
+            while await reader.read(1024):  # PINGREQs and all: never answered
+                pass
         writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
@@ -202,5 +204,28 @@ async def test_refused_and_lost() -> None:
                         client_id="lost", timeout_s=5)
         await intake.connect()
         with pytest.raises(aiomqtt.MqttError, match="lost"):
+            await asyncio.wait_for(anext(aiter(intake.batches(10))), 10)
+        await intake.disconnect()
+
+
+async def test_keep_alive(mosquitto: Server) -> None:
+    """Idle for 4 keep-alives, the PINGREQs keep a real broker's connection open; a server
+    that never answers them is given up after two silent keep-alives."""
+    broker = BrokerConfig(mosquitto.host, mosquitto.port)
+    topic = f"test/{uuid.uuid4().hex}/alive"
+    async with Intake(broker, client_id=f"alive-{uuid.uuid4().hex[:8]}", keepalive_s=1,
+                      clean_session=True) as sub:
+        await sub.subscribe(topic, qos=1)
+        await asyncio.sleep(4)  # Mosquitto drops a client silent for 1.5 keep-alives
+        await _publish(broker, topic, [b"still here"])
+        batch = await asyncio.wait_for(anext(aiter(sub.batches(10))), 10)
+        assert [m.payload for m in batch] == [b"still here"]
+        sub.ack_all(batch)
+
+    server, port = await _fake_broker(b"")  # answers the CONNECT, then nothing
+    async with server:
+        intake = Intake(BrokerConfig("127.0.0.1", port), client_id="deaf", keepalive_s=1)
+        await intake.connect()
+        with pytest.raises(aiomqtt.MqttError, match="no answer"):
             await asyncio.wait_for(anext(aiter(intake.batches(10))), 10)
         await intake.disconnect()
