@@ -173,6 +173,8 @@ class _Protocol(asyncio.Protocol):
                 if not self.connack.done():
                     self.connack.set_result(buf[i + 1] if length >= 2 else 255)
             elif kind == 9:  # SUBACK
+                if length < 3:
+                    raise aiomqtt.MqttError(f"malformed SUBACK from the broker ({length} bytes)")
                 waiter = self.subacks.pop((buf[i] << 8) | buf[i + 1], None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(bytes(buf[i + 2:end]))

@@ -159,16 +159,21 @@ async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, int]:
     b"\x34\x05\x00\x01a\x00\x01",  # QoS 2: never asked for
     b"\x32\x03\x00\x09a",  # a topic longer than its packet
     b"\x30\x04\x00\x02\xff\xfe",  # a topic that is not UTF-8
-    b"\x3f\xff\xff\xff\x07",  # 16 MiB+ announced
+    b"\x3f\x80\x80\x80\x09",  # 18 MiB announced: over the limit, refused before it comes
+    b"\x90\x01\x00",  # a SUBACK too short for its packet id
 ])
 async def test_a_broker_sending_garbage_is_an_error(reply: bytes) -> None:
     server, port = await _fake_broker(reply)
     async with server:
         intake = Intake(BrokerConfig("127.0.0.1", port), client_id="garbage", timeout_s=5)
         await intake.connect()
-        with pytest.raises(aiomqtt.MqttError):
+
+        async def take() -> None:
             async for _ in intake.batches(10):
                 pass
+
+        with pytest.raises(aiomqtt.MqttError):  # at once: not by a keep-alive running out
+            await asyncio.wait_for(take(), 3)
         await intake.disconnect()
 
 
