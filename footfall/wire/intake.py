@@ -20,7 +20,6 @@ a backlog waits in the broker (whose in-flight window then fills) and not in thi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import struct
 from collections.abc import AsyncIterator, Sequence
@@ -36,8 +35,12 @@ _REFUSED = {1: "unacceptable protocol version", 2: "identifier rejected",
 _PUBACK = struct.Struct("!BBH")
 _PINGREQ = b"\xc0\x00"
 _DISCONNECT = b"\xe0\x00"
-#: a remaining length the broker would never send us (its own message_size_limit is far less)
-MAX_PACKET_BYTES = 16 * 1024 * 1024
+#: a remaining length the broker would never send us: 4 × the one generated Mosquitto
+#: config's max_packet_size (256 KiB), so no message it lets through is refused here
+MAX_PACKET_BYTES = 1024 * 1024
+#: reading also pauses once this many payload bytes wait (the count limit alone would let a
+#: broker of large messages fill memory)
+READ_AHEAD_BYTES = 32 * 1024 * 1024
 #: topic names cached (str per name): the processor sees a few per device
 TOPIC_CACHE = 65536
 
@@ -80,6 +83,7 @@ class _Protocol(asyncio.Protocol):
     def __init__(self, read_ahead: int) -> None:
         self.read_ahead = read_ahead
         self.received: list[Received] = []
+        self.waiting_bytes = 0  # payload bytes in ``received``
         self.transport: asyncio.Transport | None = None
         self.paused = False
         self.error: aiomqtt.MqttError | None = None
@@ -107,7 +111,11 @@ class _Protocol(asyncio.Protocol):
         if used:
             del buf[:used]
         self.heard = True
-        if not self.paused and len(self.received) >= self.read_ahead and self.transport:
+        # never while the CONNACK or a SUBACK is awaited: a persistent session's backlog comes
+        # before them, and nothing takes messages until the subscriptions are made
+        if not self.paused and self.transport and self.connack.done() and not self.subacks \
+                and (len(self.received) >= self.read_ahead
+                     or self.waiting_bytes >= READ_AHEAD_BYTES):
             self.transport.pause_reading()
             self.paused = True
         self._wake()
@@ -169,6 +177,7 @@ class _Protocol(asyncio.Protocol):
                     name_end += 2
                 received.append(Received(topic, bytes(buf[name_end:end]), qos, packet_id,
                                          bool(first & 1)))
+                self.waiting_bytes += end - name_end
             elif kind == 2:  # CONNACK
                 if not self.connack.done():
                     self.connack.set_result(buf[i + 1] if length >= 2 else 255)
@@ -187,7 +196,9 @@ class _Protocol(asyncio.Protocol):
     def take(self, max_messages: int) -> list[Received]:
         batch = self.received[:max_messages]
         del self.received[:max_messages]
-        if self.paused and len(self.received) < self.read_ahead and self.transport:
+        self.waiting_bytes -= sum(len(m.payload) for m in batch)
+        if self.paused and len(self.received) < self.read_ahead \
+                and self.waiting_bytes < READ_AHEAD_BYTES and self.transport:
             self.paused = False
             self.transport.resume_reading()
         return batch
@@ -196,6 +207,7 @@ class _Protocol(asyncio.Protocol):
         if self.error is None:
             self.error = exc
         self.received.clear()  # never acknowledged: the broker sends them again
+        self.waiting_bytes = 0
         waiters: list[asyncio.Future[int] | asyncio.Future[bytes]] = [
             self.connack, *self.subacks.values()]
         for future in waiters:
@@ -242,7 +254,7 @@ class Intake:
         context = config.tls_context()
         try:
             async with asyncio.timeout(self.timeout_s):
-                _, protocol = await loop.create_connection(
+                _, protocol = await loop.create_connection(  # asyncio sets TCP_NODELAY
                     lambda: _Protocol(self.read_ahead), config.host, config.port,
                     ssl=context, server_hostname=config.host if context else None)
                 self._protocol = protocol
@@ -257,9 +269,11 @@ class Intake:
             raise
         if code != 0:
             self._close()
-            raise aiomqtt.MqttCodeError(code, f"{config.url} refused the connection: "
-                                              f"{_REFUSED.get(code, f'code {code}')}")
-        self._keepalive = asyncio.create_task(self._keep_alive())
+            # (not MqttCodeError: its text is paho's, "The connection was refused.")
+            raise aiomqtt.MqttError(f"{config.url} refused the connection: "
+                                    f"{_REFUSED.get(code, 'reason unknown')} (code {code})")
+        if self.keepalive_s > 0:  # 0: none (MQTT's "off")
+            self._keepalive = asyncio.create_task(self._keep_alive())
 
     def _connect_packet(self) -> bytes:
         config = self.broker
@@ -275,11 +289,13 @@ class Intake:
                        + struct.pack("!H", self.keepalive_s) + payload)
 
     async def disconnect(self) -> None:
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await self._keepalive
-            self._keepalive = None
+        task, self._keepalive = self._keepalive, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])  # (not awaiting it: our own cancellation stays ours)
+            if not task.cancelled():
+                task.exception()  # retrieved: a keep-alive that ended on an error is reported
+                # by batches()
         protocol = self._protocol
         if protocol is not None and protocol.error is None and protocol.transport is not None:
             protocol.transport.write(_DISCONNECT)
@@ -332,6 +348,10 @@ class Intake:
         self._packet_id = self._packet_id % 65535 + 1
         waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         protocol.subacks[self._packet_id] = waiter
+        if protocol.paused and protocol.transport is not None:
+            # a backlog paused reading after an earlier subscription: the SUBACK is behind it
+            protocol.paused = False
+            protocol.transport.resume_reading()
         self._send(_packet(0x82, struct.pack("!H", self._packet_id) + utf8_field(topic)
                            + bytes([qos])))
         try:
@@ -341,6 +361,8 @@ class Intake:
             raise aiomqtt.MqttError(f"no SUBACK for {topic} in {self.timeout_s} s") from exc
         if not codes or codes[0] == 0x80:
             raise aiomqtt.MqttError(f"the broker refused the subscription to {topic}")
+        if codes[0] < qos:  # e.g. Mosquitto's max_qos 0: nothing would be sent again
+            raise aiomqtt.MqttError(f"the broker granted QoS {codes[0]} for {topic}, not {qos}")
 
     @property
     def waiting(self) -> int:
