@@ -262,8 +262,8 @@ class Intake:
                 code = await protocol.connack
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             self._close()
-            raise aiomqtt.MqttError(f"cannot connect to {config.url}: "
-                                    f"{exc or 'timed out'}") from exc
+            # (the processor's retry line already names the broker)
+            raise aiomqtt.MqttError(f"cannot connect: {exc or 'timed out'}") from exc
         except aiomqtt.MqttError:
             self._close()
             raise

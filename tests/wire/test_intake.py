@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 
 import aiomqtt
 import pytest
@@ -137,7 +138,16 @@ async def test_read_ahead_keeps_a_backlog_in_the_broker_and_loses_nothing(
     assert peaks[1_000_000] > 2 * peaks[200], peaks  # the limit is what holds it
 
 
-async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, int]:
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _serve(handler: Handler) -> tuple[asyncio.Server, BrokerConfig]:
+    """A misbehaving "broker" on a free loopback port, and the config to reach it."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, BrokerConfig("127.0.0.1", server.sockets[0].getsockname()[1])
+
+
+async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, BrokerConfig]:
     """A TCP server that answers a CONNECT with a CONNACK, then sends ``reply`` and reads
     whatever comes until the client goes."""
 
@@ -150,8 +160,7 @@ async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, int]:
                 pass
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
+    return await _serve(serve)
 
 
 @pytest.mark.parametrize("reply", [
@@ -163,9 +172,9 @@ async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, int]:
     b"\x90\x01\x00",  # a SUBACK too short for its packet id
 ])
 async def test_a_broker_sending_garbage_is_an_error(reply: bytes) -> None:
-    server, port = await _fake_broker(reply)
+    server, fake = await _fake_broker(reply)
     async with server:
-        intake = Intake(BrokerConfig("127.0.0.1", port), client_id="garbage", timeout_s=5)
+        intake = Intake(fake, client_id="garbage", timeout_s=5)
         await intake.connect()
 
         async def take() -> None:
@@ -179,22 +188,21 @@ async def test_a_broker_sending_garbage_is_an_error(reply: bytes) -> None:
 
 async def test_refused_and_lost() -> None:
     """A CONNACK refusal says why; a broker that goes away ends ``batches`` with an error."""
-    server, port = await _fake_broker(b"")
+    server, gone = await _fake_broker(b"")
     server.close()
     await server.wait_closed()
     with pytest.raises(aiomqtt.MqttError, match="cannot connect"):
-        await Intake(BrokerConfig("127.0.0.1", port), client_id="x", timeout_s=2).connect()
+        await Intake(gone, client_id="x", timeout_s=2).connect()
 
     async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1024)
         writer.write(b"\x20\x02\x00\x05")
         await writer.drain()
 
-    refusing = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    refusing, refuser = await _serve(refuse)
     async with refusing:
         with pytest.raises(aiomqtt.MqttError, match=r"not authorised \(code 5\)"):
-            await Intake(BrokerConfig("127.0.0.1", refusing.sockets[0].getsockname()[1]),
-                         client_id="x", timeout_s=2).connect()
+            await Intake(refuser, client_id="x", timeout_s=2).connect()
 
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1024)
@@ -202,10 +210,9 @@ async def test_refused_and_lost() -> None:
         await asyncio.sleep(0.3)
         writer.close()
 
-    closing = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    closing, hanging_up = await _serve(hang_up)
     async with closing:
-        intake = Intake(BrokerConfig("127.0.0.1", closing.sockets[0].getsockname()[1]),
-                        client_id="lost", timeout_s=5)
+        intake = Intake(hanging_up, client_id="lost", timeout_s=5)
         await intake.connect()
         with pytest.raises(aiomqtt.MqttError, match="lost"):
             await asyncio.wait_for(anext(aiter(intake.batches(10))), 10)
@@ -226,9 +233,9 @@ async def test_keep_alive(mosquitto: Server) -> None:
         assert [m.payload for m in batch] == [b"still here"]
         sub.ack_all(batch)
 
-    server, port = await _fake_broker(b"")  # answers the CONNECT, then nothing
+    server, deaf = await _fake_broker(b"")  # answers the CONNECT, then nothing
     async with server:
-        intake = Intake(BrokerConfig("127.0.0.1", port), client_id="deaf", keepalive_s=1)
+        intake = Intake(deaf, client_id="deaf", keepalive_s=1)
         await intake.connect()
         with pytest.raises(aiomqtt.MqttError, match="no answer"):
             await asyncio.wait_for(anext(aiter(intake.batches(10))), 10)
@@ -272,10 +279,9 @@ async def test_a_downgraded_subscription_is_refused() -> None:
         await writer.drain()
         await reader.read(1024)
 
-    server = await asyncio.start_server(grant_zero, "127.0.0.1", 0)
+    server, granting = await _serve(grant_zero)
     async with server:
-        intake = Intake(BrokerConfig("127.0.0.1", server.sockets[0].getsockname()[1]),
-                        client_id="qos", timeout_s=3)
+        intake = Intake(granting, client_id="qos", timeout_s=3)
         await intake.connect()
         with pytest.raises(aiomqtt.MqttError, match="granted QoS 0"):
             await intake.subscribe("a/b", qos=1)
