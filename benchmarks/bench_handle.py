@@ -48,6 +48,10 @@ def main() -> None:
     parser.add_argument("--sensors", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0, help="of data per sensor")
     parser.add_argument("--tuned", action="store_true", help="footfall process's gc setting")
+    parser.add_argument("--batch", type=int, default=1000,
+                        help="messages a batch (the processor's MAX_BATCH)")
+    parser.add_argument("--one-by-one", action="store_true",
+                        help="ProcessorService.handle per message (before: handle_many)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the handling here")
     args = parser.parse_args()
 
@@ -93,11 +97,17 @@ def main() -> None:
             batches.append([(topic, header + body[off + at:off + at + frame_bytes])
                             for topic, body, off in sensors])
 
+        if not args.one_by_one:  # the processor's batches: up to MAX_BATCH messages
+            flat = [m for batch in batches for m in batch]
+            batches = [flat[i:i + args.batch] for i in range(0, len(flat), args.batch)]
+
         def run() -> int:
             count = 0
             for batch in batches:
-                for topic, body in batch:
-                    if service.handle(topic, body):
+                accepted = ([service.handle(topic, body) for topic, body in batch]
+                            if args.one_by_one else service.handle_many(batch))
+                for (topic, body), ok in zip(batch, accepted, strict=True):
+                    if ok:
                         parts = topic.split("/")
                         service.journal.append((parts[2], parts[3]), topic, body)
                     count += 1

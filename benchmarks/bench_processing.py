@@ -11,8 +11,9 @@ tibia data, in the same run:
 - *one stream, live path*: :class:`SessionProcessor.feed_frame` with 50-sample frames (what
   the MQTT service does: frame decode excluded, events and per-second metrics included);
 - *one stream, detector*: :class:`StepDetector` on the same 50-sample chunks;
-- *N concurrent 1 kHz streams*: one :class:`StepDetector` bank advanced by a 20-ms tick of all
-  N streams at once (arrays of shape (N, 20)), vs N separate processors fed 20-sample frames.
+- *N concurrent 1 kHz streams*: one :class:`StepDetector`'s streams advanced by a 20-ms tick
+  of all N at once (``append_rows``, arrays of shape (N, 20)), vs N separate processors fed
+  20-sample frames.
 """
 
 from __future__ import annotations
@@ -90,27 +91,33 @@ def _prepare(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
 
 
 def detector_bank(counts: np.ndarray, tick: int) -> int:
-    """All streams advanced together, ``tick`` samples at a time."""
+    """All streams advanced together, ``tick`` samples at a time (``append_rows``: each
+    stream's first chunk starts its segment on its own)."""
     det = StepDetector(RATE_HZ, "tibia")
-    state = det.new_state(counts.shape[0])
+    states = [det.new_state() for _ in range(counts.shape[0])]
     n = counts.shape[1]
     found = 0
     for i in range(0, n, tick):
         r, ax, rail, axes = _prepare(counts[:, i:i + tick])
-        found += len(det.process(state, i, r, ax, rail, axes))
-    return found + len(det.flush(state))
+        if i == 0:
+            for k, state in enumerate(states):
+                found += len(det.process(state, i, r[k], ax[k], rail[k], axes[k]))
+            continue
+        for state, f in zip(states, det.append_rows(states, r, ax, rail, axes), strict=True):
+            found += len(det.decide_row(state, f))
+    return found + sum(len(det.flush(state)) for state in states)
 
 
 def per_stream_detectors(counts: np.ndarray, tick: int) -> int:
-    """One StepDetector per stream, fed ``tick``-sample chunks stream after stream: the part
-    of the per-stream live path a bank would batch."""
+    """One StepDetector state per stream, fed ``tick``-sample chunks stream after stream: the
+    part of the per-stream live path a bank batches."""
     det = StepDetector(RATE_HZ, "tibia")
-    states = [det.new_state(1) for _ in range(counts.shape[0])]
+    states = [det.new_state() for _ in range(counts.shape[0])]
     n = counts.shape[1]
     found = 0
     for i in range(0, n, tick):
         for k, state in enumerate(states):
-            r, ax, rail, axes = _prepare(counts[k:k + 1, i:i + tick])
+            r, ax, rail, axes = _prepare(counts[k, i:i + tick])
             found += len(det.process(state, i, r, ax, rail, axes))
     return found
 

@@ -171,6 +171,8 @@ class AlertEngine:
         dev = self._device(device)
         t = at_ns if at_ns is not None else dev.last_event_ns or self._latest_ns() or (
             self.clock() if self.clock is not None else 0)
+        if not t:  # a file whose first message is a status: no time to put an alert at yet
+            return []
         what = f"{device} is offline" + (f" ({reason})" if reason else "") + \
             ": no steps or impact from it until it reconnects"
         return self._update("sensor_offline", device, t, start=not online, clear=online,

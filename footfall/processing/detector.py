@@ -1,4 +1,4 @@
-"""Streaming impact-peak detector, vectorised over many streams of one sample rate.
+"""Streaming impact-peak detector; the streams of one detector advance together.
 
 Per sample: the resultant acceleration is low-passed (a Butterworth biquad run by ``lfilter``
 with its state carried from chunk to chunk; for detection only). A filtered sample ``t`` is a
@@ -17,16 +17,20 @@ can be dropped when the real strike proves stronger, instead of being sent as a 
 
 Every decision depends only on samples up to ``t + lookahead`` (a held strike's release on
 a fixed later sample), so the result is the same however the stream is cut into chunks; the
-sample-level work is a handful of NumPy calls per chunk for all streams together, and Python
-only loops over the few candidate peaks.
+sample-level work is a handful of NumPy calls per chunk — for all the streams of a detector
+at once when they each bring a chunk (:meth:`StepDetector.append_rows`: the live processor's
+frames of one batch) — and Python only loops over the few candidate peaks.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import weakref
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -81,6 +85,9 @@ CLIPPED_HEADROOM = 1.25
 MIN_RISE_FRACTION = 0.5
 #: across a data gap an interval counts only if it is below this × the typical interval
 GAP_INTERVAL_RATIO = 1.4
+#: the shortest row of samples a stream keeps (more when the look-back is longer): filled by
+#: frames until it is full, then shifted back to what decisions still read
+ROW_MIN_SAMPLES = 512
 #: held strikes at a segment's start are released once three of them have two intervals
 #: agreeing within this (running strides vary by a few percent from one to the next) …
 HOLD_PATTERN_TOLERANCE = 0.10
@@ -92,7 +99,6 @@ HOLD_MAX_S = MAX_STRIDE_S
 class Peak:
     """One accepted strike. Indices are global sample indices of the stream."""
 
-    stream: int
     index: int  # raw impact peak
     confirm_index: int  # the sample whose arrival confirmed it
     impact_g: float  # resultant at the raw peak
@@ -150,63 +156,124 @@ class Hold:
         return self.held[0][0].index + hold_samples if self.held else None
 
 
-@dataclass(slots=True)
+class _Rows:
+    """The samples of every stream of one detector, one row each: the filtered detection
+    signal, the raw resultant, the axial axis, the full-scale flags and the axes (float32:
+    exact for int16 counts, half the memory traffic). In rows, the frames of many streams are
+    written, filtered and searched with one NumPy call each (:meth:`StepDetector.append_rows`);
+    a row is handed out by :meth:`StepDetector.new_state` and comes back when its state goes."""
+
+    def __init__(self, width: int, order: int) -> None:
+        self.width, self.order = width, order
+        self.free: list[int] = []
+        self.used = 0
+        self.filtered = np.zeros((0, width))
+        self.resultant = np.zeros((0, width))
+        self.axial = np.zeros((0, width))
+        self.rail = np.zeros((0, width), dtype=bool)
+        self.axes = np.zeros((0, width, 3), dtype=np.float32)
+        self.zi = np.zeros((0, order))
+
+    def take(self) -> int:
+        if self.free:
+            return self.free.pop()
+        if self.used == self.filtered.shape[0]:
+            self._resize(max(16, 2 * self.used), self.width)
+        self.used += 1
+        return self.used - 1
+
+    def release(self, row: int) -> None:
+        self.free.append(row)
+
+    def widen(self, samples: int) -> None:
+        """Room for ``samples`` in every row (a long chunk: a file read in one go)."""
+        width = self.width
+        while width < samples:
+            width *= 2
+        self._resize(self.filtered.shape[0], width)
+
+    def _resize(self, rows: int, width: int) -> None:
+        def grown(old: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            new = np.zeros((rows, width, *old.shape[2:]), dtype=old.dtype)
+            new[:old.shape[0], :old.shape[1]] = old
+            return new
+
+        self.filtered, self.resultant, self.axial = (
+            grown(self.filtered), grown(self.resultant), grown(self.axial))
+        self.rail, self.axes = grown(self.rail), grown(self.axes)
+        zi = np.zeros((rows, self.order))
+        zi[:self.zi.shape[0]] = self.zi
+        self.zi, self.width = zi, width
+
+    def shift(self, row: int, by: int, filled: int) -> None:
+        """Drop the first ``by`` columns of ``row`` (of which ``filled`` hold samples)."""
+        for a in (self.filtered, self.resultant, self.axial, self.rail, self.axes):
+            a[row, :filled - by] = a[row, by:filled]
+
+
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class DetectorState:
-    """All streaming state of a :class:`StepDetector` bank; arrays are (streams, samples).
+    """One stream's streaming state. Its samples are row ``row`` of its detector's rows:
+    ``base`` is the global index of column 0 and ``n`` columns are filled; everything before
+    ``decide_from`` has been decided. ``active``: a gap-free segment is under way (the
+    filter's state, row ``row`` of ``rows.zi``, goes on from the last sample)."""
 
-    ``base`` is the global index of column 0 of the tail arrays; everything before
-    ``decide_from`` has been decided. ``zi`` is the filter state after the last sample
-    (``lfilter`` layout, (streams, order)).
-    """
-
-    streams: int
-    history: list[PeakHistory]
-    zi: FloatArray | None = None
+    rows: _Rows
+    row: int
+    history: PeakHistory
+    hold: Hold = field(default_factory=Hold)
+    active: bool = False
     base: int = 0
+    n: int = 0
     decide_from: int = 0
     seg_start: int = 0
-    filtered: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
-    resultant: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
-    axial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
-    rail: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
-    #: the accelerometer axes, float32 (exact for int16 counts, half the memory traffic)
-    axes: Float32Array = field(default_factory=lambda: np.zeros((0, 0, 3), dtype=np.float32))
-    holds: list[Hold] = field(default_factory=list)
-    holding: set[int] = field(default_factory=set)  # streams with held strikes
-    #: chunks not yet appended to resultant/axial/rail/axes, which only a candidate reads:
-    #: (resultant, axial, rail, axes) each, appended together when one is judged
-    unjoined: list[tuple[FloatArray, FloatArray, BoolArray, FloatArray]] = field(
-        default_factory=list)
-    unjoined_samples: int = 0
-
-    def join_raw(self) -> None:
-        """Append the chunks kept aside to the raw tail arrays (one copy for many chunks: a
-        live frame is 25 samples, and four copies of the tail per frame cost more than the
-        filter itself)."""
-        if not self.unjoined:
-            return
-        chunks = self.unjoined
-        self.resultant = np.concatenate((self.resultant, *(c[0] for c in chunks)), axis=1)
-        self.axial = np.concatenate((self.axial, *(c[1] for c in chunks)), axis=1)
-        self.rail = np.concatenate((self.rail, *(c[2] for c in chunks)), axis=1)
-        self.axes = np.concatenate(
-            (self.axes, *(c[3].astype(np.float32) for c in chunks)), axis=1)
-        self.unjoined, self.unjoined_samples = [], 0
-
-    def pending_from(self) -> int:
-        """The oldest sample an emitted strike may still come from (held strikes included)."""
-        if not self.holding:
-            return self.base
-        return min([self.base, *(self.holds[s].held[0][0].index for s in self.holding)])
 
     @property
-    def active(self) -> bool:
-        return self.zi is not None
+    def holding(self) -> bool:
+        """Strikes are held at the segment's start (:class:`Hold`)."""
+        return bool(self.hold.held)
 
     @property
     def end(self) -> int:
         """Global index of the next sample expected."""
-        return self.base + int(self.filtered.shape[1])
+        return self.base + self.n
+
+    @property
+    def filtered(self) -> FloatArray:
+        return self.rows.filtered[self.row, :self.n]
+
+    @property
+    def resultant(self) -> FloatArray:
+        return self.rows.resultant[self.row, :self.n]
+
+    @property
+    def axial(self) -> FloatArray:
+        return self.rows.axial[self.row, :self.n]
+
+    @property
+    def rail(self) -> BoolArray:
+        return self.rows.rail[self.row, :self.n]
+
+    @property
+    def axes(self) -> Float32Array:
+        return self.rows.axes[self.row, :self.n]
+
+    def pending_from(self) -> int:
+        """The oldest sample an emitted strike may still come from (held strikes included)."""
+        if not self.hold.held:
+            return self.base
+        return min(self.base, self.hold.held[0][0].index)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What :meth:`StepDetector.append_rows` found for one stream, for
+    :meth:`StepDetector.decide_row`: the last sample to decide now, and the candidate peaks
+    among the samples up to it (column indices of the stream's row), or None: decide the
+    window on its own (it is not one chunk long: a segment's first look-ahead)."""
+
+    last: int
+    candidates: list[int] | None
 
 
 class StepDetector:
@@ -252,99 +319,180 @@ class StepDetector:
         if cutoff < 0.45 * fs:
             b, a = signal.butter(cfg.filter_order, cutoff, btype="low", fs=fs)
             self.ba = (np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64))
+            self._zi0 = signal.lfilter_zi(*self.ba)
+        # rows hold a segment's last history_len + lookahead samples and a few frames more
+        width = ROW_MIN_SAMPLES
+        while width < 2 * (self.history_len + self.lookahead):
+            width *= 2
+        self._rows = _Rows(width, len(self.ba[1]) - 1 if self.ba is not None else 0)
 
     # -- state -------------------------------------------------------------------------------
 
-    def new_state(self, streams: int = 1) -> DetectorState:
+    def new_state(self) -> DetectorState:
+        """A stream's state, in a row of this detector's (freed when the state goes)."""
         n = self.config.history_peaks
-        return DetectorState(
-            streams=streams,
-            history=[PeakHistory(deque(maxlen=n), deque(maxlen=n)) for _ in range(streams)],
-            holds=[Hold() for _ in range(streams)],
-        )
+        row = self._rows.take()
+        state = DetectorState(self._rows, row, PeakHistory(deque(maxlen=n), deque(maxlen=n)))
+        weakref.finalize(state, self._rows.release, row)
+        return state
 
-    def _start_segment(self, state: DetectorState, start: int, first: FloatArray) -> None:
-        """Begin a gap-free run at global index ``start``; ``first`` is each stream's sample."""
-        s, pad = state.streams, self.history_len
+    def _start_segment(self, state: DetectorState, start: int, first: float) -> None:
+        """Begin a gap-free run at global index ``start``; ``first`` is its first sample."""
+        pad, rows, r = self.history_len, self._rows, state.row
         if self.ba is not None:
-            zi0 = signal.lfilter_zi(*self.ba)  # steady state: no start-up transient
-            state.zi = zi0[None, :] * first[:, None]
-        else:
-            state.zi = np.zeros((s, 0))
+            rows.zi[r] = self._zi0 * first  # steady state: no start-up transient
+        state.active = True
         state.base = start - pad
+        state.n = pad
         state.decide_from = start
         state.seg_start = start
-        state.filtered = np.full((s, pad), -np.inf)
-        state.resultant = np.zeros((s, pad))
-        state.axial = np.zeros((s, pad))
-        state.rail = np.zeros((s, pad), dtype=bool)
-        state.axes = np.zeros((s, pad, 3), dtype=np.float32)
-        state.unjoined, state.unjoined_samples = [], 0
-        for h in state.history:
-            h.after_gap = h.last_rise is not None
-        if len(state.holds) != s:  # a state made before holds existed
-            state.holds = [Hold() for _ in range(s)]
-        for hold, h in zip(state.holds, state.history, strict=True):
-            # after a gap the learnt threshold already keeps the other leg's weak strike out;
-            # strikes still held from before it go on being held
-            hold.establishing, hold.blocked = bool(hold.held) or h.reference_g is None, []
+        rows.filtered[r, :pad] = -np.inf
+        rows.resultant[r, :pad] = 0.0
+        rows.axial[r, :pad] = 0.0
+        rows.rail[r, :pad] = False
+        rows.axes[r, :pad] = 0.0
+        h, hold = state.history, state.hold
+        h.after_gap = h.last_rise is not None
+        # after a gap the learnt threshold already keeps the other leg's weak strike out;
+        # strikes still held from before it go on being held
+        hold.establishing, hold.blocked = bool(hold.held) or h.reference_g is None, []
+
+    def _room(self, state: DetectorState, samples: int) -> None:
+        """Room for ``samples`` more in the stream's row: what no decision reads any more (older
+        than ``history_len`` before ``decide_from``) goes, and the rows widen if that is not
+        enough."""
+        rows = self._rows
+        if state.n + samples <= rows.width:
+            return
+        drop = state.decide_from - self.history_len - state.base
+        if drop > 0:
+            rows.shift(state.row, drop, state.n)
+            state.n -= drop
+            state.base += drop
+        if state.n + samples > rows.width:
+            rows.widen(state.n + samples)
 
     # -- actions -----------------------------------------------------------------------------
 
     def process(self, state: DetectorState, start: int, resultant_g: FloatArray,
                 axial_g: FloatArray, rail: BoolArray, axes_g: FloatArray) -> list[Peak]:
-        """Feed samples ``start …`` of every stream (arrays of shape (streams, n); ``rail``:
-        samples at the declared full scale; ``axes_g``: (streams, n, 3), the accelerometer).
-
-        ``start`` must equal ``state.end`` unless the state is inactive (a new segment).
-        Returns the strikes confirmed by these samples, ordered by confirmation then stream.
-        """
-        if resultant_g.shape[1] == 0:
+        """Feed samples ``start …`` of one stream (``resultant_g``, ``axial_g``, ``rail`` —
+        samples at the declared full scale — of shape (n,); ``axes_g``: (n, 3), the
+        accelerometer). ``start`` must equal ``state.end`` unless the state is inactive (a
+        new segment). Returns the strikes these samples confirmed, in order."""
+        m = int(resultant_g.shape[0])
+        if m == 0:
             return []
         if not state.active:
-            self._start_segment(state, start, resultant_g[:, 0])
+            self._start_segment(state, start, float(resultant_g[0]))
         elif start != state.end:
             raise ValueError(f"samples start at {start}, expected {state.end}: flush first")
-        if self.ba is not None and state.zi is not None:  # (zi is set once active)
-            y, state.zi = _lfilter(*self.ba, resultant_g, state.zi)
+        self._room(state, m)
+        rows, r, n = self._rows, state.row, state.n
+        if self.ba is not None:
+            y, rows.zi[r:r + 1] = _lfilter(*self.ba, resultant_g[None, :], rows.zi[r:r + 1])
+            rows.filtered[r, n:n + m] = y[0]
         else:
-            y = resultant_g
-        state.filtered = np.concatenate((state.filtered, y), axis=1)
-        state.unjoined.append((resultant_g, axial_g, rail, axes_g))
-        state.unjoined_samples += resultant_g.shape[1]
-        peaks = self._decide(state, state.end - 1 - self.lookahead, state.end)
-        self._trim(state)
+            rows.filtered[r, n:n + m] = resultant_g
+        rows.resultant[r, n:n + m] = resultant_g
+        rows.axial[r, n:n + m] = axial_g
+        rows.rail[r, n:n + m] = rail
+        rows.axes[r, n:n + m] = axes_g
+        state.n = n + m
+        return self._decide(state, state.end - 1 - self.lookahead, state.end)
+
+    def append_rows(self, states: Sequence[DetectorState], resultant_g: FloatArray,
+                    axial_g: FloatArray, rail: BoolArray, axes_g: FloatArray) -> list[Found]:
+        """The next chunk of many streams of this detector, one NumPy call for all: row ``i``
+        of the arrays (shape (k, n), ``axes_g`` (k, n, 3)) continues ``states[i]``'s active
+        segment (each stream at most once). Samples are filtered and stored and the candidate
+        peaks found; :meth:`decide_row` then decides each stream — together the same as
+        :meth:`process` stream by stream. Nothing changes unless all of it succeeds."""
+        k, m = resultant_g.shape
+        for state in states:
+            if not state.active:
+                raise ValueError("append_rows continues active segments only: use process")
+            self._room(state, m)
+        rows = self._rows  # (after any widening)
+        r = np.fromiter((s.row for s in states), dtype=np.intp, count=k)
+        n = np.fromiter((s.n for s in states), dtype=np.intp, count=k)
+        if self.ba is not None:
+            y, zf = _lfilter(*self.ba, resultant_g, rows.zi[r])
+        else:
+            y, zf = resultant_g, rows.zi[r]
+        rr, cols = r[:, None], n[:, None] + np.arange(m)
+        rows.filtered[rr, cols] = y
+        rows.resultant[rr, cols] = resultant_g
+        rows.axial[rr, cols] = axial_g
+        rows.rail[rr, cols] = rail
+        rows.axes[rr, cols] = axes_g
+        # the window each stream decides now: one chunk long except near a segment's start
+        ends = n + m
+        lo = np.fromiter((s.decide_from - s.base for s in states), dtype=np.intp, count=k)
+        hi = ends - 1 - self.lookahead
+        whole = hi - lo + 1 == m
+        found: list[list[int] | None] = [[] if w else None for w in whole.tolist()]
+        if whole.any():
+            w = np.flatnonzero(whole)
+            wr, wcols = r[w][:, None], lo[w][:, None] + np.arange(m)
+            f = rows.filtered
+            mid = f[wr, wcols]
+            local = (mid >= self.profile.min_peak_g) & (mid > f[wr, wcols - 1]) \
+                & (mid >= f[wr, wcols + 1])
+            # nothing precedes a segment's first sample: not a peak
+            first = np.fromiter((states[i].seg_start - states[i].base for i in w.tolist()),
+                                dtype=np.intp, count=w.size) - lo[w]
+            at_first = np.flatnonzero((first >= 0) & (first < m))
+            local[at_first, first[at_first]] = False
+            wi, ci = np.nonzero(local)
+            if wi.size:
+                t = lo[w][wi] + ci
+                cr = r[w][wi][:, None]
+                vals = mid[wi, ci]
+                keep = (vals > f[cr, t[:, None] - self._back_offsets].max(axis=1)) \
+                    & (vals >= f[cr, t[:, None] + self._ahead_offsets].max(axis=1))
+                for i, col in zip(w[wi[keep]].tolist(), t[keep].tolist(), strict=True):
+                    candidates = found[i]
+                    if candidates is not None:
+                        candidates.append(col)
+        rows.zi[r] = zf
+        out = []
+        for state, last, candidates in zip(states, hi.tolist(), found, strict=True):
+            state.n += m
+            out.append(Found(state.base + last, candidates))
+        return out
+
+    def decide_row(self, state: DetectorState, found: Found) -> list[Peak]:
+        """The strikes :meth:`append_rows` confirmed for ``state``, in order."""
+        if found.candidates is None:
+            return self._decide(state, found.last, state.end)
+        peaks: list[Peak] = []
+        for t in found.candidates:
+            if state.holding:
+                peaks += self._release_due(state, state.base + t)
+            peaks += self._take(state, t, state.n)
+        if state.holding:
+            peaks += self._release_due(state, found.last + 1)
+        state.decide_from = found.last + 1
         return peaks
 
     def flush(self, state: DetectorState, release: bool = True) -> list[Peak]:
         """End the segment (end of stream or a gap): decide the rest with what has arrived.
-        Strikes still held at a stream's start are released, unless ``release`` is False (a
+        Strikes still held at the stream's start are released, unless ``release`` is False (a
         data gap: they stay held into the next segment, in order)."""
         if not state.active:
             return []
         real_end = state.end
-        s = state.streams
-        state.filtered = np.concatenate(
-            (state.filtered, np.full((s, self.lookahead), -np.inf)), axis=1)
+        self._room(state, self.lookahead)
+        self._rows.filtered[state.row, state.n:state.n + self.lookahead] = -np.inf
+        state.n += self.lookahead  # (the look-ahead of the last samples: nothing higher)
         peaks = self._decide(state, real_end - 1, real_end)
-        for s in sorted(state.holding) if release else ():
-            peaks += self._release(state, s, None)
-        state.zi = None
+        if release and state.holding:
+            peaks += self._release(state, None)
+        state.active = False
         return peaks
 
     # -- internals ---------------------------------------------------------------------------
-
-    def _trim(self, state: DetectorState) -> None:
-        keep_from = state.decide_from - self.history_len - state.base
-        if keep_from > 0 and keep_from > state.resultant.shape[1]:
-            state.join_raw()  # the cut reaches into the chunks kept aside
-        if keep_from > 0:
-            state.filtered = state.filtered[:, keep_from:]
-            state.resultant = state.resultant[:, keep_from:]
-            state.axial = state.axial[:, keep_from:]
-            state.rail = state.rail[:, keep_from:]
-            state.axes = state.axes[:, keep_from:]
-            state.base += keep_from
 
     def _decide(self, state: DetectorState, last: int, real_end: int) -> list[Peak]:
         """Decide samples ``decide_from … last`` (global); ``real_end`` bounds the raw data."""
@@ -352,69 +500,63 @@ class StepDetector:
         if hi < lo:
             return []
         y = state.filtered
-        mid = y[:, lo:hi + 1]
+        mid = y[lo:hi + 1]
         floor = self.profile.min_peak_g
         if not state.holding and mid.max() < floor:  # (most frames): no candidate
             state.decide_from = last + 1
             return []
-        local = (mid >= floor) & (mid > y[:, lo - 1:hi]) & (mid >= y[:, lo + 1:hi + 2])
+        local = (mid >= floor) & (mid > y[lo - 1:hi]) & (mid >= y[lo + 1:hi + 2])
         first = state.seg_start - state.base - lo
-        if 0 <= first < local.shape[1]:
-            local[:, first] = False  # nothing precedes a segment's first sample: not a peak
-        s_idx, t_idx = np.nonzero(local)
+        if 0 <= first < local.shape[0]:
+            local[first] = False  # nothing precedes a segment's first sample: not a peak
         peaks: list[Peak] = []
-        if s_idx.size:
-            state.join_raw()
+        t_idx = np.flatnonzero(local)
+        if t_idx.size:
             t_idx = t_idx + lo
-            rows = s_idx[:, None]
-            back = y[rows, t_idx[:, None] - self._back_offsets].max(axis=1)
-            ahead = y[rows, t_idx[:, None] + self._ahead_offsets].max(axis=1)
-            vals = y[s_idx, t_idx]
-            keep = (vals > back) & (vals >= ahead)
-            order = np.lexsort((s_idx[keep], t_idx[keep]))  # by time, then stream
-            for s, t in zip(s_idx[keep][order].tolist(), t_idx[keep][order].tolist(),
-                            strict=True):
-                if s in state.holding:
-                    peaks += self._release_due(state, s, state.base + t)
-                peaks += self._take(state, s, t, real_end - state.base)
-        for s in sorted(state.holding):
-            peaks += self._release_due(state, s, last + 1)
+            back = y[t_idx[:, None] - self._back_offsets].max(axis=1)
+            ahead = y[t_idx[:, None] + self._ahead_offsets].max(axis=1)
+            vals = y[t_idx]
+            for t in t_idx[(vals > back) & (vals >= ahead)].tolist():
+                if state.holding:
+                    peaks += self._release_due(state, state.base + t)
+                peaks += self._take(state, t, real_end - state.base)
+        if state.holding:
+            peaks += self._release_due(state, last + 1)
         state.decide_from = last + 1
         return peaks
 
     # -- the hold at a segment's start (leg sensors) ---------------------------------------
 
-    def _take(self, state: DetectorState, s: int, t: int, real_end: int) -> list[Peak]:
+    def _take(self, state: DetectorState, t: int, real_end: int) -> list[Peak]:
         """A candidate: accepted, held, or remembered as blocked (:class:`Hold`)."""
-        hold = state.holds[s]
+        hold = state.hold
         if not (self.holds_at_start and hold.establishing):
-            peak = self._accept(state, s, t, real_end)
+            peak = self._accept(state, t, real_end)
             return [] if peak is None else [peak]
-        h = state.history[s]
+        h = state.history
         before = h.last_impact_g
         in_refractory = h.last_candidate is not None and \
             state.base + t - h.last_candidate < self._refractory(h)
-        peak = self._accept(state, s, t, real_end)
+        peak = self._accept(state, t, real_end)
         if peak is None:
             if hold.held:
-                blocked = self._blocked(state, s, t, real_end)
+                blocked = self._blocked(state, t, real_end)
                 if blocked is not None:
                     hold.blocked.append(blocked)
             return []
         effective = peak.impact_g * CLIPPED_HEADROOM if peak.clipped else peak.impact_g
         if hold.held and in_refractory and before is not None \
                 and effective >= OVERRIDE_RATIO * before:
-            self._drop_echoes(state, s, hold, peak, effective)
+            self._drop_echoes(state, hold, peak, effective)
         hold.held.append((peak, effective))
-        state.holding.add(s)
         rises = [q.rise_index for q, _ in hold.held[-3:]]
         if len(rises) == 3:
             a, b = rises[1] - rises[0], rises[2] - rises[1]
             if abs(a - b) <= HOLD_PATTERN_TOLERANCE * max(a, b):
-                return self._release(state, s, peak.confirm_index)
+                return self._release(state, peak.confirm_index)
         return []
 
-    def _drop_echoes(self, state: DetectorState, s: int, hold: Hold, peak: Peak,
+    def _drop_echoes(self, state: DetectorState, hold: Hold, peak: Peak,
                      effective: float) -> None:
         """A strike much stronger than the last: the weaker held ones were not this leg's."""
         kept = [(q, e) for q, e in hold.held if e >= effective / OVERRIDE_RATIO]
@@ -426,10 +568,8 @@ class StepDetector:
         if readmit:
             kept.append(readmit[-1])
         hold.held, hold.blocked = kept, []
-        if not kept:
-            state.holding.discard(s)
         # the history as if the dropped peaks had never been seen
-        h = state.history[s]
+        h = state.history
         h.heights_g.clear()
         h.intervals.clear()
         rises = [q.rise_index for q, _ in kept] + [peak.rise_index]
@@ -441,20 +581,19 @@ class StepDetector:
         h.reference_g = _quantile(sorted(h.heights_g), 0.75)
         h.typical_interval = _quantile(sorted(h.intervals), 0.25) if h.intervals else None
 
-    def _release_due(self, state: DetectorState, s: int, index: int) -> list[Peak]:
+    def _release_due(self, state: DetectorState, index: int) -> list[Peak]:
         """Release stream ``s``'s held strikes once ``index`` reaches their deadline."""
-        hold = state.holds[s]
+        hold = state.hold
         deadline = hold.deadline(self.hold_samples)
         if deadline is None or index < deadline:
             return []
-        return self._release(state, s, deadline)
+        return self._release(state, deadline)
 
     @staticmethod
-    def _release(state: DetectorState, s: int, confirm_index: int | None) -> list[Peak]:
+    def _release(state: DetectorState, confirm_index: int | None) -> list[Peak]:
         """Emit the held strikes, each timed from the strike kept before it (an interval the
         detector gave none — the stream's first, one across a gap — stays none)."""
-        hold = state.holds[s]
-        state.holding.discard(s)
+        hold = state.hold
         out: list[Peak] = []
         prev: float | None = None
         for q, _ in hold.held:
@@ -467,24 +606,24 @@ class StepDetector:
         hold.held, hold.blocked, hold.establishing = [], [], False
         return out
 
-    def _blocked(self, state: DetectorState, s: int, t: int,
+    def _blocked(self, state: DetectorState, t: int,
                  real_end: int) -> tuple[Peak, float] | None:
         """The strike a candidate rejected while establishing would have been (to re-admit
         it if what blocked it turns out to be an echo)."""
         seg0 = state.seg_start - state.base
         a, b = max(t - self.search, seg0), min(t + self.search + 1, real_end)
-        r = state.resultant[s]
+        r = state.resultant
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
         if impact < self.profile.min_impact_g:
             return None
-        clip_rule = clipping.judge(state.axes[s, a:b], state.rail[s, a:b],
-                                   state.history[s].rails)
+        clip_rule = clipping.judge(state.axes[a:b], state.rail[a:b],
+                                   state.history.rails)
         # its rise is sought back past what blocked it: that may be the echo being dropped
-        k, frac, _ = self._rise(state.filtered[s], t, max(t - self.rise_window, seg0))
-        axial = float(np.max(np.abs(state.axial[s, a:b])))
+        k, frac, _ = self._rise(state.filtered, t, max(t - self.rise_window, seg0))
+        axial = float(np.max(np.abs(state.axial[a:b])))
         confirm = min(state.base + t + self.lookahead, state.base + real_end - 1)
-        peak = Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
+        peak = Peak(index=state.base + p, confirm_index=confirm, impact_g=impact,
                     impact_axial_g=axial, loading_rate_gps=0.0, clipped=clip_rule is not None,
                     rise_index=state.base + k + frac, interval_samples=None, confidence=0.5,
                     clip_rule=clip_rule)
@@ -506,8 +645,8 @@ class StepDetector:
             limit = max(limit, round(self.profile.refractory_fraction * h.typical_interval))
         return limit
 
-    def _accept(self, state: DetectorState, s: int, t: int, real_end: int) -> Peak | None:
-        h = state.history[s]
+    def _accept(self, state: DetectorState, t: int, real_end: int) -> Peak | None:
+        h = state.history
         g = state.base + t
         refractory = False
         if h.last_candidate is not None:
@@ -516,7 +655,7 @@ class StepDetector:
                 return None
         seg0 = state.seg_start - state.base
         a, b = max(t - self.search, seg0), min(t + self.search + 1, real_end)
-        r = state.resultant[s]
+        r = state.resultant
         p = a + int(np.argmax(r[a:b]))
         impact = float(r[p])
         if self._rejected(h, impact * CLIPPED_HEADROOM, refractory):
@@ -526,7 +665,7 @@ class StepDetector:
                     and not self._rejected(h, impact, False):
                 h.strong_blocked = g  # as strong as a strike: only the refractory kept it out
             return None  # even clipped it would not pass: no need to judge the clipping
-        clip_rule = clipping.judge(state.axes[s, a:b], state.rail[s, a:b], h.rails)
+        clip_rule = clipping.judge(state.axes[a:b], state.rail[a:b], h.rails)
         clipped = clip_rule is not None
         # a clipped peak was at least at the rail: judge it as somewhat higher
         effective = impact * CLIPPED_HEADROOM if clipped else impact
@@ -535,12 +674,12 @@ class StepDetector:
         # otherwise the adaptive threshold
         if impact < self.profile.min_impact_g or self._rejected(h, effective, refractory):
             return None
-        axial = float(np.max(np.abs(state.axial[s, a:b])))
+        axial = float(np.max(np.abs(state.axial[a:b])))
         c = max(p - self.loading, seg0)
         m = c + int(np.argmin(r[c:p + 1]))
         loading = (impact - float(r[m])) * self.sample_rate_hz / (p - m) if p > m else 0.0
         since = seg0 if h.last_candidate is None else max(seg0, h.last_candidate - state.base + 1)
-        k, frac, found = self._rise(state.filtered[s], t, max(t - self.rise_window, since))
+        k, frac, found = self._rise(state.filtered, t, max(t - self.rise_window, since))
         rise = (state.base + k) + frac  # global index first: exact whatever the chunking
         raw = rise - h.last_rise if h.last_rise is not None else None
         interval = raw
@@ -560,7 +699,7 @@ class StepDetector:
         if self._halved(h, g):
             raw = None  # the interval spans two strides: not one to learn
         confidence = self._confidence(h, effective, interval)
-        clipping.remember(state.axes[s, a:b], h.rails)
+        clipping.remember(state.axes[a:b], h.rails)
         # the history takes every interval: its lower quartile shrugs off the ones that span
         # a lost strike, and it is what judges the intervals across the next gaps
         self._remember(h, effective, raw)
@@ -568,7 +707,7 @@ class StepDetector:
         h.last_candidate, h.last_rise, h.after_gap = g, rise if found else None, False
         h.last_impact_g = effective
         confirm = min(g + self.lookahead, state.base + real_end - 1)
-        return Peak(stream=s, index=state.base + p, confirm_index=confirm, impact_g=impact,
+        return Peak(index=state.base + p, confirm_index=confirm, impact_g=impact,
                     impact_axial_g=axial, loading_rate_gps=loading, clipped=clipped,
                     rise_index=rise, interval_samples=interval, confidence=confidence,
                     clip_rule=clip_rule)
@@ -647,6 +786,14 @@ class StepDetector:
             ratio = interval / h.typical_interval
             timing = 1.0 if 0.75 <= ratio <= 1.25 else 0.5
         return round(amp * timing, 3)
+
+
+@functools.lru_cache(maxsize=256)
+def shared_detector(sample_rate_hz: float, placement: str = "tibia",
+                    config: DetectorConfig | None = None) -> StepDetector:
+    """The detector of these parameters in this process: its streams' samples share its rows,
+    so that their frames can be analysed together (:meth:`StepDetector.append_rows`)."""
+    return StepDetector(sample_rate_hz, placement, config)
 
 
 def rescale_history(h: PeakHistory, ratio: float) -> PeakHistory:

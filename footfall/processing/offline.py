@@ -99,6 +99,12 @@ class AnalysisResult:
         return self.device_summary.to_dict()
 
 
+#: messages analysed together (SessionRouter.handle_many), as the live processor's batches …
+BATCH_MESSAGES = 1000
+#: … or fewer, when they are long frames (a file's)
+BATCH_BYTES = 8_000_000
+
+
 def collect(outputs: Iterable[Routed], into: dict[str, AnalysisResult]) -> None:
     for topic, event in outputs:
         into.setdefault(topic.device, AnalysisResult()).add(event)
@@ -115,10 +121,22 @@ def analyze_messages(messages: Iterable[Message], *,
     default = config or AnalysisConfig()
     router = SessionRouter(config_for or (lambda _athlete: default), on_reject=on_reject)
     results: dict[str, AnalysisResult] = {}
+    batch: list[tuple[str, bytes]] = []
+    size = 0
+
+    def done(_index: int, outputs: list[Routed], _accepted: bool) -> None:
+        collect(outputs, results)
+
+    # in batches, as the live processor takes them (router.handle_many: the same events)
     for topic, payload in messages:
         stream = topic.stream if isinstance(topic, Topic) else Topic.parse(topic).stream
         if stream in INPUT_STREAMS:
-            collect(router.handle(str(topic), payload), results)
+            batch.append((str(topic), payload))
+            size += len(payload)
+            if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
+                router.handle_many(batch, done)
+                batch, size = [], 0
+    router.handle_many(batch, done)
     collect(router.finish(), results)
     return results
 

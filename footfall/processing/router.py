@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from footfall.config.analysis import AnalysisConfig
@@ -24,7 +24,13 @@ from footfall.config.limits import Limits
 from footfall.core.errors import InputError
 from footfall.core.units import NS
 from footfall.processing.gate import Data, DeviceGate
-from footfall.processing.session import Event, Output, SessionProcessor
+from footfall.processing.session import (
+    Event,
+    Output,
+    PlacedFrame,
+    SessionProcessor,
+    append_together,
+)
 from footfall.wire import frame as wire_frame
 from footfall.wire.control import ControlCommand
 from footfall.wire.events import DeviceMeta, DeviceStatus, FeedbackState, RscSample
@@ -72,6 +78,35 @@ class _Session:
     last_seen_ns: int = 0
 
 
+#: a message's derived events and whether it was accepted, handed on as soon as it is complete
+Done = Callable[[int, list[Routed], bool], None]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """:meth:`SessionRouter.handle_many` under way: each message's events so far and whether
+    it was set aside, and the frames placed but not yet analysed (at most one per stream)."""
+
+    messages: Sequence[tuple[str, bytes]]
+    on_done: Done
+    results: list[tuple[list[Routed], bool]]
+    at: int = 0  # the message being handled
+    frames_wait: bool = False  # it is an IMU message: its frames may wait (not a status's)
+    done: int = 0  # messages handed to on_done
+    pending: list[tuple[int, _Session, PlacedFrame]] = field(default_factory=list)
+    streams: set[tuple[int, str]] = field(default_factory=set)  # (id of the session, device)
+
+    def hand_on(self, upto: int) -> None:
+        """Every complete message before ``upto``, in order."""
+        if self.pending:
+            upto = min(upto, self.pending[0][0])
+        while self.done < upto:
+            outputs, accepted = self.results[self.done]
+            self.results[self.done] = ([], accepted)
+            self.on_done(self.done, outputs, accepted)
+            self.done += 1
+
+
 class SessionRouter:
     """Topic → session processor. ``config_for(athlete)`` gives each new session its
     settings; ``clock`` (live: the arrival clock, UTC ns) lets alerts notice silence, frames
@@ -93,6 +128,7 @@ class SessionRouter:
         #: retained feedback states of sessions not (yet) running here: applied when they
         #: start, so old sessions' retained messages never create processors
         self._restore: dict[SessionKey, FeedbackState] = {}
+        self._batch: _Batch | None = None  # handle_many under way
 
     @property
     def sessions(self) -> dict[SessionKey, SessionProcessor]:
@@ -119,6 +155,10 @@ class SessionRouter:
 
     def handle(self, topic_text: str, payload: bytes) -> list[Routed]:
         """One message; the derived events it completes. Never raises."""
+        return self._handle(topic_text, payload)[0]
+
+    def _handle(self, topic_text: str, payload: bytes) -> tuple[list[Routed], bool]:
+        """(events, accepted): False when the message was set aside."""
         self.stats.messages += 1
         try:
             topic = self._topics.get(topic_text)
@@ -129,14 +169,66 @@ class SessionRouter:
                 self._topics[topic_text] = topic
             if topic.stream not in ROUTED_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
-            return self._dispatch(topic, payload)
+            return self._dispatch(topic, payload), True
         except InputError as exc:
             self._reject(topic_text, exc.reason, payload)
         except Exception as exc:  # a bug must cost one message, never the other sessions
             self.stats.internal_errors += 1
             log.exception("internal error on a message of %s", topic_text)
             self._reject(topic_text, f"internal error: {exc!r}"[:300], payload)
-        return []
+        return [], False
+
+    def handle_many(self, messages: Sequence[tuple[str, bytes]], on_done: Done) -> None:
+        """Messages in order, as :meth:`handle` takes them one by one: each message's derived
+        events (the same, in the same order) go to ``on_done(index, events, accepted)``
+        (accepted False: set aside), message after message, as soon as each is complete.
+        Frames that continue their stream wait, at most one per stream, and are analysed
+        together (processing/session.py ``append_together``) before anything else happens
+        to their sessions: before any other message, and before a stream's next frame."""
+        if len(messages) == 1:  # nothing to analyse together
+            on_done(0, *self._handle(*messages[0]))
+            return
+        batch = self._batch = _Batch(messages, on_done, [([], True) for _ in messages])
+        try:
+            for j, (topic_text, payload) in enumerate(messages):
+                batch.at = j
+                topic = self._topics.get(topic_text)
+                batch.frames_wait = topic is not None and topic.stream is Stream.IMU
+                if not batch.frames_wait:
+                    self._analyse_pending()  # its session may be one a pending frame is of
+                outputs, accepted = self._handle(topic_text, payload)
+                done, ok = batch.results[j]
+                done += outputs
+                batch.results[j] = (done, ok and accepted)
+                batch.hand_on(j + 1)
+            batch.at = len(messages)
+            self._analyse_pending()
+        finally:
+            self._batch = None
+
+    def _analyse_pending(self) -> None:
+        """The frames waiting in :meth:`handle_many`, together; then each one's events."""
+        batch = self._batch
+        if batch is None or not batch.pending:
+            return
+        pending, batch.streams = batch.pending, set()
+        found = append_together([placed for _, _, placed in pending])
+        for k, ((j, entry, placed), f) in enumerate(zip(pending, found, strict=True)):
+            batch.pending = pending[k + 1:]  # (what hand_on waits for)
+            processor = entry.processor
+            try:
+                outputs = processor.land_found(placed, f) if f is not None \
+                    else processor.feed_placed(placed)
+            except Exception as exc:  # as in handle: this message only
+                self.stats.internal_errors += 1
+                topic_text, payload = batch.messages[j]
+                log.exception("internal error on a message of %s", topic_text)
+                self._reject(topic_text, f"internal error: {exc!r}"[:300], payload)
+                batch.results[j] = ([], False)
+            else:
+                batch.results[j][0].extend(self._routed(processor.athlete, processor.session,
+                                                        outputs))
+            batch.hand_on(batch.at)
 
     def _dispatch(self, topic: Topic, payload: bytes) -> list[Routed]:
         stream, device = topic.stream, topic.device
@@ -207,12 +299,29 @@ class SessionRouter:
 
     def _feed(self, entry: _Session, device: str, items: list[Data]) -> list[Output]:
         outputs: list[Output] = []
+        batch = self._batch
         for item in items:
             if isinstance(item, ImuFrame):
                 self.stats.frames += 1
-                outputs += entry.processor.feed_frame(device, item)
+                if batch is None or not batch.frames_wait:
+                    self._analyse_pending()
+                    outputs += entry.processor.feed_frame(device, item)
+                    continue
+                stream = (id(entry), device)
+                if stream in batch.streams:
+                    self._analyse_pending()  # the stream's previous frame first
+                placed = entry.processor.place(device, item)
+                if placed is None:
+                    continue
+                if entry.processor.continues(placed):
+                    batch.pending.append((batch.at, entry, placed))
+                    batch.streams.add(stream)
+                    continue
+                self._analyse_pending()
+                outputs += entry.processor.feed_placed(placed)
             else:
                 self.stats.rsc_samples += 1
+                self._analyse_pending()
                 outputs += entry.processor.feed_rsc(device, item)
         return outputs
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS, kmh_to_mps
@@ -26,10 +27,20 @@ from footfall.core.vocab import Placement, Side
 from footfall.processing.activity import RECORD_GAP_S, STOPPED_BELOW_MPS
 from footfall.processing.alerts import AlertEngine
 from footfall.processing.clipping import full_scale_mask
-from footfall.processing.detector import DetectorState, Peak, StepDetector, rescale_history
+from footfall.processing.detector import (
+    BoolArray,
+    DetectorState,
+    FloatArray,
+    Found,
+    Peak,
+    StepDetector,
+    rescale_history,
+    shared_detector,
+)
 from footfall.processing.feedback import FeedbackEngine
 from footfall.processing.metrics import MetricsTracker, TimeSeries
 from footfall.processing.quality import (
+    FrameSlot,
     QualityState,
     add_strike,
     clipping_pct,
@@ -60,7 +71,7 @@ from footfall.wire.events import (
     SessionNote,
     StepEvent,
 )
-from footfall.wire.frame import ImuFrame
+from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
 from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
@@ -118,6 +129,58 @@ class RscStream:
     next_boundary_ns: int = 0
     steps: float = 0.0
     has_speed: bool = False  # a pod that never reported a speed > 0 has none
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedFrame:
+    """An IMU frame placed on its stream's timeline (:meth:`SessionProcessor.place`)."""
+
+    device: str
+    stream: ImuStream
+    frame: ImuFrame
+    slot: FrameSlot
+
+
+def detector_inputs(counts: npt.NDArray[np.int16], accel_range_g: float | npt.NDArray[np.float64]
+                    ) -> tuple[FloatArray, FloatArray, BoolArray, FloatArray]:
+    """Frames' int16 counts (frames, samples, channels) of ± ``accel_range_g`` (one per frame)
+    → what the detector reads: the resultant and axial acceleration (g), the samples at full
+    scale, and the three axes (g)."""
+    c = counts[:, :, :3]
+    scale = np.asarray(accel_range_g, dtype=np.float64).reshape(-1, 1, 1) / INT16_FULL_SCALE
+    accel = c.astype(np.float64) * scale
+    resultant = np.sqrt(np.einsum("kij,kij->ki", accel, accel))
+    return resultant, accel[:, :, AXIS_AXIAL], full_scale_mask(c), accel
+
+
+def append_together(frames: Sequence[PlacedFrame]) -> list[Found | None]:
+    """Frames that :meth:`SessionProcessor.continues`, of distinct streams (any sessions),
+    through their detectors with one NumPy call per detector and frame shape
+    (:meth:`StepDetector.append_rows`); each then goes to :meth:`SessionProcessor.land_found`.
+    The same as each frame on its own: a stream's samples only ever meet its own. None: the
+    frame's group failed (a bug, logged) and nothing of it changed: it goes on its own
+    (:meth:`SessionProcessor.feed_placed`)."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i, p in enumerate(frames):
+        groups.setdefault((id(p.stream.detector), *p.frame.counts.shape), []).append(i)
+    found: list[Found | None] = [None] * len(frames)
+    for members in groups.values():
+        group = [frames[i] for i in members]
+        detector = group[0].stream.detector
+        states = [s for p in group if (s := p.stream.detector_state) is not None]
+        try:
+            if detector is None or len(states) != len(group):
+                raise RuntimeError("append_together takes frames that continue their stream")
+            counts = np.stack([p.frame.counts for p in group])
+            ranges = np.array([p.frame.accel_range_g for p in group], dtype=np.float64)
+            rows = detector.append_rows(states, *detector_inputs(counts, ranges))
+        except Exception:
+            log.exception("internal error analysing %d frames together: each goes on its own",
+                          len(group))
+            continue
+        for i, f in zip(members, rows, strict=True):
+            found[i] = f
+    return found
 
 
 class SessionProcessor:
@@ -302,51 +365,85 @@ class SessionProcessor:
 
     def feed_frame(self, device: str, frame: ImuFrame) -> list[Output]:
         """One IMU frame of ``device``: the steps and per-second metrics (and alerts) it
-        completes, in sensor-time order. Late or duplicate frames are dropped and counted."""
+        completes, in sensor-time order. Late or duplicate frames are dropped and counted.
+
+        The same in three steps, for frames of many streams analysed together (the live
+        processor's batches, processing/router.py): :meth:`place`, then — if it
+        :meth:`continues` its stream — :func:`append_together` and :meth:`land_found`,
+        else :meth:`feed_placed`."""
+        placed = self.place(device, frame)
+        return [] if placed is None else self.feed_placed(placed)
+
+    def place(self, device: str, frame: ImuFrame) -> PlacedFrame | None:
+        """A frame's quality accounting and its place on the stream's timeline; None when
+        there is nothing to analyse (empty, or late or a duplicate: counted)."""
         stream = self._imu_stream(device)
         if frame.n_samples == 0:
-            return []
-        placed = place_frame(stream.quality, frame, device)
-        if placed is None:
-            return []
+            return None
+        slot = place_frame(stream.quality, frame, device)
+        return None if slot is None else PlacedFrame(device, stream, frame, slot)
+
+    @staticmethod
+    def continues(placed: PlacedFrame) -> bool:
+        """Whether the frame goes on where its stream's detector is (no gap, the same rate and
+        placement): then it may be analysed together with other streams' frames."""
+        stream, state = placed.stream, placed.stream.detector_state
+        return stream.detector is not None and state is not None and state.active \
+            and not stream.reconfigure and placed.frame.sample_rate_hz == stream.sample_rate_hz \
+            and not placed.slot.segment_break and placed.slot.first_index == state.end
+
+    def feed_placed(self, placed: PlacedFrame) -> list[Output]:
+        """A placed frame on its own: the detector (re)configured if needed, then detection."""
+        device, stream, frame, slot = placed.device, placed.stream, placed.frame, placed.slot
         out: list[Output] = []
         fs = frame.sample_rate_hz
         if stream.detector is None or stream.reconfigure or fs != stream.sample_rate_hz:
             out += self._flush(device, stream)
             old = stream.detector_state
-            stream.detector = StepDetector(fs, stream.placement, self.config.detector)
+            stream.detector = shared_detector(fs, stream.placement, self.config.detector)
             stream.detector_state = stream.detector.new_state()
             if old is not None and not stream.reconfigure:
                 # same sensor, new rate (the gateway switched to the measured one): keep
                 # what the detector learnt, or its first peak would again be unguarded
-                stream.detector_state.history = [
-                    rescale_history(h, fs / stream.sample_rate_hz) for h in old.history]
+                stream.detector_state.history = rescale_history(old.history,
+                                                                fs / stream.sample_rate_hz)
             if fs != stream.sample_rate_hz:
                 stream.sample_rate_hz = fs
-                stream.boundary_origin, stream.boundary_k = placed.first_index, 0
+                stream.boundary_origin, stream.boundary_k = slot.first_index, 0
                 self._advance_boundary(stream)
             stream.reconfigure = False
-        elif placed.segment_break:
+        elif slot.segment_break:
             out += self._flush(device, stream, release=False)
-        if placed.segment_break:
+        if slot.segment_break:
             stream.gap_since_strike = True
         detector, dstate = stream.detector, stream.detector_state
         if dstate is None:
             raise RuntimeError("detector state missing")  # unreachable: set above
-        start = placed.first_index
-        stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns, fs))
+        resultant, axial, rail, axes = detector_inputs(frame.counts[None], frame.accel_range_g)
+        peaks = detector.process(dstate, slot.first_index, resultant[0], axial[0], rail[0],
+                                 axes[0])
+        return self.land(placed, peaks, out)
+
+    def land_found(self, placed: PlacedFrame, found: Found) -> list[Output]:
+        """A frame :func:`append_together` analysed: its stream's decisions, then its events."""
+        stream = placed.stream
+        if stream.detector is None or stream.detector_state is None:
+            raise RuntimeError("append_together takes frames that continue their stream")
+        return self.land(placed, stream.detector.decide_row(stream.detector_state, found))
+
+    def land(self, placed: PlacedFrame, peaks: list[Peak],
+             before: Sequence[Output] = ()) -> list[Output]:
+        """A detected frame's timeline anchor, and the steps and metrics it completes."""
+        device, stream, frame = placed.device, placed.stream, placed.frame
+        start = placed.slot.first_index
+        stream.anchors.append(Anchor(start, frame.sensor_time_us * 1000, frame.utc_ns,
+                                     frame.sample_rate_hz))
         stream.tracker.start(frame.utc_ns)
         if stream.first_ns is None:
             stream.first_ns = frame.utc_ns
         self.summary.started(device, frame.utc_ns)
         self._skip_boundaries(stream, start)  # boundaries inside a gap have no data
-        accel = frame.accel_g()
-        rail = full_scale_mask(frame.counts[:, :3])
-        resultant = np.sqrt(np.einsum("ij,ij->i", accel, accel))
-        peaks = detector.process(dstate, start, resultant[None, :],
-                                 accel[None, :, AXIS_AXIAL], rail[None, :], accel[None, :, :])
-        end = start + frame.n_samples
-        out += self._merge(device, stream, peaks, end)
+        out = [*before, *self._merge(device, stream, peaks, start + frame.n_samples)]
         self._trim_anchors(stream)
         return self._out(out)
 

@@ -282,9 +282,10 @@ class ProcessorService:
         """Every message already received, in one go: each analysed and journalled, then the
         journal flushed and the batch acknowledged (one write each, not one per message)."""
         async for batch in client.batches(MAX_BATCH):
-            for message in batch:
-                topic, body = message.topic, message.payload
-                if self.handle(topic, body):
+            messages = [(message.topic, message.payload) for message in batch]
+            for (topic, body), accepted in zip(messages, self.handle_many(messages),
+                                               strict=True):
+                if accepted:
                     self.journal.append(self._kinds[topic][2], topic, body)
             self.journal.flush()
             client.ack_all(batch)  # analysed and journalled (or quarantined): done
@@ -341,22 +342,38 @@ class ProcessorService:
         """Process one MQTT message (public so tests, replays and the NATS input feed
         messages directly); False when it was set aside as malformed. ``publish``/``store``
         False: a replay that rebuilds state whose events were already published/stored."""
-        self.stats.messages += 1
-        kind = self._kinds.get(topic_text)
-        if kind is None:
-            kind = self._kind(topic_text)
-        if kind[0]:
-            self.stats.frames[kind[0]] += 1
-        elif kind[1]:
-            self.stats.rsc_samples += 1
-        rejected = self.router.stats.rejected
+        return self.handle_many([(topic_text, payload)], publish=publish, store=store)[0]
+
+    def handle_many(self, messages: Sequence[tuple[str, bytes]], *, publish: bool = True,
+                    store: bool = True) -> list[bool]:
+        """:meth:`handle` for a batch, with the same events in the same order: the frames of
+        many streams are analysed together (the router's ``handle_many``). Per message: False
+        when it was set aside."""
+        if not messages:
+            return []
+        for topic_text, _ in messages:
+            self.stats.messages += 1
+            kind = self._kinds.get(topic_text)
+            if kind is None:
+                kind = self._kind(topic_text)
+            if kind[0]:
+                self.stats.frames[kind[0]] += 1
+            elif kind[1]:
+                self.stats.rsc_samples += 1
+        accepted = [True] * len(messages)
+
+        def done(index: int, outputs: list[Routed], ok: bool) -> None:
+            self._emit(outputs, publish=publish, store=store)
+            accepted[index] = ok
+
         watchdog = self.watchdog
-        watchdog.begin(topic_text)
+        watchdog.begin(f"{messages[0][0]} (and the {len(messages) - 1} message(s) after it)"
+                       if len(messages) > 1 else messages[0][0])
         try:
-            self._emit(self.router.handle(topic_text, payload), publish=publish, store=store)
+            self.router.handle_many(messages, done)
         finally:
             watchdog.end()
-        return self.router.stats.rejected == rejected
+        return accepted
 
     def _kind(self, topic_text: str) -> tuple[str, bool, tuple[str, str]]:
         """Per topic, once: (the IMU device's athlete/session/device or "", a foot pod's

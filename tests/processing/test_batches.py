@@ -1,0 +1,149 @@
+"""The live processor's batches (``SessionRouter.handle_many``: frames of many streams analysed
+together) give every message exactly the events, in the same order, and the same verdict that
+``handle`` gives it one message at a time — however the messages are cut into batches and
+however the streams interleave: gaps, a resent frame, frames out of order, a foot pod, a
+therapist's command, a sensor going offline and back, a rate change, hostile payloads."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from footfall.core.vocab import Placement, Side
+from footfall.processing.router import SessionRouter
+from footfall.simulators.framing import to_frames
+from footfall.simulators.runner import RunnerParams, render, simulate_gait
+from footfall.wire.control import ControlCommand
+from footfall.wire.events import DeviceMeta, DeviceStatus, RscSample
+from footfall.wire.frame import encode
+from footfall.wire.topics import SESSION_DEVICE, Stream, Topic
+
+START_NS = 1_795_540_800_000_000_000
+DURATION_S = 24.0
+
+
+def _session(athlete: str, seed: int, rate_hz: float) -> list[tuple[int, int, str, bytes]]:
+    """(time, order, topic, payload) of one session: two tibias and a sacrum."""
+    params = RunnerParams(sample_rate_hz=rate_hz, accel_range_g=16, seed=seed)
+    gait = simulate_gait(params, DURATION_S)
+    items: list[tuple[int, int, str, bytes]] = []
+    devices = [("tibia-left", Placement.TIBIA, Side.LEFT), ("tibia-right", Placement.TIBIA,
+                                                              Side.RIGHT),
+               ("sacrum", Placement.SACRUM, Side.NONE)]
+    for order, (device, placement, side) in enumerate(devices):
+        run = render(gait, replace(params, side=side, placement=placement))
+        meta = DeviceMeta(profile="sim", placement=placement, side=side, sample_rate_hz=rate_hz,
+                          accel_range_g=16)
+        items.append((START_NS - 1, order, str(Topic(athlete, "s1", device, Stream.META)),
+                      meta.to_json()))
+        frames, _ = to_frames(run, start_utc_ns=START_NS, samples_per_frame=20 + 5 * order)
+        for k, timed in enumerate(frames):
+            frame = timed.frame
+            if device == "tibia-right" and 300 <= k < 330:
+                continue  # a gap of 30 frames
+            if device == "sacrum" and k >= len(frames) // 2:
+                frame = replace(frame, sample_rate_hz=rate_hz * 1.01)  # the measured rate
+            topic = str(Topic(athlete, "s1", device, Stream.IMU))
+            items.append((frame.utc_ns, order, topic, encode(frame)))
+            if device == "tibia-left" and k == 200:
+                items.append((frame.utc_ns + 1, order, topic, encode(frame)))  # resent
+            if device == "tibia-left" and k == 250:
+                items.append((frame.utc_ns + 1, order, topic, b"FF\x01garbage"))
+    status = Topic(athlete, "s1", "tibia-right", Stream.STATUS)
+    items.append((START_NS + 15 * 10**9, 1, str(status),
+                   DeviceStatus(online=False, reason="link lost").to_json()))
+    items.append((START_NS + 16 * 10**9, 1, str(status),
+                   DeviceStatus(online=True, reason="streaming").to_json()))
+    control = Topic(athlete, "s1", SESSION_DEVICE, Stream.CONTROL)
+    items.append((START_NS + 6 * 10**9, 9, str(control),
+                  ControlCommand(action="mark_baseline", time_ns=START_NS + 6 * 10**9)
+                  .to_json()))
+    pod = str(Topic(athlete, "s1", "pod", Stream.RSC))
+    for i in range(int(DURATION_S)):
+        t = START_NS + i * 10**9
+        items.append((t, 5, pod, RscSample(time_ns=t, speed_mps=3.0, cadence_spm=168.0)
+                      .to_json()))
+    return items
+
+
+def _messages() -> list[tuple[str, bytes]]:
+    items = _session("anna", 1, 500.0) + _session("ben", 2, 1000.0)
+    items.sort(key=lambda item: (item[0], item[1]))
+    messages = [(topic, payload) for _, _, topic, payload in items]
+    # two frames of a sensor swapped in transit
+    i = next(i for i, (t, _) in enumerate(messages) if t.endswith("tibia-left/imu")
+             and i > 3000)
+    j = next(j for j in range(i + 1, len(messages)) if messages[j][0] == messages[i][0])
+    messages[i], messages[j] = messages[j], messages[i]
+    return messages
+
+
+MESSAGES = _messages()
+
+
+def _one_by_one(messages: list[tuple[str, bytes]]) -> list[tuple[list[tuple[str, bytes]], bool]]:
+    router = SessionRouter()
+    out = []
+    for topic, payload in messages:
+        rejected = router.stats.rejected
+        events = [(str(t), e.to_json()) for t, e in router.handle(topic, payload)]
+        out.append((events, router.stats.rejected == rejected))
+    return [*out, ([(str(t), e.to_json()) for t, e in router.finish()], True)]
+
+
+def _batched(messages: list[tuple[str, bytes]], sizes: list[int]
+             ) -> list[tuple[list[tuple[str, bytes]], bool]]:
+    router = SessionRouter()
+    out: list[Any] = []
+    at, k = 0, 0
+
+    def done(index: int, events: list[Any], accepted: bool) -> None:
+        assert at + index == len(out)  # message after message of the batch, each once
+        out.append(([(str(t), e.to_json()) for t, e in events], accepted))
+
+    while at < len(messages):
+        size = sizes[k % len(sizes)]
+        router.handle_many(messages[at:at + size], done)
+        at, k = at + size, k + 1
+        assert len(out) == min(at, len(messages))
+    return [*out, ([(str(t), e.to_json()) for t, e in router.finish()], True)]
+
+
+REFERENCE = _one_by_one(MESSAGES)
+
+
+def test_the_reference_has_what_the_batches_are_checked_on() -> None:
+    events = [topic for out, _ in REFERENCE for topic, _ in out]
+    for stream in ("step", "metrics", "session_metrics"):
+        assert sum(t.endswith("/" + stream) for t in events) > 10, stream
+    assert sum(t.endswith("/summary") for t in events) == 8  # every device of both sessions
+    assert any(t.endswith("/alert") for t in events)
+    assert sum(not ok for _, ok in REFERENCE) == 2  # the garbage frame, twice
+
+
+@settings(max_examples=12, deadline=None)
+@given(sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=5))
+def test_any_batches_give_each_message_the_same_events(sizes: list[int]) -> None:
+    assert _batched(MESSAGES, sizes) == REFERENCE
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.sampled_from([50, 1000]))
+def test_streams_in_bursts_give_the_same_events(seed: int, size: int) -> None:
+    """A backlog as a broker may hand it over: each sensor's frames in runs of a few."""
+    rng = random.Random(seed)
+    by_topic: dict[str, list[tuple[str, bytes]]] = {}
+    for message in MESSAGES:
+        by_topic.setdefault(message[0], []).append(message)
+    queues = list(by_topic.values())
+    shuffled: list[tuple[str, bytes]] = []
+    while any(queues):
+        queue = rng.choice([q for q in queues if q])
+        run = rng.randint(1, 6)
+        shuffled += queue[:run]
+        del queue[:run]
+    assert _batched(shuffled, [size]) == _one_by_one(shuffled)
