@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen
 
+from footfall.config.limits import Limits
 from footfall.config.settings import Settings
 from footfall.core.vocab import Side
 from footfall.simulators.runner import RunnerParams, synthesize
@@ -77,7 +78,9 @@ def main() -> None:
         events += 1
 
     with tempfile.TemporaryDirectory(prefix="bench-handle-") as tmp:
-        service = ProcessorService(Settings(state_dir=Path(tmp)), writer=None,
+        # two sensors a session: past 400 the default limits.max_sessions would refuse some
+        limits = Limits(max_sessions=max(200, args.sensors))
+        service = ProcessorService(Settings(state_dir=Path(tmp), limits=limits), writer=None,
                                    on_event=on_event)
         sensors = []
         for i in range(args.sensors):

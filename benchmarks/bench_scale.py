@@ -27,6 +27,10 @@ Measured, per run:
   by the generator. It includes the detector's look-ahead (the peak is confirmed only by later
   samples, ~a few frames), the broker both ways and the processor's queueing.
 - *CPU*: utime+stime of each process over the sending, in cores (1.0 = one core busy).
+- *set aside*: messages the processor quarantined (its heartbeat's ``malformed``): a run with
+  any is not sustained. Each run's ``footfall.toml`` sets ``[limits] max_sessions`` to N (two
+  sensors a session; the default 200 would refuse the sessions past it at 400+ sensors).
+- *RSS*: the processor's resident memory at the end of the sending.
 - the 1-minute load average before and after each run (the machine is shared).
 """
 
@@ -97,6 +101,8 @@ class Result:
     cores: dict[str, float] = field(default_factory=dict)
     loadgen: dict[str, Any] = field(default_factory=dict)
     outbox: list[tuple[int, int]] = field(default_factory=list)
+    rejected: int = 0  # messages the processor set aside (none, in a valid run)
+    rss_mb: float = 0.0  # the processor's resident memory at the end of the sending
 
 
 def cpu_s(pid: int) -> float:
@@ -129,6 +135,9 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     state = run_dir / "process"
+    # two sensors a session: N sensors are N/2 sessions, more than limits.max_sessions' 200
+    # beyond 400 (the messages of sessions past it would be set aside, at a cost of their own)
+    (run_dir / "footfall.toml").write_text(f"[limits]\nmax_sessions = {max(200, sensors)}\n")
     footfall = (["-c", PROFILED, str(profile / f"{code}-{sensors}.prof")] if profile
                 else ["-m", "footfall"])
     processor = subprocess.Popen(
@@ -190,6 +199,10 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
                 beat()
                 await asyncio.sleep(0.5)
             wall = time.monotonic() - wall0
+            with contextlib.suppress(OSError, StopIteration):
+                status_lines = Path(f"/proc/{processor.pid}/status").read_text().splitlines()
+                rss_kb = next(line for line in status_lines if line.startswith("VmRSS:"))
+                result.rss_mb = round(int(rss_kb.split()[1]) / 1024, 1)
             cores = {k: (cpu_s(p) - cpu0[k]) / wall for k, p in pids.items() if p}
             cores["processor waiting for a core"] = (waited_s(processor.pid) - wait0) / wall
             cores["bench (subscriber)"] = (time.process_time() - bench0) / wall
@@ -231,8 +244,10 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
         result.steps_per_sensor = round(result.steps / sensors, 1)
         result.latency_ms = {"p50": round(pct(latency, 50), 1), "p95": round(pct(latency, 95), 1),
                              "max": round(float(latency.max()) if latency.size else 0.0, 1)}
+        last = beat() or {}
+        result.rejected = int(last.get("malformed", 0))
         result.sustained = (result.backlog_s <= MAX_BACKLOG_S
-                            and result.latency_ms["p95"] <= MAX_P95_MS)
+                            and result.latency_ms["p95"] <= MAX_P95_MS and not result.rejected)
     finally:
         processor.send_signal(signal.SIGINT)
         try:
@@ -285,8 +300,8 @@ def markdown(results: list[Result]) -> str:
     lines = ["| code | sensors | sent msg/s | handled msg/s | backlog at end | sustained | "
              "steps/sensor | step latency p50 / p95 / max (ms) | CPU processor / broker / "
              "InfluxDB / loadgen (cores) | processor waited for a core | processor CPU per "
-             "message | load avg before → after |",
-             "|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|---|"]
+             "message | set aside | RSS | load avg before → after |",
+             "|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|---:|---:|---|"]
     for r in results:
         c = r.cores
         lines.append(
@@ -297,7 +312,7 @@ def markdown(results: list[Result]) -> str:
             f" / {c.get('influxdb', 0):.2f} / {c.get('loadgen', 0):.2f} | "
             f"{c.get('processor waiting for a core', float('nan')):.2f} | "
             f"{c.get('processor', 0) * 1e6 / max(r.handled_rate, 1):.0f} µs | "
-            f"{r.load_before} → {r.load_after} |")
+            f"{r.rejected} | {r.rss_mb:.0f} MB | {r.load_before} → {r.load_after} |")
     best: dict[str, int] = {}
     for r in results:
         if r.sustained:

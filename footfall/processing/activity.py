@@ -26,9 +26,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
 from footfall.core.units import NS
+from footfall.processing.stats import median
 from footfall.processing.tuning import MAX_STRIDE_S
 from footfall.wire.events import Activity, PauseEvent
 
@@ -172,8 +171,9 @@ class ActivityTracker:
         if not recent:  # nothing to judge by: keep what the runner was doing
             kind = self.state.kind
             return kind if kind in ("running", "walking") else "running"
-        median = float(np.median([c for _, c in recent]))
-        return "running" if median >= self.walking_below_spm else "walking"
+        middle = median(c for _, c in recent)
+        return "running" if middle is not None and middle >= self.walking_below_spm \
+            else "walking"
 
     def _close(self) -> list[PauseEvent]:
         st = self.state

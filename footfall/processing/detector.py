@@ -265,7 +265,7 @@ class DetectorState:
         return min(self.base, self.hold.held[0][0].index)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Found:
     """What :meth:`StepDetector.append_rows` found for one stream, for
     :meth:`StepDetector.decide_row`: the last sample to decide now, and the candidate peaks
@@ -409,13 +409,18 @@ class StepDetector:
         peaks found; :meth:`decide_row` then decides each stream — together the same as
         :meth:`process` stream by stream. Nothing changes unless all of it succeeds."""
         k, m = resultant_g.shape
+        width = self._rows.width
+        where = []  # per stream: row, filled, decide_from and segment start (columns)
         for state in states:
             if not state.active:
                 raise ValueError("append_rows continues active segments only: use process")
-            self._room(state, m)
+            if state.n + m > width:
+                self._room(state, m)
+                width = self._rows.width
+            base = state.base
+            where.append((state.row, state.n, state.decide_from - base, state.seg_start - base))
         rows = self._rows  # (after any widening)
-        r = np.fromiter((s.row for s in states), dtype=np.intp, count=k)
-        n = np.fromiter((s.n for s in states), dtype=np.intp, count=k)
+        r, n, lo, seg = np.array(where, dtype=np.intp).reshape(k, 4).T
         if self.ba is not None:
             y, zf = _lfilter(*self.ba, resultant_g, rows.zi[r])
         else:
@@ -427,9 +432,7 @@ class StepDetector:
         rows.rail[rr, cols] = rail
         rows.axes[rr, cols] = axes_g
         # the window each stream decides now: one chunk long except near a segment's start
-        ends = n + m
-        lo = np.fromiter((s.decide_from - s.base for s in states), dtype=np.intp, count=k)
-        hi = ends - 1 - self.lookahead
+        hi = n + m - 1 - self.lookahead
         whole = hi - lo + 1 == m
         found: list[list[int] | None] = [[] if w else None for w in whole.tolist()]
         if whole.any():
@@ -440,8 +443,7 @@ class StepDetector:
             local = (mid >= self.profile.min_peak_g) & (mid > f[wr, wcols - 1]) \
                 & (mid >= f[wr, wcols + 1])
             # nothing precedes a segment's first sample: not a peak
-            first = np.fromiter((states[i].seg_start - states[i].base for i in w.tolist()),
-                                dtype=np.intp, count=w.size) - lo[w]
+            first = seg[w] - lo[w]
             at_first = np.flatnonzero((first >= 0) & (first < m))
             local[at_first, first[at_first]] = False
             wi, ci = np.nonzero(local)

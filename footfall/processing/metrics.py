@@ -19,6 +19,7 @@ from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
 from footfall.processing import activity as _activity
 from footfall.processing.activity import ActivityTracker, SpanKind
+from footfall.processing.stats import median
 from footfall.processing.tuning import CADENCE_SPEED_SLOPE_SPM_PER_MPS
 from footfall.wire.events import Activity, PauseEvent
 
@@ -38,7 +39,7 @@ HISTORY_S = 900.0
 
 
 def _median(values: list[float]) -> float | None:
-    return float(np.median(values)) if values else None
+    return median(values)
 
 
 def weighted_median(values: list[float], weights: list[float]) -> float | None:

@@ -41,7 +41,7 @@ RECENT_STRIKES = 20
 RECENT_LOSSES = 64
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FrameSlot:
     """Where a frame's samples go on the stream's timeline."""
 
@@ -69,6 +69,8 @@ class QualityState:
     next_index: int = 0
     #: per frame: (index after its last sample, samples received, samples lost before it)
     recent: deque[tuple[int, int, int]] = field(default_factory=deque)
+    recent_got: int = 0  # the sums of ``recent``'s samples received …
+    recent_lost: int = 0  # … and lost (kept as frames come and go: integers, exact)
     recent_clipped: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_STRIKES))
     #: (first lost seq, how many) of recent losses
     recent_losses: deque[tuple[int, int]] = field(
@@ -121,6 +123,8 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
     state.samples_received += n
     state.samples_lost += first.gap_samples
     state.recent.append((state.next_index, n, first.gap_samples))
+    state.recent_got += n
+    state.recent_lost += first.gap_samples
     return first
 
 
@@ -140,10 +144,12 @@ def _drop_behind(state: QualityState, seq: int, device: str) -> None:
 
 def packet_loss_pct(state: QualityState, at_index: int, window: int) -> float:
     """Share of samples lost among those due in the ``window`` samples up to ``at_index``."""
-    while state.recent and state.recent[0][0] < at_index - window:
-        state.recent.popleft()
-    got = sum(r[1] for r in state.recent)
-    lost = sum(r[2] for r in state.recent)
+    recent = state.recent
+    while recent and recent[0][0] < at_index - window:
+        _, got, lost = recent.popleft()
+        state.recent_got -= got
+        state.recent_lost -= lost
+    got, lost = state.recent_got, state.recent_lost
     return 100.0 * lost / (got + lost) if got + lost else 0.0
 
 

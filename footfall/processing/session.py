@@ -83,12 +83,15 @@ Output: TypeAlias = tuple[str, Event]
 MAX_STEP_S = MAX_STRIDE_S / 2
 #: no one runs faster than this (Kiernan 2023): a higher per-step cadence is no step rate
 MAX_CADENCE_SPM = 60.0 * MAX_STEP_RATE_HZ
+#: a stream's frame anchors are trimmed once there are this many (a few frames more kept
+#: are harmless: a sample's time comes from the last anchor at or before it)
+ANCHORS_UNTRIMMED = 32
 #: a command may be this far ahead of a device's latest sample and still be on its timeline
 #: (BLE, frame fill and the broker delay data, not the therapist's key press)
 COMMAND_LEAD_S = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Anchor:
     """A frame's first sample on the stream index, on the sensor clock and in UTC."""
 
@@ -131,7 +134,7 @@ class RscStream:
     has_speed: bool = False  # a pod that never reported a speed > 0 has none
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlacedFrame:
     """An IMU frame placed on its stream's timeline (:meth:`SessionProcessor.place`)."""
 
@@ -593,7 +596,7 @@ class SessionProcessor:
 
     def _trim_anchors(self, stream: ImuStream) -> None:
         state = stream.detector_state
-        if state is None:
+        if state is None or len(stream.anchors) < ANCHORS_UNTRIMMED:
             return
         keep = state.pending_from()  # strikes still held at a segment's start need theirs
         while len(stream.anchors) >= 2 and stream.anchors[1].index <= keep:

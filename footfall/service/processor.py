@@ -289,6 +289,7 @@ class ProcessorService:
                     self.journal.append(self._kinds[topic][2], topic, body)
             self.journal.flush()
             client.ack_all(batch)  # analysed and journalled (or quarantined): done
+            await asyncio.sleep(0)  # the publisher's turn, even while a backlog waits
 
     async def _tick(self) -> None:
         while True:
