@@ -189,7 +189,9 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
             loadgen = subprocess.Popen(
                 [sys.executable, str(HERE / "loadgen.py"), "--port", str(broker.port),
                  "--sensors", str(sensors), "--seconds", str(seconds), "--log", str(ticks)],
-                env=env, stdout=subprocess.PIPE, stderr=(run_dir / "loadgen.log").open("w"))
+                # the generator is this checkout's, whichever code the processor runs
+                env={k: v for k, v in os.environ.items() if k != "FOOTFALL_CONFIG"},
+                stdout=subprocess.PIPE, stderr=(run_dir / "loadgen.log").open("w"))
             pids = {"processor": processor.pid, "broker": broker.pid(), "influxdb": influx.pid()}
             cpu0 = {k: cpu_s(p) for k, p in pids.items() if p}
             wait0 = waited_s(processor.pid)

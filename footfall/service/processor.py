@@ -54,15 +54,11 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 #: a session whose devices all ended is finished once nothing came for this long
 SESSION_END_GRACE_S = 2.0
-#: QoS 1 messages in flight each way: the events we publish (paho's window) and, for the
-#: broker, what it may send us before we acknowledge (max_inflight_messages in
-#: deploy/mosquitto/conf.d/footfall.conf: 100 too)
-INFLIGHT = 100
 #: messages analysed between two journal flushes and acknowledgements. Mosquitto 2.0.11 sends
 #: a client that keeps acknowledging far more than its in-flight window (40,000+ were seen
 #: waiting in a busy subscriber's queue), so a batch can be larger than the window.
-MAX_BATCH = 1000
-#: events published together (aiomqtt's cost per publish grows with those still waiting)
+MAX_BATCH = 4000
+#: events published together, their PUBACKs awaited before the next ones (the QoS 1 window)
 PUBLISH_BATCH = 100
 #: received messages that may wait for analysis before the input connection stops reading
 #: (wire.mqtt.client's read_ahead): a processor fed faster than it analyses — a replay at full
@@ -221,8 +217,8 @@ class ProcessorService:
                         clean_session=False, read_ahead=READ_AHEAD)
         # the derived events go out on a connection of their own: the input one stops reading
         # while a backlog waits (read_ahead), and the PUBACKs of our publishes must not wait
-        out = mqtt.client(self.settings, client_id=f"{self.client_id}-out", clean_session=True,
-                          max_inflight_messages=INFLIGHT)
+        out = Intake(mqtt.BrokerConfig.from_settings(self.settings),
+                     client_id=f"{self.client_id}-out", clean_session=True)
         async with client, out:
             for stream in sorted((INPUT_STREAMS | RESUME_STREAMS) - SESSION_INPUTS):
                 await client.subscribe(subscription(self.athlete, self.session, "+", stream), qos=1)
@@ -241,7 +237,7 @@ class ProcessorService:
             publisher = asyncio.create_task(self._publish(out))
             ticker = asyncio.create_task(self._tick())
             # the output connection breaking while nothing is published: reconnect too
-            output_lost = asyncio.create_task(mqtt.until_disconnected(out))
+            output_lost = asyncio.create_task(out.until_disconnected())
             done, _ = await asyncio.wait({consumer, publisher, output_lost, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
@@ -308,33 +304,30 @@ class ProcessorService:
         """Derived events waiting to be published: (MQTT topic, payload, retain)."""
         return self._outbox
 
-    async def _publish(self, client: aiomqtt.Client) -> None:
-        """Everything queued, published together (in order; paho keeps up to its in-flight
-        limit unacknowledged): one at a time, each waiting for its PUBACK, the outbox fell
-        behind a busy loop (docs/benchmarks.md, "Sensors per processor")."""
+    async def _publish(self, client: Intake) -> None:
+        """Everything queued, in order, :data:`PUBLISH_BATCH` at a time, each batch in one
+        write (wire/intake.py ``publish_many``: aiomqtt's ~30 µs a publish fell behind a busy
+        processor, docs/benchmarks.md). A batch the connection broke under is kept, ahead of
+        what came since, for the next connection."""
         while True:
             batch = [await self._outbox.get()]
             while len(batch) < PUBLISH_BATCH and not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
-            sent = await asyncio.gather(
-                *(client.publish(topic, payload, qos=1, retain=retain)
-                  for topic, payload, retain in batch), return_exceptions=True)
-            failed = [item for item, outcome in zip(batch, sent, strict=True)
-                      if isinstance(outcome, BaseException)]
-            if failed:
-                # keep them for the next connection, in order, ahead of what came since
-                rest = failed
+            try:
+                await client.publish_many(batch)
+            except aiomqtt.MqttError:
+                rest = batch
                 while not self._outbox.empty():
                     rest.append(self._outbox.get_nowait())
                 for item in rest:
                     self._outbox.put_nowait(item)
-                error = next(o for o in sent if isinstance(o, BaseException))
-                raise error
+                raise
 
-    async def _drain_outbox(self, client: aiomqtt.Client) -> None:
+    async def _drain_outbox(self, client: Intake) -> None:
         while not self._outbox.empty():
-            topic, payload, retain = self._outbox.get_nowait()
-            await client.publish(topic, payload, qos=1, retain=retain)
+            batch = [self._outbox.get_nowait()
+                     for _ in range(min(PUBLISH_BATCH, self._outbox.qsize()))]
+            await client.publish_many(batch)
 
     # -- messages ----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The processor's input connection: a lean MQTT 3.1.1 subscriber for one busy QoS 1 stream.
+"""The processor's connections: a lean MQTT 3.1.1 client for one busy QoS 1 stream each way.
 
 Every other client is aiomqtt (footfall.wire.mqtt). This one is not, because at a thousand
 sensors the processor takes 40,000 messages a second and paho's Python packet reader, its
@@ -7,11 +7,13 @@ budget (docs/benchmarks.md, "The input connection"; ``benchmarks/bench_intake.py
 ``data_received`` parses every complete PUBLISH in what the socket gave, with a cached topic
 per name, into one list the processor takes in batches.
 
-It does only what the input connection needs: CONNECT (credentials, TLS, a persistent session),
+It does only what the processor needs: CONNECT (credentials, TLS, a persistent session),
 SUBSCRIBE at QoS ≤ 1, PUBLISH received at QoS 0 or 1 and acknowledged by the application
 (:meth:`Intake.ack_all`: once a message is analysed and journalled, one write for a batch),
-PINGREQ, DISCONNECT. It never publishes. Errors are ``aiomqtt.MqttError``, as from every other
-client, so the processor's reconnect loop is the same.
+PUBLISH sent at QoS 1 (:meth:`Intake.publish_many`: the derived events, a batch in one write;
+aiomqtt's publish costs ~30 µs each, and a thousand sensors make ~3,000 events a second),
+PINGREQ, DISCONNECT. Errors are ``aiomqtt.MqttError``, as from every other client, so the
+processor's reconnect loop is the same.
 
 ``read_ahead``: reading stops while that many received messages wait for the application, so
 a backlog waits in the broker (whose in-flight window then fills) and not in this process.
@@ -34,6 +36,8 @@ _REFUSED = {1: "unacceptable protocol version", 2: "identifier rejected",
             3: "server unavailable", 4: "bad user name or password", 5: "not authorised"}
 _PUBACK = struct.Struct("!BBH")
 _PINGREQ = b"\xc0\x00"
+#: a PUBLISH's first byte at QoS 1: not retained, retained
+_PUBLISH_QOS1 = (b"\x32", b"\x33")
 _DISCONNECT = b"\xe0\x00"
 #: a remaining length the broker would never send us: 4 × the one generated Mosquitto
 #: config's max_packet_size (256 KiB), so no message it lets through is refused here
@@ -77,6 +81,15 @@ def _packet(first: int, body: bytes) -> bytes:
     return bytes([first]) + remaining_length(len(body)) + body
 
 
+class _Acks:
+    """PUBACKs a :meth:`Intake.publish_many` waits for."""
+
+    __slots__ = ("done", "left")
+
+    def __init__(self, left: int, done: asyncio.Future[None]) -> None:
+        self.left, self.done = left, done
+
+
 class _Protocol(asyncio.Protocol):
     """Parses what the broker sends; every PUBLISH goes into ``received``."""
 
@@ -89,6 +102,8 @@ class _Protocol(asyncio.Protocol):
         self.error: aiomqtt.MqttError | None = None
         self.connack: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.subacks: dict[int, asyncio.Future[bytes]] = {}
+        self.pubacks: dict[int, _Acks] = {}  # per packet id of ours not yet acknowledged
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.wakeup: asyncio.Future[None] | None = None
         self.heard = True  # any packet since the last keep-alive check
         self._buffer = bytearray()
@@ -181,6 +196,14 @@ class _Protocol(asyncio.Protocol):
             elif kind == 2:  # CONNACK
                 if not self.connack.done():
                     self.connack.set_result(buf[i + 1] if length >= 2 else 255)
+            elif kind == 4:  # PUBACK
+                if length < 2:
+                    raise aiomqtt.MqttError(f"malformed PUBACK from the broker ({length} bytes)")
+                acks = self.pubacks.pop((buf[i] << 8) | buf[i + 1], None)
+                if acks is not None:
+                    acks.left -= 1
+                    if not acks.left and not acks.done.done():
+                        acks.done.set_result(None)
             elif kind == 9:  # SUBACK
                 if length < 3:
                     raise aiomqtt.MqttError(f"malformed SUBACK from the broker ({length} bytes)")
@@ -208,12 +231,15 @@ class _Protocol(asyncio.Protocol):
             self.error = exc
         self.received.clear()  # never acknowledged: the broker sends them again
         self.waiting_bytes = 0
-        waiters: list[asyncio.Future[int] | asyncio.Future[bytes]] = [
-            self.connack, *self.subacks.values()]
+        waiters: list[asyncio.Future[int] | asyncio.Future[bytes] | asyncio.Future[None]] = [
+            self.connack, *self.subacks.values(), *(a.done for a in self.pubacks.values())]
         for future in waiters:
             if not future.done():
                 future.set_exception(exc)
         self.subacks.clear()
+        self.pubacks.clear()
+        if not self.lost.done():
+            self.lost.set_result(None)
         if self.transport is not None:
             self.transport.abort()
         self._wake()
@@ -238,6 +264,7 @@ class Intake:
         self._protocol: _Protocol | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._packet_id = 0
+        self._names: dict[str, bytes] = {}  # topics published to, as MQTT strings
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -381,6 +408,50 @@ class Intake:
                 await protocol.wakeup
                 continue
             yield protocol.take(max_messages)
+
+    # -- publishing ------------------------------------------------------------------------------
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes, bool]]) -> None:
+        """Publish (topic, payload, retain) at QoS 1, in order and in one write; returns once
+        the broker has acknowledged every one. Raises ``MqttError`` if the connection breaks
+        first: which ones reached the broker is then unknown, so send them all again (QoS 1
+        is "at least once")."""
+        if not messages:
+            return
+        protocol = self._connected()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acks = _Acks(len(messages), done)
+        waiting, names = protocol.pubacks, self._names
+        parts: list[bytes] = []
+        for topic, payload, retain in messages:
+            packet_id = self._packet_id % 65535 + 1
+            while packet_id in waiting or packet_id in protocol.subacks:  # (still in use)
+                packet_id = packet_id % 65535 + 1
+            self._packet_id = packet_id
+            waiting[packet_id] = acks
+            name = names.get(topic)
+            if name is None:
+                if len(names) >= TOPIC_CACHE:
+                    names.clear()
+                name = names[topic] = utf8_field(topic)
+            length = len(name) + 2 + len(payload)
+            parts += (_PUBLISH_QOS1[bool(retain)], remaining_length(length), name,
+                      packet_id.to_bytes(2, "big"), payload)
+        self._send(b"".join(parts))
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await done
+        except TimeoutError as exc:
+            for packet_id in [k for k, v in waiting.items() if v is acks]:
+                del waiting[packet_id]
+            raise aiomqtt.MqttError(f"no PUBACK for {acks.left} of {len(messages)} messages "
+                                    f"in {self.timeout_s} s") from exc
+
+    async def until_disconnected(self) -> None:
+        """Return (raising the ``MqttError``) once the connection breaks."""
+        protocol = self._connected()
+        await protocol.lost
+        raise protocol.error or aiomqtt.MqttError("connection to the broker lost")
 
     def ack_all(self, messages: Sequence[Received]) -> None:
         """Acknowledge these QoS 1 messages to the broker, in one write."""

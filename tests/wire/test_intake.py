@@ -286,3 +286,65 @@ async def test_a_downgraded_subscription_is_refused() -> None:
         with pytest.raises(aiomqtt.MqttError, match="granted QoS 0"):
             await intake.subscribe("a/b", qos=1)
         await intake.disconnect()
+
+
+async def test_publish_many_reaches_subscribers_in_order_and_retains(mosquitto: Server) -> None:
+    """The processor's output: batches of QoS 1 PUBLISHes in one write each, acknowledged;
+    a retained one is what a later subscriber gets first."""
+    broker = BrokerConfig(mosquitto.host, mosquitto.port)
+    topic = f"test/{uuid.uuid4().hex}/out"
+    payloads = [i.to_bytes(4, "big") * (1 + (i % 50 == 0) * 40_000) for i in range(700)]
+    got: list[bytes] = []
+    async with mqtt.client(broker) as sub:
+        await sub.subscribe(topic, qos=1)
+
+        async def read() -> None:
+            async for message in sub.messages:
+                assert isinstance(message.payload, bytes)
+                got.append(message.payload)
+                if len(got) == len(payloads):
+                    return
+
+        reader = asyncio.create_task(read())
+        async with Intake(broker, client_id=f"out-{uuid.uuid4().hex[:8]}",
+                          clean_session=True) as out:
+            for i in range(0, len(payloads), 100):  # ids wrap past 65535 in a long run: fine
+                await out.publish_many([(topic, p, False) for p in payloads[i:i + 100]])
+            await out.publish_many([(topic + "/state", b"last", True)])
+            assert not out._connected().pubacks  # every one acknowledged
+        await asyncio.wait_for(reader, 30)
+    assert got == payloads
+    async with mqtt.client(broker) as late:
+        await late.subscribe(topic + "/state", qos=1)
+        message = await asyncio.wait_for(anext(aiter(late.messages)), 10)
+        assert message.payload == b"last" and message.retain
+
+
+async def test_publish_many_without_pubacks_is_an_error() -> None:
+    """A broker that never acknowledges, or goes away, fails the batch (the processor keeps it
+    for the next connection) instead of waiting for ever."""
+    server, silent = await _fake_broker(b"")
+    async with server:
+        out = Intake(silent, client_id="silent", timeout_s=1, keepalive_s=0)
+        await out.connect()
+        with pytest.raises(aiomqtt.MqttError, match="no PUBACK for 3 of 3"):
+            await asyncio.wait_for(out.publish_many([("t", b"x", False)] * 3), 5)
+        assert not out._connected().pubacks
+        await out.disconnect()
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"\x20\x02\x00\x00")
+        await reader.read(1024)  # the PUBLISHes
+        writer.close()
+
+    closing, hanging_up = await _serve(hang_up)
+    async with closing:
+        out = Intake(hanging_up, client_id="lost", timeout_s=5)
+        await out.connect()
+        lost = asyncio.create_task(out.until_disconnected())
+        with pytest.raises(aiomqtt.MqttError, match="lost"):
+            await asyncio.wait_for(out.publish_many([("t", b"x", False)] * 3), 5)
+        with pytest.raises(aiomqtt.MqttError, match="lost"):
+            await asyncio.wait_for(lost, 5)
+        await out.disconnect()
