@@ -1,13 +1,20 @@
 """A processor killed mid-session goes on where it was: the journal, replayed at start, gives
-the same steps (same detector state, sides and baseline) as a processor never stopped."""
+the same steps (same detector state, sides and baseline) as a processor never stopped; its
+one log for all sessions replays exactly the sessions still open, and frees the rest."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from footfall.config.settings import load_settings
+from footfall.ingest.spool import Spool
 from footfall.processing.router import Routed, SessionRouter
 from footfall.recordings.session_file import iter_messages
+from footfall.service.journal import Journal
 from footfall.service.processor import ProcessorService
 from footfall.wire.events import MetricsEvent, StepEvent
 from footfall.wire.topics import INPUT_STREAMS
@@ -54,3 +61,96 @@ def test_a_killed_processor_replays_its_journal_and_goes_on(tmp_path: Path) -> N
     last = [e for _, e in seen if isinstance(e, MetricsEvent)][-1]
     assert last.baseline_state == "set"  # the baseline survived the restart
     assert not list((tmp_path / "journal").rglob("*.spool"))  # finished: journal gone
+
+
+def _replayed(folder: Path, **kw: int) -> list[tuple[str, bytes]]:
+    journal = Journal(folder, max_bytes=10**9, **kw)
+    try:
+        return list(journal.replay())
+    finally:
+        journal.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(plan=st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=120),
+       kill_at=st.integers(0, 120))
+def test_the_log_replays_exactly_the_open_sessions_and_frees_ended_segments(
+        plan: list[tuple[int, bool]], kill_at: int) -> None:
+    """One log for all sessions: batches of messages of five sessions, some ending (and some
+    starting again under the same name); killed at any batch, the replay is every message of
+    the sessions open then, in order, and no segment is kept that only ended sessions hold."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "journal"
+        journal = Journal(folder, max_bytes=10**9, segment_bytes=600)
+        open_since: dict[int, list[tuple[str, bytes]]] = {}
+        written: list[int] = []  # each record's bytes, in order
+        first: dict[int, int] = {}  # an open session's first record
+        for step, (session, ends) in enumerate(plan[:kill_at]):
+            key = ("a", f"s{session}")
+            topic = f"footfall/v1/a/s{session}/d/imu"
+            first.setdefault(session, len(written))
+            for i in range(3):
+                message = (topic, f"{step}.{i}".encode() * 5)
+                journal.append(key, *message)
+                open_since.setdefault(session, []).append(message)
+                written.append(12 + len(topic) + len(message[1]))
+            journal.flush()
+            if ends:
+                journal.remove(key)
+                del open_since[session], first[session]
+                written.append(12 + len(f"$journal/ended/a/s{session}"))
+            # what is on disk: the log from the oldest open session's first record on
+            kept = sum(written[min(first.values()):]) if first else 0
+            assert len(list(folder.glob("*.spool"))) <= kept // 600 + 2
+        journal.close()  # killed: the open sessions' messages are all in the log
+        expected = sorted((m for ms in open_since.values() for m in ms),
+                          key=lambda m: tuple(map(int, m[1][:m[1].index(b".") + 2]
+                                                  .decode().split("."))))
+        got = _replayed(folder, segment_bytes=600)
+        assert sorted(got) == sorted(expected)
+        assert [m for m in got if m[0].startswith("footfall/v1/a/s0/")] == \
+            [m for m in expected if m[0].startswith("footfall/v1/a/s0/")]  # in order
+        if not open_since:
+            assert not list(folder.glob("*.spool"))
+
+
+def test_journals_of_the_layout_before_are_replayed_and_moved(tmp_path: Path) -> None:
+    folder = tmp_path / "journal"
+
+    def legacy() -> None:
+        old = Spool(folder / "anna" / "s1")
+        old.append_many([(b"footfall/v1/anna/s1/tibia-left/imu", b"one"),
+                         (b"footfall/v1/anna/s1/tibia-left/imu", b"two")])
+        old.close()
+
+    legacy()
+    assert _replayed(folder) == [("footfall/v1/anna/s1/tibia-left/imu", b"one"),
+                                 ("footfall/v1/anna/s1/tibia-left/imu", b"two")]
+    assert not (folder / "anna").exists()
+    legacy()  # as if the last start had stopped before deleting it: not moved twice
+    # moved into the log: a second restart replays them again from there
+    assert _replayed(folder) == [("footfall/v1/anna/s1/tibia-left/imu", b"one"),
+                                 ("footfall/v1/anna/s1/tibia-left/imu", b"two")]
+
+
+def test_a_damaged_segment_costs_its_records_only(tmp_path: Path) -> None:
+    """A flipped byte (a disk fault) in the oldest segment: the processor still starts; the
+    other segments' messages are replayed and journalled again, the damaged files kept aside."""
+    folder = tmp_path / "journal"
+    journal = Journal(folder, max_bytes=10**9, segment_bytes=300)
+    sent = []
+    for i in range(12):
+        message = ("footfall/v1/anna/s1/tibia-left/imu", f"m{i:02d}".encode() * 20)
+        journal.append(("anna", "s1"), *message)
+        journal.flush()
+        sent.append(message)
+    journal.close()
+    oldest = sorted(folder.glob("*.spool"))[0]
+    damaged = bytearray(oldest.read_bytes())
+    damaged[40] ^= 0xFF
+    oldest.write_bytes(damaged)
+    first = _replayed(folder, segment_bytes=300)
+    assert first and first == sent[len(sent) - len(first):]  # the later segments, in order
+    assert len(first) < len(sent)
+    assert [p.name for p in folder.glob("unreadable-*/*.spool")]
+    assert _replayed(folder, segment_bytes=300) == first  # journalled again

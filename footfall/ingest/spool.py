@@ -21,6 +21,7 @@ import logging
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -55,7 +56,10 @@ Position = tuple[int, int]  # (segment, byte offset)
 class Spool:
     """Append-only message log with a persistent read/ack position; single process, one loop."""
 
-    def __init__(self, directory: Path, *, segment_bytes: int = SEGMENT_BYTES) -> None:
+    def __init__(self, directory: Path, *, segment_bytes: int = SEGMENT_BYTES,
+                 count_pending: bool = True) -> None:
+        """``count_pending`` False: a log read whole by :meth:`scan` (the processor's journal),
+        which need not be read through at start."""
         self.directory = directory
         self.segment_bytes = segment_bytes
         self._heads: dict[bytes, tuple[bytes, int, int]] = {}  # per topic: append_many's
@@ -68,7 +72,7 @@ class Spool:
         self._write_segment = max([*segments, self._acked[0]])
         self._writer: BinaryIO = self._open_writer()
         self._cursor: Position = self._acked
-        self._pending = self._count_from(self._acked)
+        self._pending = self._count_from(self._acked) if count_pending else 0
         self._wakeup = asyncio.Event()
         self.appended = 0
         if self._pending:
@@ -232,7 +236,9 @@ class Spool:
             if seg < keep:
                 self._path(seg).unlink(missing_ok=True)
 
-    def _read(self, start: Position, max_records: int) -> list[tuple[Record, Position]]:
+    def _read(self, start: Position, max_records: int, *,
+              follow: bool = True) -> list[tuple[Record, Position]]:
+        """Records from ``start``, on into the next segments unless ``follow`` is False."""
         seg, off = start
         out: list[tuple[Record, Position]] = []
         while len(out) < max_records:
@@ -264,11 +270,40 @@ class Spool:
                                 (seg, off + pos)))
                 off += pos
                 at_end = pos == len(data) and not fh.read(1)
-            if len(out) < max_records and seg < self._write_segment and at_end:
+            if follow and len(out) < max_records and seg < self._write_segment and at_end:
                 seg, off = seg + 1, 0
                 continue
             break
         return out
+
+    # ------------------------------------------------- a log read whole (the journal's)
+    @property
+    def segment(self) -> int:
+        """The segment being written."""
+        return self._write_segment
+
+    def segments(self) -> list[int]:
+        """The segments on disk, in order."""
+        return self._segments()
+
+    def scan(self) -> Iterator[tuple[int, Record]]:
+        """Every record on disk, acknowledged or not, with its segment, in order (segments
+        deleted out of order by :meth:`drop_segment` are simply not there)."""
+        self.flush()
+        for seg in self._segments():
+            for record in self.segment_records(seg):
+                yield seg, record
+
+    def segment_records(self, segment: int) -> list[Record]:
+        """The records of one segment (``SpoolError`` if one of them is damaged)."""
+        return [record for record, _ in self._read((segment, 0), 1 << 62, follow=False)]
+
+    def drop_segment(self, segment: int) -> None:
+        """Delete a segment that is no longer written to (one a log's reader no longer
+        needs, whatever comes before or after it)."""
+        if segment == self._write_segment:
+            raise ValueError(f"segment {segment} is being written")
+        self._path(segment).unlink(missing_ok=True)
 
     def last_record(self) -> Record | None:
         """The most recently appended record still on disk (acknowledged or not), if any."""

@@ -89,22 +89,40 @@ class _Batch:
 
     messages: Sequence[tuple[str, bytes]]
     on_done: Done
-    results: list[tuple[list[Routed], bool]]
+    events: list[list[Routed] | None]  # per message, so far (None: none yet)
+    accepted: list[bool]
     at: int = 0  # the message being handled
     frames_wait: bool = False  # it is an IMU message: its frames may wait (not a status's)
     done: int = 0  # messages handed to on_done
     pending: list[tuple[int, _Session, PlacedFrame]] = field(default_factory=list)
+    #: the message of the first frame still waiting (hand_on stops before it), or None
+    waiting_from: int | None = None
     streams: set[tuple[int, str]] = field(default_factory=set)  # (id of the session, device)
+    #: what on_done raised (the service's output failing, a full disk): raised by handle_many
+    #: once the waiting frames have landed, never blamed on the message being handled
+    error: Exception | None = None
+
+    def add(self, index: int, events: list[Routed]) -> None:
+        so_far = self.events[index]
+        if so_far is None:
+            self.events[index] = events
+        else:
+            so_far += events
 
     def hand_on(self, upto: int) -> None:
         """Every complete message before ``upto``, in order."""
-        if self.pending:
-            upto = min(upto, self.pending[0][0])
+        if self.waiting_from is not None:
+            upto = min(upto, self.waiting_from)
+        events, accepted = self.events, self.accepted
         while self.done < upto:
-            outputs, accepted = self.results[self.done]
-            self.results[self.done] = ([], accepted)
-            self.on_done(self.done, outputs, accepted)
-            self.done += 1
+            done = self.done
+            self.done = done + 1
+            out, events[done] = events[done] or [], None
+            if self.error is None:
+                try:
+                    self.on_done(done, out, accepted[done])
+                except Exception as exc:
+                    self.error = exc
 
 
 class SessionRouter:
@@ -188,7 +206,8 @@ class SessionRouter:
         if len(messages) == 1:  # nothing to analyse together
             on_done(0, *self._handle(*messages[0]))
             return
-        batch = self._batch = _Batch(messages, on_done, [([], True) for _ in messages])
+        batch = self._batch = _Batch(messages, on_done, [None] * len(messages),
+                                     [True] * len(messages))
         try:
             for j, (topic_text, payload) in enumerate(messages):
                 batch.at = j
@@ -197,24 +216,31 @@ class SessionRouter:
                 if not batch.frames_wait:
                     self._analyse_pending()  # its session may be one a pending frame is of
                 outputs, accepted = self._handle(topic_text, payload)
-                done, ok = batch.results[j]
-                done += outputs
-                batch.results[j] = (done, ok and accepted)
+                if outputs:
+                    batch.add(j, outputs)
+                if not accepted:
+                    batch.accepted[j] = False
                 batch.hand_on(j + 1)
-            batch.at = len(messages)
-            self._analyse_pending()
+                if batch.error is not None:
+                    break  # the rest is not taken (not acknowledged: it comes again)
+            else:
+                batch.at = len(messages)
+            self._analyse_pending()  # (every stream's state consistent, whatever happened)
         finally:
             self._batch = None
+        if batch.error is not None:
+            raise batch.error
 
     def _analyse_pending(self) -> None:
         """The frames waiting in :meth:`handle_many`, together; then each one's events."""
         batch = self._batch
         if batch is None or not batch.pending:
             return
-        pending, batch.streams = batch.pending, set()
+        pending, batch.pending, batch.streams = batch.pending, [], set()
         found = append_together([placed for _, _, placed in pending])
+        last = len(pending) - 1
         for k, ((j, entry, placed), f) in enumerate(zip(pending, found, strict=True)):
-            batch.pending = pending[k + 1:]  # (what hand_on waits for)
+            batch.waiting_from = pending[k + 1][0] if k < last else None
             processor = entry.processor
             try:
                 outputs = processor.land_found(placed, f) if f is not None \
@@ -224,10 +250,10 @@ class SessionRouter:
                 topic_text, payload = batch.messages[j]
                 log.exception("internal error on a message of %s", topic_text)
                 self._reject(topic_text, f"internal error: {exc!r}"[:300], payload)
-                batch.results[j] = ([], False)
+                batch.events[j], batch.accepted[j] = None, False
             else:
-                batch.results[j][0].extend(self._routed(processor.athlete, processor.session,
-                                                        outputs))
+                if outputs:
+                    batch.add(j, self._routed(processor.athlete, processor.session, outputs))
             batch.hand_on(batch.at)
 
     def _dispatch(self, topic: Topic, payload: bytes) -> list[Routed]:
@@ -314,6 +340,8 @@ class SessionRouter:
                 if placed is None:
                     continue
                 if entry.processor.continues(placed):
+                    if not batch.pending:
+                        batch.waiting_from = batch.at
                     batch.pending.append((batch.at, entry, placed))
                     batch.streams.add(stream)
                     continue
@@ -406,6 +434,8 @@ class SessionRouter:
 
     @staticmethod
     def _routed(athlete: str, session: str, outputs: list[tuple[str, Event]]) -> list[Routed]:
+        if not outputs:
+            return []  # (most frames)
         return [(Topic(athlete, session, device, Stream(event.TYPE)), event)
                 for device, event in outputs]
 

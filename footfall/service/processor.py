@@ -202,12 +202,22 @@ class ProcessorService:
         """Sessions that were open when the processor last stopped without finishing them
         (killed): their journalled messages, through the router, before the broker's backlog.
         Their events go to InfluxDB again (the same points), not to MQTT again."""
-        for key in self.journal.sessions():
-            n = 0
-            for topic, payload in self.journal.replay(key):
-                self._emit(self.router.handle(topic, payload), publish=False)
-                n += 1
-            self.stats.journal_replayed += n
+        replayed: Counter[tuple[str, str]] = Counter()
+        batch: list[tuple[str, bytes]] = []
+
+        def done(_index: int, outputs: list[Routed], _accepted: bool) -> None:
+            self._emit(outputs, publish=False)
+
+        for topic, payload in self.journal.replay():
+            batch.append((topic, payload))
+            kind = self._kinds.get(topic) or self._kind(topic)
+            replayed[kind[2]] += 1
+            if len(batch) >= MAX_BATCH:
+                self.router.handle_many(batch, done)
+                batch = []
+        self.router.handle_many(batch, done)
+        self.stats.journal_replayed = sum(replayed.values())
+        for key, n in sorted(replayed.items()):
             log.info("session %s/%s: replayed %d message(s) from the journal: it goes on "
                      "where it was", *key, n)
 
@@ -281,8 +291,9 @@ class ProcessorService:
             messages = [(message.topic, message.payload) for message in batch]
             for (topic, body), accepted in zip(messages, self.handle_many(messages),
                                                strict=True):
-                if accepted:
-                    self.journal.append(self._kinds[topic][2], topic, body)
+                if accepted:  # (the topic's kind: past TOPIC_KINDS the memory starts afresh)
+                    kind = self._kinds.get(topic) or self._kind(topic)
+                    self.journal.append(kind[2], topic, body)
             self.journal.flush()
             client.ack_all(batch)  # analysed and journalled (or quarantined): done
             await asyncio.sleep(0)  # the publisher's turn, even while a backlog waits
@@ -307,15 +318,16 @@ class ProcessorService:
     async def _publish(self, client: Intake) -> None:
         """Everything queued, in order, :data:`PUBLISH_BATCH` at a time, each batch in one
         write (wire/intake.py ``publish_many``: aiomqtt's ~30 µs a publish fell behind a busy
-        processor, docs/benchmarks.md). A batch the connection broke under is kept, ahead of
-        what came since, for the next connection."""
+        processor, docs/benchmarks.md). A batch the connection broke under, or that was
+        cancelled waiting for its PUBACKs, is kept, ahead of what came since, for the next
+        connection."""
         while True:
             batch = [await self._outbox.get()]
             while len(batch) < PUBLISH_BATCH and not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
             try:
                 await client.publish_many(batch)
-            except aiomqtt.MqttError:
+            except (aiomqtt.MqttError, asyncio.CancelledError):  # (cancelled: the input broke)
                 rest = batch
                 while not self._outbox.empty():
                     rest.append(self._outbox.get_nowait())

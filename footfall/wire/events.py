@@ -18,6 +18,7 @@ from these declarations; docs/wire.md is checked against them by a test.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import typing
@@ -58,8 +59,13 @@ class EventError(InputError):
 
 def utc_iso(time_ns: int) -> str:
     """ISO 8601 UTC with millisecond precision, e.g. ``2026-11-24T17:00:00.123Z``."""
-    dt = datetime.fromtimestamp(time_ns // 1_000_000_000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(time_ns // 1_000_000) % 1000:03d}Z"
+    return _utc_second(time_ns // 1_000_000_000) + f".{(time_ns // 1_000_000) % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_second(time_s: int) -> str:
+    """(A processor's events fall in few seconds at a time: formatted once each.)"""
+    return datetime.fromtimestamp(time_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 # -- field types: the unit is in the field's name, the range here ------------------------------

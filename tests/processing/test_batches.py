@@ -147,3 +147,36 @@ def test_streams_in_bursts_give_the_same_events(seed: int, size: int) -> None:
         shuffled += queue[:run]
         del queue[:run]
     assert _batched(shuffled, [size]) == _one_by_one(shuffled)
+
+
+def test_a_failing_hand_on_stops_the_batch_with_every_stream_consistent() -> None:
+    """on_done raising (the service's output failing: a full disk) is raised by handle_many,
+    not blamed on the message being handled; the batch stops there (what was not taken comes
+    again), and the router is exactly a router that took the messages up to that point."""
+    head, batch, tail = MESSAGES[:3000], MESSAGES[3000:3200], MESSAGES[3200:3800]
+    router = SessionRouter()
+    for topic, payload in head:
+        router.handle(topic, payload)
+    calls: list[int] = []
+
+    def done(index: int, _events: list[Any], _accepted: bool) -> None:
+        calls.append(index)
+        if index == 50:
+            raise OSError("disk full")
+
+    try:
+        router.handle_many(batch, done)
+    except OSError as exc:
+        assert str(exc) == "disk full"
+    else:
+        raise AssertionError("handle_many did not raise what on_done raised")
+    assert calls == list(range(51)) and router.stats.internal_errors == 0
+    later = [[(str(t), e.to_json()) for t, e in router.handle(*m)] for m in tail]
+    taken = []
+    for k in range(51, 90):  # the batch stopped after the message being handled then
+        reference = SessionRouter()
+        for topic, payload in head + batch[:k]:
+            reference.handle(topic, payload)
+        taken.append([[(str(t), e.to_json()) for t, e in reference.handle(*m)] for m in tail]
+                     == later)
+    assert any(taken)
