@@ -155,7 +155,7 @@ def main() -> None:
                                             samples_per_frame=50)[0]]
     t_base = best_of(lambda: baseline(one), repeat)
     t_live = best_of(lambda: live_path(frames), repeat)
-    t_det = best_of(lambda: detector_bank(one, 50), repeat)
+    t_det = best_of(lambda: per_stream_detectors(one, 50), repeat)
     big = [t.frame for t in frame_counts(one[0], sample_rate_hz=RATE_HZ, accel_range_g=RANGE_G,
                                          samples_per_frame=MAX_SAMPLES)[0]]
     t_off = best_of(lambda: live_path(big), repeat)
@@ -174,7 +174,8 @@ def main() -> None:
         td = best_of(lambda: per_stream_detectors(many, 20), 1)  # noqa: B023
         rows += [
             (f"{n_streams} streams, offline baseline", total / tb, 1.0),
-            (f"{n_streams} streams, one detector bank, 20-ms ticks", total / tk, tb / tk),
+            (f"{n_streams} streams, one detector, rows advanced together (append_rows), 20-ms "
+             "ticks", total / tk, tb / tk),
             (f"{n_streams} streams, one StepDetector each (detector only), 20-sample chunks",
              total / td, tb / td),
             (f"{n_streams} streams, one SessionProcessor each, 20-sample frames", total / tp,
