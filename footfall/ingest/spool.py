@@ -31,9 +31,9 @@ from footfall.core.errors import FootfallError
 log = logging.getLogger(__name__)
 
 _FRAME = struct.Struct("<II")
+_META = struct.Struct("<BBH")
 #: topics whose record start (meta and topic) and its crc append_many keeps
 HEADS_CACHED = 4096
-_META = struct.Struct("<BBH")
 SEGMENT_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 

@@ -38,10 +38,6 @@ FINAL_MAX_S = 600.0
 HISTORY_S = 900.0
 
 
-def _median(values: list[float]) -> float | None:
-    return median(values)
-
-
 def weighted_median(values: list[float], weights: list[float]) -> float | None:
     """The value below and above which half the weight lies (a time-weighted median when the
     weights are the time each value stands for); the plain median when no weight is > 0."""
@@ -50,7 +46,7 @@ def weighted_median(values: list[float], weights: list[float]) -> float | None:
     v = np.asarray(values, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     if not (w > 0).any():
-        return float(np.median(v))
+        return median(values)
     order = np.argsort(v, kind="stable")
     cum = np.cumsum(w[order])
     return float(v[order][int(np.searchsorted(cum, 0.5 * cum[-1]))])
@@ -241,12 +237,12 @@ class MetricsTracker:
         if flags and 100.0 * sum(flags) / len(flags) > self.config.max_clipped_for_impact_pct:
             return None
         series = self.state.impact_axial if axial else self.state.impact
-        return _median(series.window(start_ns, end_ns))
+        return median(series.window(start_ns, end_ns))
 
     def rolling_cadence(self, now_ns: int, running_only: bool = False) -> float | None:
         window = round(self.config.cadence_window_s * NS)
         series = self.state.running_cadence if running_only else self.state.cadence
-        return _median(series.window(now_ns - window, now_ns))
+        return median(series.window(now_ns - window, now_ns))
 
     def snapshot(self, now_ns: int, speed: TimeSeries | None = None) -> dict[str, Any]:
         """Metrics at ``now_ns`` from the observations so far; records the rolling cadence.
@@ -377,7 +373,7 @@ class MetricsTracker:
             return None, None
         clean = [o for o in obs if not o.clipped]
         axial = [o.axial for o in clean if o.axial is not None]
-        return _median([o.value for o in clean]), _median(axial)
+        return median(o.value for o in clean), median(axial)
 
     def _resolve_start(self) -> None:
         """A live mark becomes a running-clock position once the data has reached it."""
@@ -399,7 +395,7 @@ class MetricsTracker:
         if base.speed_mps is None and speed is not None and base.start_ns is not None:
             # observations carry no speed (set after them): the speed series over the window
             end_ns = self.activity.time_at(end) or base.start_ns
-            base.speed_mps = _median(speed.window(base.start_ns, end_ns))
+            base.speed_mps = median(speed.window(base.start_ns, end_ns))
             if base.speed_mps is None:
                 base.speed_mps = speed.last_before(base.start_ns)
         base.complete = True

@@ -19,7 +19,6 @@ the budget. It takes its broker settings from :class:`BrokerConfig` here.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import ssl
 from dataclasses import dataclass
@@ -136,13 +135,6 @@ def _buffer_reads(made: aiomqtt.Client) -> None:
             register(client, userdata, sock)
 
     paho.on_socket_open = opened
-
-
-async def until_disconnected(connected: aiomqtt.Client) -> None:
-    """Wait until the connection ends: raises its ``MqttError`` when it broke. A connection
-    that only publishes notices a broken link at its next publish; waiting here notices it at
-    once, and takes the error (or asyncio reports it "never retrieved")."""
-    await asyncio.shield(connected._disconnected)  # shielded: cancelling us leaves it alone
 
 
 def ack(connected: aiomqtt.Client, message: aiomqtt.Message) -> None:

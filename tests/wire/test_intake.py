@@ -147,6 +147,15 @@ async def _serve(handler: Handler) -> tuple[asyncio.Server, BrokerConfig]:
     return server, BrokerConfig("127.0.0.1", server.sockets[0].getsockname()[1])
 
 
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A "broker" that accepts the CONNECT, reads what comes in the next 0.3 s, and goes."""
+    await reader.read(1024)
+    writer.write(b"\x20\x02\x00\x00")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(reader.read(1024), 0.3)  # (a publisher's PUBLISHes)
+    writer.close()
+
+
 async def _fake_broker(reply: bytes) -> tuple[asyncio.Server, BrokerConfig]:
     """A TCP server that answers a CONNECT with a CONNACK, then sends ``reply`` and reads
     whatever comes until the client goes."""
@@ -204,13 +213,7 @@ async def test_refused_and_lost() -> None:
         with pytest.raises(aiomqtt.MqttError, match=r"not authorised \(code 5\)"):
             await Intake(refuser, client_id="x", timeout_s=2).connect()
 
-    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1024)
-        writer.write(b"\x20\x02\x00\x00")
-        await asyncio.sleep(0.3)
-        writer.close()
-
-    closing, hanging_up = await _serve(hang_up)
+    closing, hanging_up = await _serve(_hang_up)
     async with closing:
         intake = Intake(hanging_up, client_id="lost", timeout_s=5)
         await intake.connect()
@@ -332,13 +335,7 @@ async def test_publish_many_without_pubacks_is_an_error() -> None:
         assert not out._connected().pubacks
         await out.disconnect()
 
-    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1024)
-        writer.write(b"\x20\x02\x00\x00")
-        await reader.read(1024)  # the PUBLISHes
-        writer.close()
-
-    closing, hanging_up = await _serve(hang_up)
+    closing, hanging_up = await _serve(_hang_up)
     async with closing:
         out = Intake(hanging_up, client_id="lost", timeout_s=5)
         await out.connect()
