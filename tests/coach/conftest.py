@@ -81,6 +81,22 @@ class LoopThread:
     def spawn(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
+    def start(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A task on the loop, for :meth:`stop` (a spawned future's ``cancel`` returns at
+        once, before the coroutine has run its ``finally``)."""
+        async def create() -> asyncio.Task[T]:
+            return asyncio.create_task(coro)
+
+        return self.run(create(), 10)
+
+    def stop(self, task: asyncio.Task[Any], timeout_s: float = 10.0) -> None:
+        """Cancel ``task`` and wait until it has finished (its files closed)."""
+        async def cancel() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        self.run(cancel(), timeout_s)
+
     def close(self) -> None:
         async def cancel_rest() -> None:
             rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

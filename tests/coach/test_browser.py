@@ -120,7 +120,7 @@ def scenario(stack: Stack, browser: Any, tmp_path_factory: pytest.TempPathFactor
         await record_session(settings, sc.recording, athlete=settings.athlete,
                              session=settings.session, ready=recorder_ready)
 
-    recording = stack.thread.spawn(record())
+    recording = stack.thread.start(record())
     stack.thread.run(asyncio.wait_for(recorder_ready.wait(), 10))
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     errors: list[str] = []
@@ -201,8 +201,7 @@ def scenario(stack: Stack, browser: Any, tmp_path_factory: pytest.TempPathFactor
     until(lambda: runner.evaluate("footfall.steps.length") >= expected, 5, "the last steps")
     time.sleep(0.5)  # they reach the page, and the recorder takes the last messages
     sc.runner = runner.evaluate(PAGE_DATA)
-    recording.cancel()
-    until(recording.done, 10, "the recording to close")
+    stack.thread.stop(recording)  # the file is finished once this returns
     context.close()
     assert errors == []
     return sc
