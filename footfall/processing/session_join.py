@@ -135,9 +135,22 @@ class SessionJoin:
             event = self._at(self._next_ns)
             if event is not None:
                 out.append(event)
-            self._next_ns += NS
+                self._next_ns += NS
+            else:
+                self._next_ns = self._after_silence(self._next_ns, until_ns)
         self._trim()
         return out
+
+    def _after_silence(self, at_ns: int, until_ns: int) -> int:
+        """The next grid second that may have a figure, when no device had a fresh one at
+        ``at_ns``: none has until some device's next metrics event. One step, however long
+        the silence: a hostile clock that puts one device's data decades after another's
+        must not cost a loop per second in between (billions: the processor would stall)."""
+        following = min((m.time_ns for dev in self._devices.values() for m in dev.metrics
+                         if m.time_ns > at_ns), default=None)
+        if following is None:  # nothing after it: no second up to until_ns has a figure
+            return at_ns + ((until_ns - at_ns) // NS + 1) * NS
+        return -(-following // NS) * NS  # its grid second (> at_ns: on the grid)
 
     def _latest(self, dev: _Device, at_ns: int) -> MetricsEvent | None:
         times = [m.time_ns for m in dev.metrics]

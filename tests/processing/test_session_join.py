@@ -1,0 +1,70 @@
+"""The session join across silences: a second with no fresh device figure is skipped in one
+step, with the same events a second-by-second walk gives, however long the silence."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from footfall.core.units import NS
+from footfall.core.vocab import Placement, Side
+from footfall.processing.session_join import SessionJoin
+from footfall.wire.events import MetricsEvent, SessionMetricsEvent
+
+T0_NS = 1_795_540_800_000_000_000  # 2026-11-24T17:20:00Z
+YEAR_NS = 365 * 86_400 * NS
+
+
+class WalkingJoin(SessionJoin):
+    """The join as it was: every grid second, one after the other (the reference)."""
+
+    def _after_silence(self, at_ns: int, until_ns: int) -> int:
+        return at_ns + NS
+
+
+def metrics(time_ns: int, side: Side, cadence_spm: float) -> MetricsEvent:
+    return MetricsEvent(time_ns=time_ns, cadence_spm=cadence_spm, steps_total=1,
+                        placement=Placement.TIBIA, side=side, impact_g=5.0)
+
+
+def run(join: SessionJoin, events: list[tuple[str, MetricsEvent]]) -> list[SessionMetricsEvent]:
+    out: list[SessionMetricsEvent] = []
+    for device, event in events:
+        join.observe(device, event)
+        out += join.ready()
+    return out + join.flush()
+
+
+# per device: runs of per-second metrics separated by silences (s), ms offsets within a second
+runs = st.lists(st.tuples(st.integers(1, 6), st.integers(0, 40), st.integers(0, 999)),
+                min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(left=runs, right=runs)
+def test_skipping_a_silence_gives_the_events_of_the_second_by_second_walk(
+        left: list[tuple[int, int, int]], right: list[tuple[int, int, int]]) -> None:
+    events: list[tuple[str, MetricsEvent]] = []
+    for device, side, plan in (("l", Side.LEFT, left), ("r", Side.RIGHT, right)):
+        t = T0_NS
+        for seconds, silence_s, offset_ms in plan:
+            for k in range(seconds):
+                events.append((device, metrics(t + offset_ms * 1_000_000 + k * NS, side,
+                                               160.0 + k)))
+            t += (seconds + silence_s) * NS
+    events.sort(key=lambda e: e[1].time_ns)
+    assert run(SessionJoin(), events) == run(WalkingJoin(), events)
+
+
+def test_a_clock_decades_ahead_costs_no_second_in_between() -> None:
+    """One device's data 40 years after the other's (a hostile gateway clock): the join
+    emits the seconds around each, and not the 1.3 billion between (which stalled the
+    processor at the session's end, one loop per second)."""
+    join = SessionJoin()
+    near = [("l", metrics(T0_NS + k * NS, Side.LEFT, 170.0)) for k in range(5)]
+    far = [("r", metrics(T0_NS + 40 * YEAR_NS + k * NS, Side.RIGHT, 172.0)) for k in range(5)]
+    out = run(join, near + far)
+    times = [e.time_ns for e in out]
+    assert times == sorted(times)
+    assert len(out) <= 2 * (5 + 3)  # each run's seconds, and a few as its figures go stale
+    assert min(times) < T0_NS + 10 * NS and max(times) > T0_NS + 40 * YEAR_NS
