@@ -56,7 +56,19 @@ class DeviceGate:
 
     def push(self, item: Data, arrived_ns: int) -> list[Data]:
         """One decoded message; what may go to the analysis now, in order."""
+        if isinstance(item, ImuFrame) and self.take_next(item):
+            return [item]
         return self._after_meta(self._in_order(item, arrived_ns), arrived_ns)
+
+    def take_next(self, frame: ImuFrame) -> bool:
+        """(Most frames) ``frame`` is the next in line, nothing is held and the meta is known:
+        it goes to the analysis, as :meth:`push` would send it. False: nothing changed (push
+        it)."""
+        if frame.seq != self.next_seq or self.ahead \
+                or not (self.has_meta or self.gave_up_on_meta):
+            return False
+        self.next_seq = (frame.seq + 1) % SEQ_MODULO
+        return True
 
     def meta_arrived(self) -> list[Data]:
         """The sensor's meta is known: everything held for it, in order."""

@@ -78,6 +78,18 @@ class _Session:
     last_seen_ns: int = 0
 
 
+@dataclass(slots=True)
+class _Lane:
+    """An IMU topic already flowing: its session and gate, so that a frame that is next in
+    line skips the topic, session and gate lookups (:meth:`SessionRouter._lane`)."""
+
+    athlete: str
+    session: str
+    device: str
+    entry: _Session
+    gate: DeviceGate
+
+
 #: a message's derived events and whether it was accepted, handed on as soon as it is complete
 Done = Callable[[int, list[Routed], bool], None]
 
@@ -143,6 +155,8 @@ class SessionRouter:
         self.stats = RouterStats()
         self._sessions: dict[SessionKey, _Session] = {}
         self._topics: dict[str, Topic] = {}
+        #: IMU topics of running sessions (cleared when a session goes): most frames' way in
+        self._lanes: dict[str, _Lane] = {}
         #: retained feedback states of sessions not (yet) running here: applied when they
         #: start, so old sessions' retained messages never create processors
         self._restore: dict[SessionKey, FeedbackState] = {}
@@ -179,6 +193,11 @@ class SessionRouter:
         """(events, accepted): False when the message was set aside."""
         self.stats.messages += 1
         try:
+            lane = self._lanes.get(topic_text)
+            if lane is not None:
+                taken = self._lane(lane, payload)
+                if taken is not None:
+                    return taken, True
             topic = self._topics.get(topic_text)
             if topic is None:
                 topic = Topic.parse(topic_text)
@@ -187,7 +206,10 @@ class SessionRouter:
                 self._topics[topic_text] = topic
             if topic.stream not in ROUTED_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
-            return self._dispatch(topic, payload), True
+            routed = self._dispatch(topic, payload)
+            if topic.stream is Stream.IMU and lane is None:
+                self._open_lane(topic_text, topic)
+            return routed, True
         except InputError as exc:
             self._reject(topic_text, exc.reason, payload)
         except Exception as exc:  # a bug must cost one message, never the other sessions
@@ -211,8 +233,11 @@ class SessionRouter:
         try:
             for j, (topic_text, payload) in enumerate(messages):
                 batch.at = j
-                topic = self._topics.get(topic_text)
-                batch.frames_wait = topic is not None and topic.stream is Stream.IMU
+                if topic_text in self._lanes:
+                    batch.frames_wait = True
+                else:
+                    topic = self._topics.get(topic_text)
+                    batch.frames_wait = topic is not None and topic.stream is Stream.IMU
                 if not batch.frames_wait:
                     self._analyse_pending()  # its session may be one a pending frame is of
                 outputs, accepted = self._handle(topic_text, payload)
@@ -255,6 +280,30 @@ class SessionRouter:
                 if outputs:
                     batch.add(j, self._routed(processor.athlete, processor.session, outputs))
             batch.hand_on(batch.at)
+
+    def _lane(self, lane: _Lane, payload: bytes) -> list[Routed] | None:
+        """A frame of a flowing IMU topic that is next in its gate: into the analysis as
+        :meth:`_dispatch` would take it. None: not taken, nothing changed (a malformed frame,
+        one out of order, a gate holding frames: the whole way handles it)."""
+        try:
+            frame = wire_frame.decode(payload)
+        except wire_frame.FrameError:
+            return None  # set aside the whole way, with its reason
+        if not lane.gate.take_next(frame):
+            return None
+        entry = lane.entry
+        entry.last_seen_ns = self.clock() if self.clock is not None else 0
+        return self._routed(lane.athlete, lane.session,
+                            self._feed_frame(entry, lane.device, frame))
+
+    def _open_lane(self, topic_text: str, topic: Topic) -> None:
+        entry = self._sessions.get((topic.athlete, topic.session))
+        gate = entry.gates.get(topic.device) if entry is not None else None
+        if entry is None or gate is None:
+            return
+        if len(self._lanes) >= TOPIC_CACHE_SIZE:
+            self._lanes.clear()
+        self._lanes[topic_text] = _Lane(topic.athlete, topic.session, topic.device, entry, gate)
 
     def _dispatch(self, topic: Topic, payload: bytes) -> list[Routed]:
         stream, device = topic.stream, topic.device
@@ -305,12 +354,15 @@ class SessionRouter:
     def _entry(self, topic: Topic, device: str | None) -> _Session:
         """The session of a valid message (created if new, within ``max_sessions``)."""
         key = (topic.athlete, topic.session)
-        if key not in self._sessions and len(self._sessions) >= self.limits.max_sessions:
-            self.stats.sessions_refused += 1
-            raise InputError(f"{len(self._sessions)} sessions are open (limits.max_sessions): "
-                             f"session {topic.athlete}/{topic.session} is not started")
-        self.processor(*key)
-        entry = self._sessions[key]
+        entry = self._sessions.get(key)
+        if entry is None:
+            if len(self._sessions) >= self.limits.max_sessions:
+                self.stats.sessions_refused += 1
+                raise InputError(f"{len(self._sessions)} sessions are open (limits."
+                                 f"max_sessions): session {topic.athlete}/{topic.session} is "
+                                 "not started")
+            self.processor(*key)
+            entry = self._sessions[key]
         entry.last_seen_ns = self.clock() if self.clock is not None else 0
         if device is not None:
             entry.devices.add(device)
@@ -325,33 +377,37 @@ class SessionRouter:
 
     def _feed(self, entry: _Session, device: str, items: list[Data]) -> list[Output]:
         outputs: list[Output] = []
-        batch = self._batch
         for item in items:
             if isinstance(item, ImuFrame):
-                self.stats.frames += 1
-                if batch is None or not batch.frames_wait:
-                    self._analyse_pending()
-                    outputs += entry.processor.feed_frame(device, item)
-                    continue
-                stream = (id(entry), device)
-                if stream in batch.streams:
-                    self._analyse_pending()  # the stream's previous frame first
-                placed = entry.processor.place(device, item)
-                if placed is None:
-                    continue
-                if entry.processor.continues(placed):
-                    if not batch.pending:
-                        batch.waiting_from = batch.at
-                    batch.pending.append((batch.at, entry, placed))
-                    batch.streams.add(stream)
-                    continue
-                self._analyse_pending()
-                outputs += entry.processor.feed_placed(placed)
+                outputs += self._feed_frame(entry, device, item)
             else:
                 self.stats.rsc_samples += 1
                 self._analyse_pending()
                 outputs += entry.processor.feed_rsc(device, item)
         return outputs
+
+    def _feed_frame(self, entry: _Session, device: str, frame: ImuFrame) -> list[Output]:
+        """A frame out of its gate: analysed now, or, in :meth:`handle_many`, waiting to be
+        analysed with other streams' frames when it continues its stream."""
+        self.stats.frames += 1
+        batch = self._batch
+        if batch is None or not batch.frames_wait:
+            self._analyse_pending()
+            return entry.processor.feed_frame(device, frame)
+        stream = (id(entry), device)
+        if stream in batch.streams:
+            self._analyse_pending()  # the stream's previous frame first
+        placed = entry.processor.place(device, frame)
+        if placed is None:
+            return []
+        if entry.processor.continues(placed):
+            if not batch.pending:
+                batch.waiting_from = batch.at
+            batch.pending.append((batch.at, entry, placed))
+            batch.streams.add(stream)
+            return []
+        self._analyse_pending()
+        return entry.processor.feed_placed(placed)
 
     # -- time and the end --------------------------------------------------------------------
 
@@ -396,6 +452,7 @@ class SessionRouter:
         entry = self._sessions.pop((athlete, session), None)
         if entry is None:
             return []
+        self._lanes.clear()  # (theirs among them; the others' next frames open theirs again)
         self.stats.sessions_finished += 1
         log.info("session %s/%s finished", athlete, session)
 
@@ -410,7 +467,8 @@ class SessionRouter:
     def forget_session(self, athlete: str, session: str) -> None:
         """Drop a session's state without finishing it: another processor goes on with it
         (the scale-out's partitions change owner)."""
-        self._sessions.pop((athlete, session), None)
+        if self._sessions.pop((athlete, session), None) is not None:
+            self._lanes.clear()
 
     def finish(self) -> list[Routed]:
         """End every session (end of a file, or the service stopping)."""

@@ -16,6 +16,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TypeAlias
 
 import numpy as np
@@ -99,6 +100,9 @@ class Anchor:
     sensor_ns: int
     utc_ns: int
     sample_rate_hz: float
+
+
+_anchor_index = attrgetter("index")
 
 
 @dataclass(slots=True)
@@ -447,7 +451,8 @@ class SessionProcessor:
         self.summary.started(device, frame.utc_ns)
         self._skip_boundaries(stream, start)  # boundaries inside a gap have no data
         out = [*before, *self._merge(device, stream, peaks, start + frame.n_samples)]
-        self._trim_anchors(stream)
+        if len(stream.anchors) >= ANCHORS_UNTRIMMED:
+            self._trim_anchors(stream)
         return self._out(out)
 
     def _imu_stream(self, device: str) -> ImuStream:
@@ -586,7 +591,7 @@ class SessionProcessor:
 
     def _times(self, stream: ImuStream, index: int) -> tuple[int, int]:
         """(UTC ns, sensor ns) of a sample, from the frame it arrived in."""
-        i = bisect_right([a.index for a in stream.anchors], index) - 1
+        i = bisect_right(stream.anchors, index, key=_anchor_index) - 1
         a = stream.anchors[max(i, 0)]
         offset = round((index - a.index) * NS / a.sample_rate_hz)
         return a.utc_ns + offset, a.sensor_ns + offset

@@ -6,8 +6,9 @@ which is what makes spool replay after an outage duplicate-free.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from footfall.storage.schema import MEASUREMENTS, FieldType
@@ -21,18 +22,33 @@ def _escape_tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
-def _field(value: Any, kind: FieldType) -> str | None:
-    if value is None:
-        return None
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind == "integer":
-        return f"{int(value)}i"
-    if kind == "float":
-        number = float(value)
-        return repr(number) if math.isfinite(number) else None
+def _boolean(value: Any) -> str:
+    return "true" if value else "false"
+
+
+def _integer(value: Any) -> str:
+    return f"{int(value)}i"
+
+
+def _float(value: Any) -> str | None:
+    number = float(value)
+    return repr(number) if math.isfinite(number) else None
+
+
+def _string(value: Any) -> str:
     text = str(value.value if hasattr(value, "value") else value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_FORMATS: dict[FieldType, Callable[[Any], str | None]] = {
+    "boolean": _boolean, "integer": _integer, "float": _float, "string": _string}
+
+
+@functools.cache
+def _plan(measurement: str) -> tuple[tuple[str, str, Callable[[Any], str | None]], ...]:
+    """Per field of a measurement, once: (name, its key's text, its formatter)."""
+    return tuple((name, f"{name}=", _FORMATS[kind])
+                 for name, kind in MEASUREMENTS[measurement].fields.items())
 
 
 def to_line(event: StoredEvent, tags: Mapping[str, str]) -> str | None:
@@ -48,10 +64,10 @@ def to_line(event: StoredEvent, tags: Mapping[str, str]) -> str | None:
         if value:
             all_tags[name] = str(value)
     fields = []
-    for name, kind in schema.fields.items():
-        text = _field(getattr(event, name), kind)
-        if text is not None:
-            fields.append(f"{name}={text}")
+    for name, key, format_ in _plan(event.TYPE):  # (per event: precomputed per measurement)
+        value = getattr(event, name)
+        if value is not None and (text := format_(value)) is not None:
+            fields.append(key + text)
     if not fields:
         return None
     tag_text = "".join(f",{k}={_escape_tag(v)}" for k, v in sorted(all_tags.items()) if v)

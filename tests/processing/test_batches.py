@@ -85,10 +85,24 @@ def _messages() -> list[tuple[str, bytes]]:
 MESSAGES = _messages()
 
 
-def _one_by_one(messages: list[tuple[str, bytes]]) -> list[tuple[list[tuple[str, bytes]], bool]]:
-    router = SessionRouter()
+class WholeWay(SessionRouter):
+    """A router whose every frame goes the whole way (no lanes): the reference for them."""
+
+    def _open_lane(self, topic_text: str, topic: Topic) -> None:
+        pass
+
+
+def _one_by_one(messages: list[tuple[str, bytes]], router_type: type[SessionRouter] =
+                SessionRouter, finish_at: int | None = None
+                ) -> list[tuple[list[tuple[str, bytes]], bool]]:
+    """Each message's events and verdict; ``finish_at``: ben's session is finished (by a
+    command to the router) before that message, and goes on as a new one."""
+    router = router_type()
     out = []
-    for topic, payload in messages:
+    for k, (topic, payload) in enumerate(messages):
+        if k == finish_at:
+            out.append(([(str(t), e.to_json()) for t, e in router.finish_session("ben", "s1")],
+                        True))
         rejected = router.stats.rejected
         events = [(str(t), e.to_json()) for t, e in router.handle(topic, payload)]
         out.append((events, router.stats.rejected == rejected))
@@ -123,6 +137,20 @@ def test_the_reference_has_what_the_batches_are_checked_on() -> None:
     assert sum(t.endswith("/summary") for t in events) == 8  # every device of both sessions
     assert any(t.endswith("/alert") for t in events)
     assert sum(not ok for _, ok in REFERENCE) == 2  # the garbage frame, twice
+
+
+def test_frames_next_in_line_take_a_lane_with_the_same_events_as_the_whole_way() -> None:
+    """Most frames skip the topic, session and gate lookups (the router's lanes); every
+    message still gets what the whole way gives it: out-of-order, resent and garbage frames
+    leave their lane, and a session that finishes closes the lanes."""
+    router = SessionRouter()
+    for topic, payload in MESSAGES[:500]:
+        router.handle(topic, payload)
+    assert router._lanes  # (the test would otherwise compare the whole way with itself)
+    assert _one_by_one(MESSAGES, WholeWay) == REFERENCE
+    middle = len(MESSAGES) // 2
+    assert _one_by_one(MESSAGES, finish_at=middle) == \
+        _one_by_one(MESSAGES, WholeWay, finish_at=middle)
 
 
 @settings(max_examples=12, deadline=None)
