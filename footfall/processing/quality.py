@@ -80,18 +80,19 @@ class QualityState:
 
 def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot | None:
     """Account for ``frame`` and return where it goes; ``None`` means drop it (late/duplicate)."""
-    fs = frame.sample_rate_hz
+    fs, seq, sensor_us, utc_ns = frame.sample_rate_hz, frame.seq, frame.sensor_time_us, \
+        frame.utc_ns
     if state.last_seq is None:
         first = FrameSlot(0, 0, False)
     else:
-        d = (frame.seq - state.last_seq) % SEQ_MODULO
+        d = (seq - state.last_seq) % SEQ_MODULO
         if d == 0 or d >= SEQ_MODULO // 2:
-            _drop_behind(state, frame.seq, device)
+            _drop_behind(state, seq, device)
             return None
         # the previous frame lasted last_n samples at *its* rate; the gap is counted in ours
         last_s = state.last_n / (state.last_rate_hz or fs)
-        drift = (frame.sensor_time_us - state.last_sensor_us - last_s * 1e6) * fs / 1e6
-        utc_drift = (frame.utc_ns - state.last_utc_ns - last_s * 1e9) * fs / 1e9
+        drift = (sensor_us - state.last_sensor_us - last_s * 1e6) * fs / 1e6
+        utc_drift = (utc_ns - state.last_utc_ns - last_s * 1e9) * fs / 1e9
         agree = max(CLOCK_AGREEMENT_S * fs, CLOCK_AGREEMENT_FRACTION * abs(utc_drift))
         if abs(drift - utc_drift) > agree:
             state.clock_jumps += 1
@@ -111,20 +112,21 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
                      frame.seq, gap)
         brk = gap > 0 or bool(frame.flags & FLAG_GAP_BEFORE) or drift < -GAP_TOLERANCE_SAMPLES
         first = FrameSlot(state.next_index + gap, gap, brk)
-    n = frame.n_samples
-    state.last_seq = frame.seq
-    state.last_sensor_us = frame.sensor_time_us
-    state.last_utc_ns = frame.utc_ns
+    n = frame.counts.shape[0]
+    gap_samples, next_index = first.gap_samples, first.first_index + n
+    state.last_seq = seq
+    state.last_sensor_us = sensor_us
+    state.last_utc_ns = utc_ns
     state.last_n = n
     state.last_rate_hz = fs
-    state.next_index = first.first_index + n
+    state.next_index = next_index
     state.frames_received += 1
     state.in_duplicates = False
     state.samples_received += n
-    state.samples_lost += first.gap_samples
-    state.recent.append((state.next_index, n, first.gap_samples))
+    state.samples_lost += gap_samples
+    state.recent.append((next_index, n, gap_samples))
     state.recent_got += n
-    state.recent_lost += first.gap_samples
+    state.recent_lost += gap_samples
     return first
 
 

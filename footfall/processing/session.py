@@ -85,8 +85,9 @@ MAX_STEP_S = MAX_STRIDE_S / 2
 #: no one runs faster than this (Kiernan 2023): a higher per-step cadence is no step rate
 MAX_CADENCE_SPM = 60.0 * MAX_STEP_RATE_HZ
 #: a stream's frame anchors are trimmed once there are this many (a few frames more kept
-#: are harmless: a sample's time comes from the last anchor at or before it)
-ANCHORS_UNTRIMMED = 32
+#: are harmless: a sample's time comes from the last anchor at or before it); more than a
+#: detector row holds (~20–40 frames), or the trim would run at every frame
+ANCHORS_UNTRIMMED = 64
 #: a command may be this far ahead of a device's latest sample and still be on its timeline
 #: (BLE, frame fill and the broker delay data, not the therapist's key press)
 COMMAND_LEAD_S = 5.0
@@ -600,12 +601,14 @@ class SessionProcessor:
         return self._times(stream, index)[0]
 
     def _trim_anchors(self, stream: ImuStream) -> None:
+        """Forget the anchors before the one of the oldest sample a strike may still come
+        from (strikes held at a segment's start need theirs), in one cut."""
         state = stream.detector_state
-        if state is None or len(stream.anchors) < ANCHORS_UNTRIMMED:
+        if state is None:
             return
-        keep = state.pending_from()  # strikes still held at a segment's start need theirs
-        while len(stream.anchors) >= 2 and stream.anchors[1].index <= keep:
-            stream.anchors.pop(0)
+        first = bisect_right(stream.anchors, state.pending_from(), key=_anchor_index) - 1
+        if first > 0:
+            del stream.anchors[:first]
 
     # -- foot pods ---------------------------------------------------------------------------
 
