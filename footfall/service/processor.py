@@ -60,8 +60,12 @@ SESSION_END_GRACE_S = 2.0
 #: waits for the end of its batch: 4,000 gave a p95 over 1 s at 600 sensors, 1,000 741 ms,
 #: with the same throughput (docs/benchmarks.md)
 MAX_BATCH = 1000
-#: events published together, their PUBACKs awaited before the next ones (the QoS 1 window)
-PUBLISH_BATCH = 100
+#: events published together, their PUBACKs awaited before the next ones (the QoS 1 window).
+#: The publisher gets a turn between two input batches, and its PUBACKs come back a turn
+#: later: at 100 it sent ~100 events per 1,000 messages analysed, fewer than 700 sensors
+#: make (~75 events/1,000 messages, with PUBACKs a turn late): the outbox grew by ~50
+#: events/s and steps waited in it (docs/benchmarks.md). What one batch makes goes in one.
+PUBLISH_BATCH = 2000
 #: received messages that may wait for analysis before the input connection stops reading
 #: (wire.mqtt.client's read_ahead): a processor fed faster than it analyses — a replay at full
 #: speed, a backlog after a restart — keeps the backlog in the broker, not in its memory
