@@ -146,11 +146,14 @@ class SessionJoin:
         ``at_ns``: none has until some device's next metrics event. One step, however long
         the silence: a hostile clock that puts one device's data decades after another's
         must not cost a loop per second in between (billions: the processor would stall)."""
+        past_until = at_ns + ((until_ns - at_ns) // NS + 1) * NS  # the walk's next call
         following = min((m.time_ns for dev in self._devices.values() for m in dev.metrics
                          if m.time_ns > at_ns), default=None)
         if following is None:  # nothing after it: no second up to until_ns has a figure
-            return at_ns + ((until_ns - at_ns) // NS + 1) * NS
-        return -(-following // NS) * NS  # its grid second (> at_ns: on the grid)
+            return past_until
+        # its grid second (> at_ns: on the grid), but never past until_ns: a second after it
+        # is not decided yet (data of a device not holding the join back may still come)
+        return min(-(-following // NS) * NS, past_until)
 
     def _latest(self, dev: _Device, at_ns: int) -> MetricsEvent | None:
         times = [m.time_ns for m in dev.metrics]
