@@ -162,9 +162,6 @@ class ProcessorService:
         self._attempts = 0
         self._reminded = 0.0
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
-        #: InfluxDB lines of a batch under way (handle_many), spooled once at its end: one
-        #: write to the spool a batch instead of one per message with events
-        self._batch_lines: list[str] | None = None
         self._client: Intake | None = None  # the connection in use
         self._kinds: dict[str, tuple[str, bool, tuple[str, str]]] = {}  # per topic: _kind
 
@@ -384,15 +381,10 @@ class ProcessorService:
         watchdog = self.watchdog
         watchdog.begin(f"{messages[0][0]} (and the {len(messages) - 1} message(s) after it)"
                        if len(messages) > 1 else messages[0][0])
-        lines: list[str] = []
-        self._batch_lines = lines
-        try:
+        try:  # (lines are spooled message by message: a full disk stops the batch there)
             self.router.handle_many(messages, done)
         finally:
-            self._batch_lines = None
             watchdog.end()
-            if lines and self.writer is not None:  # (before the batch is acknowledged)
-                self.writer.add(lines)
         return accepted
 
     def _kind(self, topic_text: str) -> tuple[str, bool, tuple[str, str]]:
@@ -464,10 +456,7 @@ class ProcessorService:
                 active = Topic(athlete, session, SESSION_DEVICE, Stream.ALERTS_ACTIVE)
                 self._outbox.put_nowait((str(active), processor.alerts.active_payload(), True))
         if lines and store and self.writer is not None:
-            if self._batch_lines is not None:
-                self._batch_lines += lines
-            else:
-                self.writer.add(lines)
+            self.writer.add(lines)
 
     def _meta(self, topic: Topic) -> DeviceMeta | None:
         processor = self.router.sessions.get((topic.athlete, topic.session))
