@@ -3,7 +3,9 @@
 The live service (MQTT), ``footfall analyze`` (a file's messages in order), the demo and the
 validation all hand messages to a :class:`SessionRouter` and get the same derived events back.
 It decodes and validates every payload (:mod:`footfall.wire`), creates the session processor of
-each ``athlete/session`` on its first message with that athlete's settings, and never raises:
+each ``athlete/session`` on its first data or command with that athlete's settings (a
+``meta`` or ``status`` of a session not running waits for it: a broker keeps the retained
+ones of every session that ever ran), and never raises:
 a malformed message goes to ``on_reject`` with its reason, an unexpected error too (as an
 internal error, logged with its traceback), and every other session goes on.
 
@@ -47,6 +49,9 @@ ROUTED_STREAMS = INPUT_STREAMS | RESUME_STREAMS
 RETAINED_INPUTS = frozenset({Stream.META, Stream.STATUS, *SESSION_INPUTS})
 #: valid topics parsed once (a sensor sends 40 frames a second on the same topic); bounded
 TOPIC_CACHE_SIZE = 20_000
+#: sessions whose retained meta/status wait for the session to start here (its first data or
+#: command); beyond it the oldest go (a broker holds every session's that ever ran)
+MAX_HELD_SESSIONS = 10_000
 Routed = tuple[Topic, Event]
 SessionKey = tuple[str, str]
 Reject = Callable[[str, str, bytes], None]
@@ -160,6 +165,16 @@ class SessionRouter:
         #: retained feedback states of sessions not (yet) running here: applied when they
         #: start, so old sessions' retained messages never create processors
         self._restore: dict[SessionKey, FeedbackState] = {}
+        #: the latest meta and status of each device of sessions not running here, in arrival
+        #: order: applied when the session starts. A restarted processor gets the retained
+        #: ones of every session that ever ran; they must not each open a processor (and fill
+        #: ``max_sessions`` for ``session_idle_s``) or raise a ``sensor_offline`` alert now
+        self._held: dict[SessionKey, dict[tuple[str, Stream], tuple[str, bytes,
+                                                                  DeviceMeta | DeviceStatus]]] = {}
+        self._held_at: dict[SessionKey, int] = {}  # (the clock's) last held, for expiry
+        #: held messages applied when their session started, for the journal (take_started)
+        self._started_with: list[tuple[str, bytes]] = []
+        self._started_outputs: list[Routed] = []
         self._batch: _Batch | None = None  # handle_many under way
 
     @property
@@ -177,11 +192,52 @@ class SessionRouter:
             restore = self._restore.pop(key, None)
             if restore is not None:
                 processor.restore_feedback(restore)
+            self._apply_held(key, entry)
             self.stats.sessions_started += 1
             log.info("new session %s/%s", athlete, session)
             if self.on_session is not None:
                 self.on_session(athlete, session, processor)
         return entry.processor
+
+    def _hold(self, topic: Topic, payload: bytes, value: DeviceMeta | DeviceStatus) -> None:
+        key = (topic.athlete, topic.session)
+        held = self._held.pop(key, None)  # (re-inserted: the most recent session last)
+        if held is None:
+            held = {}
+            while len(self._held) >= MAX_HELD_SESSIONS:
+                oldest = next(iter(self._held))
+                del self._held[oldest]
+                self._held_at.pop(oldest, None)
+        self._held[key] = held
+        self._held_at[key] = self.clock() if self.clock is not None else 0
+        held.pop((topic.device, topic.stream), None)  # (its latest, in arrival order)
+        held[(topic.device, topic.stream)] = (str(topic), payload, value)
+
+    def _apply_held(self, key: SessionKey, entry: _Session) -> None:
+        """A session starts: its devices' held meta and status, as if they came now."""
+        held = self._held.pop(key, None)
+        self._held_at.pop(key, None)
+        if not held:
+            return
+        processor = entry.processor
+        for (device, _stream), (topic_text, payload, value) in held.items():
+            entry.devices.add(device)
+            self._started_with.append((topic_text, payload))
+            if isinstance(value, DeviceMeta):
+                processor.set_meta(device, value)
+            else:
+                self._started_outputs += self._routed(
+                    processor.athlete, processor.session, processor.set_status(device, value))
+
+    def take_started(self) -> list[tuple[str, bytes]]:
+        """The held messages (topic, payload) that sessions started with since the last call:
+        a journal keeps them with the session's messages (its replay needs the meta first)."""
+        started, self._started_with = self._started_with, []
+        return started
+
+    def holds(self, athlete: str, session: str) -> bool:
+        """Whether retained meta/status of a session not running here wait for it."""
+        return (athlete, session) in self._held
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -207,6 +263,8 @@ class SessionRouter:
             if topic.stream not in ROUTED_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
             routed = self._dispatch(topic, payload)
+            if self._started_outputs:  # (a session started: what its held status said first)
+                routed, self._started_outputs = self._started_outputs + routed, []
             if topic.stream is Stream.IMU and lane is None:
                 self._open_lane(topic_text, topic)
             return routed, True
@@ -323,11 +381,17 @@ class SessionRouter:
             outputs = self._feed(entry, device, gate.push(data, entry.last_seen_ns))
         elif stream is Stream.META:
             meta = DeviceMeta.from_json(payload)
+            if (topic.athlete, topic.session) not in self._sessions:
+                self._hold(topic, payload, meta)
+                return []
             entry = self._entry(topic, device)
             entry.processor.set_meta(device, meta)
             outputs = self._feed(entry, device, self._gate(entry, device).meta_arrived())
         elif stream is Stream.STATUS:
             status = DeviceStatus.from_json(payload)
+            if (topic.athlete, topic.session) not in self._sessions:
+                self._hold(topic, payload, status)
+                return []
             log.info("device %s is %s", device, "online" if status.online
                      else f"offline ({status.reason})")
             entry = self._entry(topic, device)
@@ -419,6 +483,9 @@ class SessionRouter:
             now_ns = self.clock()
         out: list[Routed] = []
         idle_ns = round(self.limits.session_idle_s * NS)
+        for key, held_ns in list(self._held_at.items()):  # a session that never started
+            if held_ns and now_ns - held_ns > idle_ns:  # (0: held with no arrival clock)
+                del self._held[key], self._held_at[key]
         for (athlete, session), entry in list(self._sessions.items()):
             if entry.last_seen_ns and now_ns - entry.last_seen_ns > idle_ns:
                 log.info("session %s/%s: no message for %.0f s (limits.session_idle_s): "

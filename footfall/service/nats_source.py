@@ -199,10 +199,12 @@ class NatsIntake:
     def _note_finished(self) -> None:
         """Sessions the service finished (or the router let expire) since the last look:
         their first message stays the replay start until their last points are stored."""
-        now = self.service.router.sessions
+        router = self.service.router
+        now = router.sessions
         queued = self._queued()
         for part in self.owned.values():
-            for key in [k for k in part.first_seq if k not in now]:
+            # (a session whose meta waits for its data has not finished: it has not started)
+            for key in [k for k in part.first_seq if k not in now and not router.holds(*k)]:
                 part.finishing[key] = (part.first_seq.pop(key), queued)
                 self.owner_of.pop(key, None)
 

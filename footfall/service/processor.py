@@ -222,6 +222,7 @@ class ProcessorService:
                 self.router.handle_many(batch, done)
                 batch = []
         self.router.handle_many(batch, done)
+        self.router.take_started()  # (they are in the journal already)
         self.stats.journal_replayed = sum(replayed.values())
         for key, n in sorted(replayed.items()):
             log.info("session %s/%s: replayed %d message(s) from the journal: it goes on "
@@ -295,10 +296,14 @@ class ProcessorService:
         journal flushed and the batch acknowledged (one write each, not one per message)."""
         async for batch in client.batches(MAX_BATCH):
             messages = [(message.topic, message.payload) for message in batch]
-            for (topic, body), accepted in zip(messages, self.handle_many(messages),
-                                               strict=True):
-                if accepted:  # (the topic's kind: past TOPIC_KINDS the memory starts afresh)
-                    kind = self._kinds.get(topic) or self._kind(topic)
+            accepted = self.handle_many(messages)
+            # the held meta/status a session started with go first: a replay of the journal
+            # needs them before its data; those still held (no session here) are not kept
+            taken = [*self.router.take_started(),
+                     *(m for m, ok in zip(messages, accepted, strict=True) if ok)]
+            for topic, body in taken:  # (the topic's kind: past TOPIC_KINDS, memory anew)
+                kind = self._kinds.get(topic) or self._kind(topic)
+                if not self.router.holds(*kind[2]):
                     self.journal.append(kind[2], topic, body)
             self.journal.flush()
             client.ack_all(batch)  # analysed and journalled (or quarantined): done
@@ -363,6 +368,7 @@ class ProcessorService:
         when it was set aside."""
         if not messages:
             return []
+        self.router.take_started()  # (only _consume journals them: no one else asks)
         for topic_text, _ in messages:
             self.stats.messages += 1
             kind = self._kinds.get(topic_text)

@@ -12,7 +12,8 @@ import pytest
 from footfall.config.limits import Limits
 from footfall.processing.router import Routed, SessionRouter
 from footfall.recordings.session_file import SessionMessage, iter_messages
-from footfall.wire.events import DeviceStatus, StepEvent
+from footfall.wire.control import ControlCommand
+from footfall.wire.events import AlertEvent, DeviceStatus, StepEvent
 from footfall.wire.topics import INPUT_STREAMS, Stream
 
 SAMPLE = Path(__file__).resolve().parents[2] / "footfall" / "data" / "sample-session.mcap"
@@ -136,20 +137,74 @@ def test_the_last_strike_comes_when_a_sensor_goes_offline(messages: list[Session
     assert _steps(again.finish()) == at_offline
 
 
+META = (b'{"v":1,"type":"meta","time_ns":1795540800000000000,"profile":"footfall",'
+        b'"placement":"tibia","side":"left","sample_rate_hz":500,"accel_range_g":16}')
+#: a command starts a session
+START = ControlCommand(action="mark_baseline", time_ns=1_795_540_800_000_000_000).to_json()
+
+
 def test_sessions_are_capped_and_idle_ones_end() -> None:
     clock = [1_795_540_800_000_000_000]
     rejected: list[str] = []
     router = SessionRouter(clock=lambda: clock[0], limits=Limits(max_sessions=3,
                                                                   session_idle_s=60),
                            on_reject=lambda source, reason, payload: rejected.append(reason))
-    meta = (b'{"v":1,"type":"meta","time_ns":1795540800000000000,"profile":"footfall",'
-            b'"placement":"tibia","side":"left","sample_rate_hz":500,"accel_range_g":16}')
     for k in range(5):
-        router.handle(f"footfall/v1/a/s{k}/tibia-left/meta", meta)
+        router.handle(f"footfall/v1/a/s{k}/session/control", START)
     assert len(router.sessions) == 3
     assert len(rejected) == 2 and "limits.max_sessions" in rejected[0]
     clock[0] += 61 * 10**9
     router.tick()
     assert router.sessions == {} and router.stats.sessions_expired == 3
-    router.handle("footfall/v1/a/s9/tibia-left/meta", meta)
+    router.handle("footfall/v1/a/s9/session/control", START)
     assert list(router.sessions) == [("a", "s9")]
+
+
+def test_retained_meta_and_status_of_old_sessions_open_nothing(
+        messages: list[SessionMessage], in_order: list[tuple[str, int, float, str]]) -> None:
+    """A restarted processor gets the retained meta and status of every session that ever
+    ran on its broker. They wait for their session to start: they open no processor (300 of
+    them would have filled ``max_sessions`` for ``session_idle_s``, refusing the run that
+    starts now) and raise no ``sensor_offline`` alert for a session that ended long ago."""
+    rejected: list[str] = []
+    router = SessionRouter(clock=lambda: 1_795_540_800_000_000_000,
+                           limits=Limits(max_sessions=200),
+                           on_reject=lambda source, reason, payload: rejected.append(reason))
+    lost = DeviceStatus(online=False, reason="link lost").to_json()  # not a normal end
+    out: list[Routed] = []
+    for k in range(300):
+        for device in ("tibia-left", "tibia-right"):
+            out += router.handle(f"footfall/v1/old/s{k}/{device}/meta", META)
+            out += router.handle(f"footfall/v1/old/s{k}/{device}/status", lost)
+    assert out == [] and router.sessions == {} and rejected == []
+    # the run of today: its meta waits too, and is there when its first frame starts it
+    assert sorted(_steps(_run(messages, router))) == sorted(in_order)
+    assert rejected == [] and router.stats.sessions_started == 1
+
+
+def test_held_meta_of_a_session_that_never_starts_expires() -> None:
+    clock = [1_795_540_800_000_000_000]
+    router = SessionRouter(clock=lambda: clock[0], limits=Limits(session_idle_s=60))
+    router.handle("footfall/v1/a/s1/tibia-left/meta", META)
+    assert router.holds("a", "s1")
+    clock[0] += 59 * 10**9
+    router.tick()
+    assert router.holds("a", "s1")
+    clock[0] += 2 * 10**9
+    router.tick()
+    assert not router.holds("a", "s1") and router.sessions == {}
+
+
+def test_a_held_status_applies_when_its_session_starts(messages: list[SessionMessage]) -> None:
+    """A session that does start (the processor restarted during it) gets its devices' held
+    status as if it came then: a device the broker says is offline is alerted on."""
+    router = SessionRouter(clock=lambda: 1_795_540_800_000_000_000)
+    session = messages[0].topic
+    lost = DeviceStatus(online=False, reason="link lost").to_json()
+    router.handle(f"footfall/v1/{session.athlete}/{session.session}/tibia-left/status", lost)
+    assert router.sessions == {}
+    first = next(m for m in messages if m.topic.stream is Stream.IMU)
+    out = router.handle(str(first.topic), first.payload)
+    assert [(t.device, e.rule, e.state) for t, e in out if isinstance(e, AlertEvent)] == \
+        [("tibia-left", "sensor_offline", "start")]
+    assert router.holds(session.athlete, session.session) is False
