@@ -4,7 +4,9 @@ one log for all sessions replays exactly the sessions still open, and frees the 
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -16,8 +18,9 @@ from footfall.processing.router import Routed, SessionRouter
 from footfall.recordings.session_file import iter_messages
 from footfall.service.journal import Journal
 from footfall.service.processor import ProcessorService
-from footfall.wire.events import MetricsEvent, StepEvent
-from footfall.wire.topics import INPUT_STREAMS
+from footfall.wire import frame as wire_frame
+from footfall.wire.events import FeedbackState, MetricsEvent, StepEvent
+from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
 
 SAMPLE = Path(__file__).resolve().parents[1] / "footfall" / "data" / "sample-session.mcap"
 
@@ -154,3 +157,70 @@ def test_a_damaged_segment_costs_its_records_only(tmp_path: Path) -> None:
     assert len(first) < len(sent)
     assert [p.name for p in folder.glob("unreadable-*/*.spool")]
     assert _replayed(folder, segment_bytes=300) == first  # journalled again
+
+
+class _Received:
+    def __init__(self, topic: str, payload: bytes) -> None:
+        self.topic, self.payload = topic, payload
+
+
+class _Batches:
+    """The input connection as ``ProcessorService._consume`` reads it: given batches."""
+
+    def __init__(self, batches: list[list[tuple[str, bytes]]]) -> None:
+        self._batches = batches
+
+    async def batches(self, _max_messages: int) -> AsyncIterator[list[_Received]]:
+        for batch in self._batches:
+            yield [_Received(topic, payload) for topic, payload in batch]
+
+    def ack_all(self, _batch: list[_Received]) -> None:
+        pass
+
+
+def test_a_session_started_from_held_retained_messages_replays_them_first(
+        tmp_path: Path) -> None:
+    """Retained meta, status and feedback state come before the session runs here (they are
+    held: a broker hands a restarted processor those of every session that ever ran), a tick
+    ends the journals of sessions not running, then the data starts the session. Killed and
+    restarted, the replay must give the session its meta (the sides) and its targets again."""
+    messages = [(str(m.topic), m.payload) for m in iter_messages(SAMPLE, INPUT_STREAMS)]
+    first_data = next(i for i, (t, _) in enumerate(messages) if t.endswith("/imu"))
+    retained, data = messages[:first_data], messages[first_data:]
+    athlete, session = retained[0][0].split("/")[2:4]
+    t0_ns = wire_frame.decode(data[0][1]).utc_ns
+    state = FeedbackState(time_ns=t0_ns - 10**9, command_ns=t0_ns - 10**9,
+                          target_cadence_spm=180.0)
+    retained.append((str(Topic(athlete, session, SESSION_DEVICE, Stream.FEEDBACK_STATE)),
+                     state.to_json()))
+    reference = SessionRouter()
+    expected: list[Routed] = []
+    for topic, payload in retained + data:
+        expected += reference.handle(topic, payload)
+    expected += reference.finish()
+
+    settings = load_settings(state_dir=tmp_path)
+    seen: list[Routed] = []
+    first = ProcessorService(settings, writer=None, on_event=lambda t, e: seen.append((t, e)))
+    cut = len(data) // 2
+    asyncio.run(first._consume(_Batches([retained])))  # type: ignore[arg-type]
+    assert first.router.sessions == {} and first.router.holds(athlete, session)
+    first.tick()  # the journals of sessions not running end here
+    asyncio.run(first._consume(_Batches([data[i:i + 500]  # type: ignore[arg-type]
+                                         for i in range(0, cut, 500)])))
+    first.journal.close()  # killed
+    del first
+
+    second = ProcessorService(settings, writer=None, on_event=lambda t, e: seen.append((t, e)))
+    second._replay_journal()
+    resumed = second.router.sessions[(athlete, session)]
+    assert resumed.feedback.state().target_cadence_spm == 180.0
+    for topic, payload in data[cut:]:
+        second.handle(topic, payload)
+    second._finish_all()
+
+    def steps(out: list[Routed]) -> list[tuple[str, int, float, str]]:
+        return sorted((t.device, e.time_ns, e.impact_g, e.side.value)
+                      for t, e in out if isinstance(e, StepEvent))
+
+    assert steps(seen) == steps(expected) and {s[3] for s in steps(seen)} == {"left", "right"}

@@ -53,6 +53,8 @@ TOPIC_CACHE_SIZE = 20_000
 #: command); beyond it the oldest go (a broker holds every session's that ever ran)
 MAX_HELD_SESSIONS = 10_000
 Routed = tuple[Topic, Event]
+#: a retained message of a session not running here, waiting for it
+Held = DeviceMeta | DeviceStatus | FeedbackState
 SessionKey = tuple[str, str]
 Reject = Callable[[str, str, bytes], None]
 
@@ -81,6 +83,8 @@ class _Session:
     devices: set[str] = field(default_factory=set)
     gates: dict[str, DeviceGate] = field(default_factory=dict)
     last_seen_ns: int = 0
+    #: what the held statuses it started with said: out with its next message's events
+    started: list[Output] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -151,7 +155,7 @@ class SessionRouter:
     def __init__(self, config_for: Callable[[str], AnalysisConfig] | None = None, *,
                  clock: Callable[[], int] | None = None, on_reject: Reject | None = None,
                  on_session: Callable[[str, str, SessionProcessor], None] | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, keep_started: bool = False) -> None:
         self.config_for = config_for or (lambda _athlete: AnalysisConfig())
         self.clock = clock
         self.on_reject = on_reject or _log_reject
@@ -162,19 +166,16 @@ class SessionRouter:
         self._topics: dict[str, Topic] = {}
         #: IMU topics of running sessions (cleared when a session goes): most frames' way in
         self._lanes: dict[str, _Lane] = {}
-        #: retained feedback states of sessions not (yet) running here: applied when they
-        #: start, so old sessions' retained messages never create processors
-        self._restore: dict[SessionKey, FeedbackState] = {}
-        #: the latest meta and status of each device of sessions not running here, in arrival
-        #: order: applied when the session starts. A restarted processor gets the retained
-        #: ones of every session that ever ran; they must not each open a processor (and fill
-        #: ``max_sessions`` for ``session_idle_s``) or raise a ``sensor_offline`` alert now
-        self._held: dict[SessionKey, dict[tuple[str, Stream], tuple[str, bytes,
-                                                                  DeviceMeta | DeviceStatus]]] = {}
+        #: the retained messages of sessions not running here — each device's latest meta and
+        #: status, the session's feedback state — in arrival order, applied when the session
+        #: starts. A restarted processor gets those of every session that ever ran; they must
+        #: not each open a processor (and fill ``max_sessions`` for ``session_idle_s``) or
+        #: raise a ``sensor_offline`` alert now
+        self._held: dict[SessionKey, dict[tuple[str, Stream], tuple[str, bytes, Held]]] = {}
         self._held_at: dict[SessionKey, int] = {}  # (the clock's) last held, for expiry
         #: held messages applied when their session started, for the journal (take_started)
+        self.keep_started = keep_started
         self._started_with: list[tuple[str, bytes]] = []
-        self._started_outputs: list[Routed] = []
         self._batch: _Batch | None = None  # handle_many under way
 
     @property
@@ -189,9 +190,6 @@ class SessionRouter:
             processor = SessionProcessor(athlete, session, self.config_for(athlete))
             processor.alerts.clock = self.clock  # live: silence is judged on arrival
             entry = self._sessions[key] = _Session(processor)
-            restore = self._restore.pop(key, None)
-            if restore is not None:
-                processor.restore_feedback(restore)
             self._apply_held(key, entry)
             self.stats.sessions_started += 1
             log.info("new session %s/%s", athlete, session)
@@ -199,7 +197,7 @@ class SessionRouter:
                 self.on_session(athlete, session, processor)
         return entry.processor
 
-    def _hold(self, topic: Topic, payload: bytes, value: DeviceMeta | DeviceStatus) -> None:
+    def _hold(self, topic: Topic, payload: bytes, value: Held) -> None:
         key = (topic.athlete, topic.session)
         held = self._held.pop(key, None)  # (re-inserted: the most recent session last)
         if held is None:
@@ -214,29 +212,39 @@ class SessionRouter:
         held[(topic.device, topic.stream)] = (str(topic), payload, value)
 
     def _apply_held(self, key: SessionKey, entry: _Session) -> None:
-        """A session starts: its devices' held meta and status, as if they came now."""
+        """A session starts: its held messages, as :meth:`_dispatch` would have taken them
+        then (the feedback state first, as it was restored at the start before)."""
         held = self._held.pop(key, None)
         self._held_at.pop(key, None)
         if not held:
             return
         processor = entry.processor
-        for (device, _stream), (topic_text, payload, value) in held.items():
+        items = sorted(held.items(), key=lambda item: item[0][1] is not Stream.FEEDBACK_STATE)
+        for (device, _stream), (topic_text, payload, value) in items:
+            if self.keep_started:
+                self._started_with.append((topic_text, payload))
+            if isinstance(value, FeedbackState):
+                processor.restore_feedback(value)
+                continue
             entry.devices.add(device)
-            self._started_with.append((topic_text, payload))
             if isinstance(value, DeviceMeta):
                 processor.set_meta(device, value)
-            else:
-                self._started_outputs += self._routed(
-                    processor.athlete, processor.session, processor.set_status(device, value))
+                self._gate(entry, device).meta_arrived()  # (its gate, made then before)
+                continue
+            if not value.online:
+                self._gate(entry, device)
+                entry.started += processor.flush_device(device)
+            entry.started += processor.set_status(device, value)
 
     def take_started(self) -> list[tuple[str, bytes]]:
-        """The held messages (topic, payload) that sessions started with since the last call:
-        a journal keeps them with the session's messages (its replay needs the meta first)."""
+        """The held messages (topic, payload) that sessions started with since the last call
+        (with ``keep_started``): a journal keeps them with the session's messages (its replay
+        needs the meta first, and the feedback state)."""
         started, self._started_with = self._started_with, []
         return started
 
     def holds(self, athlete: str, session: str) -> bool:
-        """Whether retained meta/status of a session not running here wait for it."""
+        """Whether retained messages of a session not running here wait for it."""
         return (athlete, session) in self._held
 
     # -- messages ----------------------------------------------------------------------------
@@ -263,8 +271,6 @@ class SessionRouter:
             if topic.stream not in ROUTED_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
             routed = self._dispatch(topic, payload)
-            if self._started_outputs:  # (a session started: what its held status said first)
-                routed, self._started_outputs = self._started_outputs + routed, []
             if topic.stream is Stream.IMU and lane is None:
                 self._open_lane(topic_text, topic)
             return routed, True
@@ -405,14 +411,17 @@ class SessionRouter:
             key = (topic.athlete, topic.session)
             if key in self._sessions:
                 self._sessions[key].processor.restore_feedback(state)
-            elif key in self._restore or len(self._restore) < self.limits.max_sessions:
-                self._restore[key] = state  # bounded: retained states of old sessions
+            else:
+                self._hold(topic, payload, state)
             return []
         else:
             command = ControlCommand.from_json(payload)
             entry = self._entry(topic, None)
             log.info("control %s/%s: %s", topic.athlete, topic.session, command.to_dict())
             outputs = entry.processor.control(command)
+        started = self._sessions.get((topic.athlete, topic.session))
+        if started is not None and started.started:  # (it started: its held statuses' first)
+            outputs, started.started = started.started + outputs, []
         return self._routed(topic.athlete, topic.session, outputs)
 
     def _entry(self, topic: Topic, device: str | None) -> _Session:
@@ -536,6 +545,8 @@ class SessionRouter:
         (the scale-out's partitions change owner)."""
         if self._sessions.pop((athlete, session), None) is not None:
             self._lanes.clear()
+        self._held.pop((athlete, session), None)  # (the new owner gets them)
+        self._held_at.pop((athlete, session), None)
 
     def finish(self) -> list[Routed]:
         """End every session (end of a file, or the service stopping)."""

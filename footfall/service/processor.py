@@ -155,7 +155,7 @@ class ProcessorService:
                 settings.analysis_for(athlete, overrides=overrides)
 
         self.router = SessionRouter(config_for, clock=time.time_ns, on_reject=self._reject,
-                                    on_session=on_session, limits=limits)
+                                    on_session=on_session, limits=limits, keep_started=True)
         self._finished = False
         #: the broker outage under way: since when, retries so far, last reminder
         self._away_since: float | None = None
@@ -297,14 +297,14 @@ class ProcessorService:
         async for batch in client.batches(MAX_BATCH):
             messages = [(message.topic, message.payload) for message in batch]
             accepted = self.handle_many(messages)
-            # the held meta/status a session started with go first: a replay of the journal
-            # needs them before its data; those still held (no session here) are not kept
+            # the held messages a session started with go first: a replay of the journal needs
+            # its meta before its data, and its feedback state (those journalled while held
+            # were ended with the sessions not running, at the tick)
             taken = [*self.router.take_started(),
                      *(m for m, ok in zip(messages, accepted, strict=True) if ok)]
             for topic, body in taken:  # (the topic's kind: past TOPIC_KINDS, memory anew)
                 kind = self._kinds.get(topic) or self._kind(topic)
-                if not self.router.holds(*kind[2]):
-                    self.journal.append(kind[2], topic, body)
+                self.journal.append(kind[2], topic, body)
             self.journal.flush()
             client.ack_all(batch)  # analysed and journalled (or quarantined): done
             await asyncio.sleep(0)  # the publisher's turn, even while a backlog waits

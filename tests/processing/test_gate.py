@@ -208,3 +208,19 @@ def test_a_held_status_applies_when_its_session_starts(messages: list[SessionMes
     assert [(t.device, e.rule, e.state) for t, e in out if isinstance(e, AlertEvent)] == \
         [("tibia-left", "sensor_offline", "start")]
     assert router.holds(session.athlete, session.session) is False
+
+
+def test_a_held_status_says_its_alert_with_its_own_session(messages: list[SessionMessage]
+                                                           ) -> None:
+    """A session started from outside a message (``processor()``): its held status's alert
+    comes with that session's next message, never with another session's."""
+    router = SessionRouter(clock=lambda: 1_795_540_800_000_000_000)
+    lost = DeviceStatus(online=False, reason="link lost").to_json()
+    router.handle("footfall/v1/anna/s1/tibia-left/status", lost)
+    router.processor("anna", "s1")
+    first = next(m for m in messages if m.topic.stream is Stream.IMU)
+    other = str(first.topic)  # the sample's own session, not anna/s1
+    assert not any(isinstance(e, AlertEvent) for _, e in router.handle(other, first.payload))
+    out = router.handle("footfall/v1/anna/s1/tibia-left/imu", first.payload)
+    assert [(t.session, e.rule) for t, e in out if isinstance(e, AlertEvent)] == \
+        [("s1", "sensor_offline")]
