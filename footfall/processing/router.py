@@ -49,8 +49,9 @@ ROUTED_STREAMS = INPUT_STREAMS | RESUME_STREAMS
 RETAINED_INPUTS = frozenset({Stream.META, Stream.STATUS, *SESSION_INPUTS})
 #: valid topics parsed once (a sensor sends 40 frames a second on the same topic); bounded
 TOPIC_CACHE_SIZE = 20_000
-#: sessions whose retained meta/status wait for the session to start here (its first data or
-#: command); beyond it the oldest go (a broker holds every session's that ever ran)
+#: sessions whose retained meta, status and feedback state wait for the session to start here
+#: (its first data or command); beyond it the oldest go (a broker holds every session's that
+#: ever ran)
 MAX_HELD_SESSIONS = 10_000
 Routed = tuple[Topic, Event]
 #: a retained message of a session not running here, waiting for it
@@ -173,7 +174,8 @@ class SessionRouter:
         #: raise a ``sensor_offline`` alert now
         self._held: dict[SessionKey, dict[tuple[str, Stream], tuple[str, bytes, Held]]] = {}
         self._held_at: dict[SessionKey, int] = {}  # (the clock's) last held, for expiry
-        #: held messages applied when their session started, for the journal (take_started)
+        #: with ``keep_started``: the held messages sessions started with, for the journal
+        #: (take_started); the service's journal needs them, a file's analysis does not
         self.keep_started = keep_started
         self._started_with: list[tuple[str, bytes]] = []
         self._batch: _Batch | None = None  # handle_many under way
