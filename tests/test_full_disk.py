@@ -12,6 +12,7 @@ import pytest
 
 from footfall.config.settings import load_settings
 from footfall.service.processor import ProcessorService
+from footfall.storage.influx import WriterStats
 from tests.processing.test_batches import MESSAGES
 
 HEAD, BATCH, TAIL = MESSAGES[:3000], MESSAGES[3000:4000], MESSAGES[4000:4600]
@@ -23,16 +24,20 @@ class Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.full = False
+        self.stats, self.auth_error = WriterStats(), None
 
     def add(self, lines: list[str]) -> None:
         if self.full:
             raise OSError(28, "No space left on device")
         self.lines += lines
 
+    async def flush(self, timeout_s: float | None = None) -> bool:
+        return True
+
 
 def stored(state_dir: Path, *, disk_full_once: bool) -> tuple[list[str], int]:
     writer = Writer()
-    service = ProcessorService(load_settings(state_dir=state_dir), writer=writer)  # type: ignore[arg-type]
+    service = ProcessorService(load_settings(state_dir=state_dir), writer=writer)
     service.handle_many(HEAD)
     if disk_full_once:
         writer.full = True

@@ -20,6 +20,7 @@ from footfall.service.journal import Journal
 from footfall.service.processor import ProcessorService
 from footfall.wire import frame as wire_frame
 from footfall.wire.events import FeedbackState, MetricsEvent, StepEvent
+from footfall.wire.intake import Received
 from footfall.wire.topics import INPUT_STREAMS, SESSION_DEVICE, Stream, Topic
 
 SAMPLE = Path(__file__).resolve().parents[1] / "footfall" / "data" / "sample-session.mcap"
@@ -159,22 +160,17 @@ def test_a_damaged_segment_costs_its_records_only(tmp_path: Path) -> None:
     assert _replayed(folder, segment_bytes=300) == first  # journalled again
 
 
-class _Received:
-    def __init__(self, topic: str, payload: bytes) -> None:
-        self.topic, self.payload = topic, payload
-
-
 class _Batches:
     """The input connection as ``ProcessorService._consume`` reads it: given batches."""
 
     def __init__(self, batches: list[list[tuple[str, bytes]]]) -> None:
         self._batches = batches
 
-    async def batches(self, _max_messages: int) -> AsyncIterator[list[_Received]]:
+    async def batches(self, _max_messages: int) -> AsyncIterator[list[Received]]:
         for batch in self._batches:
-            yield [_Received(topic, payload) for topic, payload in batch]
+            yield [Received(topic, payload, 1, 0, False) for topic, payload in batch]
 
-    def ack_all(self, _batch: list[_Received]) -> None:
+    def ack_all(self, _batch: list[Received]) -> None:
         pass
 
 

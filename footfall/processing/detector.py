@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -211,7 +210,7 @@ class _Rows:
             a[row, :filled - by] = a[row, by:filled]
 
 
-@dataclass(slots=True, eq=False, weakref_slot=True)
+@dataclass(slots=True, eq=False)
 class DetectorState:
     """One stream's streaming state. Its samples are row ``row`` of its detector's rows:
     ``base`` is the global index of column 0 and ``n`` columns are filled; everything before
@@ -227,6 +226,11 @@ class DetectorState:
     n: int = 0
     decide_from: int = 0
     seg_start: int = 0
+
+    def __del__(self) -> None:
+        # the row goes back to the detector with its state (a finaliser, not weakref.finalize:
+        # the compiled build's classes take no weak references, docs/architecture.md)
+        self.rows.release(self.row)
 
     @property
     def holding(self) -> bool:
@@ -332,9 +336,7 @@ class StepDetector:
         """A stream's state, in a row of this detector's (freed when the state goes)."""
         n = self.config.history_peaks
         row = self._rows.take()
-        state = DetectorState(self._rows, row, PeakHistory(deque(maxlen=n), deque(maxlen=n)))
-        weakref.finalize(state, self._rows.release, row)
-        return state
+        return DetectorState(self._rows, row, PeakHistory(deque(maxlen=n), deque(maxlen=n)))
 
     def _start_segment(self, state: DetectorState, start: int, first: float) -> None:
         """Begin a gap-free run at global index ``start``; ``first`` is its first sample."""

@@ -156,7 +156,8 @@ class SessionRouter:
     def __init__(self, config_for: Callable[[str], AnalysisConfig] | None = None, *,
                  clock: Callable[[], int] | None = None, on_reject: Reject | None = None,
                  on_session: Callable[[str, str, SessionProcessor], None] | None = None,
-                 limits: Limits | None = None, keep_started: bool = False) -> None:
+                 limits: Limits | None = None, keep_started: bool = False,
+                 lanes: bool = True) -> None:
         self.config_for = config_for or (lambda _athlete: AnalysisConfig())
         self.clock = clock
         self.on_reject = on_reject or _log_reject
@@ -179,6 +180,8 @@ class SessionRouter:
         self.keep_started = keep_started
         self._started_with: list[tuple[str, bytes]] = []
         self._batch: _Batch | None = None  # handle_many under way
+        #: ``lanes=False``: every frame goes the whole way (the tests' reference for lanes)
+        self.lanes = lanes
 
     @property
     def sessions(self) -> dict[SessionKey, SessionProcessor]:
@@ -273,7 +276,7 @@ class SessionRouter:
             if topic.stream not in ROUTED_STREAMS:
                 raise InputError(f"{topic.stream} is a derived stream, not an input")
             routed = self._dispatch(topic, payload)
-            if topic.stream is Stream.IMU and lane is None:
+            if topic.stream is Stream.IMU and lane is None and self.lanes:
                 self._open_lane(topic_text, topic)
             return routed, True
         except InputError as exc:

@@ -34,7 +34,7 @@ from footfall.processing.router import SESSION_INPUTS, Routed, SessionRouter
 from footfall.processing.session import Event, SessionProcessor
 from footfall.service import health
 from footfall.service.journal import Journal
-from footfall.storage.influx import SpooledWriter
+from footfall.storage.influx import LineSink
 from footfall.storage.lineprotocol import to_line
 from footfall.wire import mqtt
 from footfall.wire.events import AlertEvent, DeviceMeta
@@ -120,7 +120,7 @@ class ProcessorService:
         self,
         settings: Settings,
         *,
-        writer: SpooledWriter | None,
+        writer: LineSink | None,
         athlete: str = "+",
         session: str = "+",
         client_id: str = "footfall-processor",

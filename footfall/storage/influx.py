@@ -21,7 +21,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import httpx
 
@@ -163,6 +163,18 @@ class WriterStats:
         """Lines of this run that InfluxDB has taken (or refused as bad data): every line
         queued before the ``lines_done``-th one is stored (batches go in order)."""
         return self.lines_written + self.lines_rejected - self.lines_recovered
+
+
+class LineSink(Protocol):
+    """What the processor writes its lines to: a :class:`SpooledWriter` (a test's stand-in
+    too: the compiled build checks the types it is given, docs/architecture.md)."""
+
+    stats: WriterStats
+    auth_error: str | None
+
+    def add(self, lines: list[str]) -> None: ...
+
+    async def flush(self, timeout_s: float | None = None) -> bool: ...
 
 
 class SpooledWriter:

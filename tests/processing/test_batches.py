@@ -7,6 +7,7 @@ therapist's command, a sensor going offline and back, a rate change, hostile pay
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -85,14 +86,12 @@ def _messages() -> list[tuple[str, bytes]]:
 MESSAGES = _messages()
 
 
-class WholeWay(SessionRouter):
+def WholeWay() -> SessionRouter:
     """A router whose every frame goes the whole way (no lanes): the reference for them."""
-
-    def _open_lane(self, topic_text: str, topic: Topic) -> None:
-        pass
+    return SessionRouter(lanes=False)
 
 
-def _one_by_one(messages: list[tuple[str, bytes]], router_type: type[SessionRouter] =
+def _one_by_one(messages: list[tuple[str, bytes]], router_type: Callable[[], SessionRouter] =
                 SessionRouter, finish_at: int | None = None
                 ) -> list[tuple[list[tuple[str, bytes]], bool]]:
     """Each message's events and verdict; ``finish_at``: ben's session is finished (by a
