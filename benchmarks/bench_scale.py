@@ -10,6 +10,7 @@ like any view would.
     .venv/bin/python benchmarks/bench_scale.py                          # N = 100 200 400 700 1000
     .venv/bin/python benchmarks/bench_scale.py --sensors 200 1000 --seconds 20
     .venv/bin/python benchmarks/bench_scale.py --baseline /tmp/base     # + today's service
+    .venv/bin/python benchmarks/bench_scale.py --baseline /tmp/base --new python compiled
 
 ``--baseline DIR``: the same runs with the ``footfall`` package of another checkout (e.g.
 ``git worktree add /tmp/base <commit>``), imported through PYTHONPATH: the ratio new/baseline is
@@ -322,8 +323,8 @@ def markdown(results: list[Result]) -> str:
     lines.append("")
     for code in dict.fromkeys(r.code for r in results):
         lines.append(f"- largest N sustained, {code}: {best.get(code, 0)}")
-    if "baseline" in best and "new" in best:
-        lines.append(f"- ratio new / baseline: {best['new'] / best['baseline']:.1f}×")
+    for code in best.keys() - {"baseline"} if "baseline" in best else ():
+        lines.append(f"- ratio {code} / baseline: {best[code] / best['baseline']:.1f}×")
     return "\n".join(lines)
 
 
@@ -334,6 +335,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="sending time per run")
     parser.add_argument("--baseline", type=Path, help="a checkout of the code to compare with")
     parser.add_argument("--only-baseline", action="store_true")
+    parser.add_argument("--new", nargs="+", choices=["python", "compiled"], default=["python"],
+                        help="this checkout's builds to measure: plain Python (\"new\") and/or "
+                        "the compiled build (\"compiled\": scripts/build-compiled, run first)")
     parser.add_argument("--from-jsonl", type=Path,
                         help="only print the table of the results saved by --out")
     parser.add_argument("--keep", action="store_true", help="keep the logs and data")
@@ -355,7 +359,11 @@ async def main() -> None:
     if args.baseline:
         codes.append(("baseline", str(args.baseline.resolve())))
     if not args.only_baseline:
-        codes.append(("new", None))
+        if "python" in args.new:
+            codes.append(("new", None))
+        if "compiled" in args.new:
+            subprocess.run([str(HERE.parent / "scripts" / "build-compiled")], check=True)
+            codes.append(("compiled", str(HERE.parent / "build" / "compiled")))
     results: list[Result] = []
     with contextlib.ExitStack() as cleanup:
         if args.keep:

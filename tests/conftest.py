@@ -17,11 +17,19 @@ import pytest
 
 from footfall.config.settings import Settings, load_settings
 from footfall.stack.servers import INSTALL_HINT, Server, find_binary, free_port
+from tests import COMPILED
 
 # hypothesis is imported here, at collection, on purpose: otherwise its pytest plugin imports it
 # lazily in the terminal summary, deep in pytest's stack, where pytest's assertion rewriting
 # trips CPython 3.11.7's "AST constructor recursion depth mismatch" and fails a green run.
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+if COMPILED:  # tests/__init__.py put the compiled build first: make sure it is what runs
+    import footfall
+
+    if not footfall.compiled() or not footfall.__file__.startswith(COMPILED):
+        raise RuntimeError(f"FOOTFALL_COMPILED={COMPILED} but footfall was imported from "
+                           f"{footfall.__file__}, not compiled: run scripts/build-compiled")
 
 
 def _require(binary: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+import footfall
 from footfall.commands._common import (
     HelpFormatter,
     add_analysis_options,
@@ -115,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
                 analysis_overrides=overrides, on_session=started,
             )
             source = settings.nats_url if args.engine == "nats" else settings.mqtt_url
+            build = "compiled build" if footfall.compiled() else "Python build"
             console.print(f"processing {source} → {settings.influx_url}"
-                          f"/{settings.influx_database}; Ctrl-C to stop")
+                          f"/{settings.influx_database} ({build}); Ctrl-C to stop")
             if args.engine == "nats":
                 from footfall.service.nats_source import NatsIntake
 
