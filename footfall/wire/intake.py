@@ -22,7 +22,6 @@ a backlog waits in the broker (whose in-flight window then fills) and not in thi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import struct
 from collections.abc import AsyncIterator, Sequence
@@ -40,9 +39,6 @@ _PINGREQ = b"\xc0\x00"
 #: a PUBLISH's first byte at QoS 1: not retained, retained
 _PUBLISH_QOS1 = (b"\x32", b"\x33")
 _DISCONNECT = b"\xe0\x00"
-#: how long a disconnect waits for the broker to close the connection (it has then read
-#: everything sent before the DISCONNECT)
-DISCONNECT_WAIT_S = 1.0
 #: a remaining length the broker would never send us: 4 × the one generated Mosquitto
 #: config's max_packet_size (256 KiB), so no message it lets through is refused here
 MAX_PACKET_BYTES = 1024 * 1024
@@ -328,23 +324,9 @@ class Intake:
                 task.exception()  # retrieved: a keep-alive that ended on an error is reported
                 # by batches()
         protocol = self._protocol
-        try:
-            if protocol is not None and protocol.error is None and protocol.transport is not None:
-                protocol.transport.write(_DISCONNECT)
-                # the broker closes the connection once it has read the DISCONNECT, so after
-                # everything before it (the last PUBACKs). Closing first could lose them: a
-                # client reconnecting under the same id at once may take the session over
-                # before the broker has read them, and those messages come again (the likely
-                # cause of one CI failure of test_batches_keep_order_and_ack_all_acknowledges;
-                # not reproduced in 15 rounds of it)
-                if protocol.paused:  # (a backlog: the broker's close must be heard)
-                    protocol.paused = False
-                    protocol.transport.resume_reading()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(DISCONNECT_WAIT_S):
-                        await asyncio.shield(protocol.lost)
-        finally:
-            self._close()
+        if protocol is not None and protocol.error is None and protocol.transport is not None:
+            protocol.transport.write(_DISCONNECT)
+        self._close()
 
     def _close(self) -> None:
         protocol = self._protocol
