@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,8 +29,10 @@ LOG_PER_MINUTE = 5
 
 class Quarantine:
     def __init__(self, folder: Path, *, max_bytes: int = 100_000_000,
-                 file_bytes: int = 10_000_000) -> None:
+                 file_bytes: int = 10_000_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.folder = folder
+        self.clock = clock  # seconds, for the log lines' minutes (a test's own clock)
         self.max_bytes = max_bytes
         self.file_bytes = file_bytes
         self.counts: Counter[str] = Counter()  # per source (topic or device)
@@ -55,7 +58,7 @@ class Quarantine:
             out.write(json.dumps(record) + "\n")
 
     def _log(self, source: str, reason: str, size: int) -> None:
-        minute = int(time.monotonic() // 60)
+        minute = int(self.clock() // 60)
         if minute != self._log_minute:
             self._log_minute, self._logged = minute, Counter()
         self._logged[source] += 1
