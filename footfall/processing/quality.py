@@ -112,7 +112,7 @@ def place_frame(state: QualityState, frame: ImuFrame, device: str) -> FrameSlot 
                      frame.seq, gap)
         brk = gap > 0 or bool(frame.flags & FLAG_GAP_BEFORE) or drift < -GAP_TOLERANCE_SAMPLES
         first = FrameSlot(state.next_index + gap, gap, brk)
-    n = frame.counts.shape[0]
+    n = frame.n_samples
     gap_samples, next_index = first.gap_samples, first.first_index + n
     state.last_seq = seq
     state.last_sensor_us = sensor_us

@@ -72,7 +72,7 @@ from footfall.wire.events import (
     SessionNote,
     StepEvent,
 )
-from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame
+from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame, stack_counts
 from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,8 @@ def append_together(frames: Sequence[PlacedFrame]) -> list[Found | None]:
     (:meth:`SessionProcessor.feed_placed`)."""
     groups: dict[tuple[int, int, int], list[int]] = {}
     for i, p in enumerate(frames):
-        groups.setdefault((id(p.stream.detector), *p.frame.counts.shape), []).append(i)
+        groups.setdefault((id(p.stream.detector), p.frame.n_samples, p.frame.channels),
+                          []).append(i)
     found: list[Found | None] = [None] * len(frames)
     for members in groups.values():
         group = [frames[i] for i in members]
@@ -179,7 +180,7 @@ def append_together(frames: Sequence[PlacedFrame]) -> list[Found | None]:
         try:
             if detector is None or len(states) != len(group):
                 raise RuntimeError("append_together takes frames that continue their stream")
-            counts = np.stack([p.frame.counts for p in group])
+            counts = stack_counts([p.frame for p in group])
             ranges = np.array([p.frame.accel_range_g for p in group], dtype=np.float64)
             rows = detector.append_rows(states, *detector_inputs(counts, ranges))
         except Exception:
@@ -451,7 +452,14 @@ class SessionProcessor:
             stream.first_ns = frame.utc_ns
         self.summary.started(device, frame.utc_ns)
         self._skip_boundaries(stream, start)  # boundaries inside a gap have no data
-        out = [*before, *self._merge(device, stream, peaks, start + frame.n_samples)]
+        end = start + frame.n_samples
+        if not peaks and not before and stream.next_boundary >= end and not self.join.changed:
+            # (most frames) no step, no second ended, nothing for the join: what _merge and
+            # _out would find, without them
+            if len(stream.anchors) >= ANCHORS_UNTRIMMED:
+                self._trim_anchors(stream)
+            return []
+        out = [*before, *self._merge(device, stream, peaks, end)]
         if len(stream.anchors) >= ANCHORS_UNTRIMMED:
             self._trim_anchors(stream)
         return self._out(out)

@@ -115,6 +115,11 @@ class SessionJoin:
 
     # -- outputs -----------------------------------------------------------------------------
 
+    @property
+    def changed(self) -> bool:
+        """An input came since the last :meth:`ready` (else it has nothing new)."""
+        return self._changed
+
     def ready(self) -> list[SessionMetricsEvent]:
         """The grid seconds every active device has passed."""
         if not self._changed:

@@ -113,7 +113,7 @@ async def publish_streams(
         try:
             for due_s, index, timed in timeline:
                 await pacer.wait_until(due_s)
-                frame = dataclasses.replace(timed.frame, utc_ns=timed.frame.utc_ns + start_utc_ns)
+                frame = timed.frame.replace(utc_ns=timed.frame.utc_ns + start_utc_ns)
                 await publisher.publish(topics[index], encode(frame))
                 stats.frames_sent += 1
                 stats.samples_sent += frame.n_samples

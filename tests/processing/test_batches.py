@@ -47,7 +47,7 @@ def _session(athlete: str, seed: int, rate_hz: float) -> list[tuple[int, int, st
             if device == "tibia-right" and 300 <= k < 330:
                 continue  # a gap of 30 frames
             if device == "sacrum" and k >= len(frames) // 2:
-                frame = replace(frame, sample_rate_hz=rate_hz * 1.01)  # the measured rate
+                frame = frame.replace(sample_rate_hz=rate_hz * 1.01)  # the measured rate
             topic = str(Topic(athlete, "s1", device, Stream.IMU))
             items.append((frame.utc_ns, order, topic, encode(frame)))
             if device == "tibia-left" and k == 200:

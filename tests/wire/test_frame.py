@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -20,6 +18,7 @@ from footfall.wire.frame import (
     decode,
     encode,
     g_to_counts,
+    stack_counts,
 )
 
 
@@ -77,13 +76,13 @@ def test_decode_is_zero_copy() -> None:
         (b"FF\x01\x04" + encode(frame())[4:], "unsupported channel count 4"),
         (encode(frame())[:-1], "header says"),
         (encode(frame()) + b"\x00", "header says"),
-        (encode(replace(frame(), sample_rate_hz=1e30)), "sample rate"),
-        (encode(replace(frame(), sample_rate_hz=float("nan"))), "sample rate"),
-        (encode(replace(frame(), sample_rate_hz=-5.0)), "sample rate"),
-        (encode(replace(frame(), accel_range_g=0)), "full-scale range 0"),
-        (encode(replace(frame(), accel_range_g=65_000)), "full-scale range 65000"),
-        (encode(replace(frame(), utc_ns=0)), "between 2000 and 2100"),
-        (encode(replace(frame(), utc_ns=2**63 - 1)), "between 2000 and 2100"),
+        (encode(frame().replace(sample_rate_hz=1e30)), "sample rate"),
+        (encode(frame().replace(sample_rate_hz=float("nan"))), "sample rate"),
+        (encode(frame().replace(sample_rate_hz=-5.0)), "sample rate"),
+        (encode(frame().replace(accel_range_g=0)), "full-scale range 0"),
+        (encode(frame().replace(accel_range_g=65_000)), "full-scale range 65000"),
+        (encode(frame().replace(utc_ns=0)), "between 2000 and 2100"),
+        (encode(frame().replace(utc_ns=2**63 - 1)), "between 2000 and 2100"),
     ],
 )
 def test_malformed_payloads_say_why(payload: bytes, reason: str) -> None:
@@ -103,3 +102,25 @@ def test_g_to_counts_saturates_like_a_sensor() -> None:
     counts = g_to_counts(np.array([[0.0, 1.0, -1.0], [16.0, -16.0, 40.0]]), 16)
     assert counts.tolist() == [[0, 2048, -2048], [32767, -32768, 32767]]
     assert frame().accel_g()[1, 0] == pytest.approx(3 * 16 / 32768)
+
+
+def test_decoded_frames_stack_from_their_payloads_as_their_counts_would() -> None:
+    """The live processor stacks decoded frames' payloads (stack_counts), not per-frame views:
+    the same array as the frames' own counts, for 3 and 6 channels, and frames made from
+    counts (or a mix) stacked as before."""
+    rng = np.random.default_rng(3)
+    for channels in (3, 6):
+        made = [ImuFrame(k, k * 25_000, MIN_TIME_NS + k * 25_000_000, 1000.0, 16,
+                         rng.integers(-32768, 32767, (25, channels), dtype=np.int16))
+                for k in range(5)]
+        decoded = [decode(encode(f)) for f in made]
+        assert all(d.payload is not None and d.n_samples == 25 and d.channels == channels
+                   for d in decoded)
+        want = np.stack([f.counts for f in made])
+        for frames in (decoded, made, [decoded[0], made[1], decoded[2]]):
+            got = stack_counts(frames)
+            assert got.shape == (len(frames), 25, channels)
+            assert np.array_equal(got, want[:len(frames)] if frames is not made else want)
+        assert np.array_equal(decoded[1].counts, made[1].counts)
+        assert decoded[1].replace(seq=9).seq == 9
+        assert np.array_equal(decoded[1].replace(seq=9).counts, made[1].counts)
