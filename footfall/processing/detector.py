@@ -427,23 +427,29 @@ class StepDetector:
             y, zf = _lfilter(*self.ba, resultant_g, rows.zi[r])
         else:
             y, zf = resultant_g, rows.zi[r]
-        rr, cols = r[:, None], n[:, None] + np.arange(m)
-        rows.filtered[rr, cols] = y
-        rows.resultant[rr, cols] = resultant_g
-        rows.axial[rr, cols] = axial_g
-        rows.rail[rr, cols] = rail
-        rows.axes[rr, cols] = axes_g
+        # the rows as flat arrays, addressed by row * width + column: NumPy's one-index fast
+        # path, half the cost of (rows, columns) index pairs (the same elements)
+        width = rows.width
+        at = ((r * width + n)[:, None] + np.arange(m)).ravel()
+        rows.filtered.reshape(-1)[at] = y.ravel()
+        rows.resultant.reshape(-1)[at] = resultant_g.ravel()
+        rows.axial.reshape(-1)[at] = axial_g.ravel()
+        rows.rail.reshape(-1)[at] = rail.ravel()
+        rows.axes.reshape(-1, 3)[at] = axes_g.reshape(-1, 3)
         # the window each stream decides now: one chunk long except near a segment's start
         hi = n + m - 1 - self.lookahead
         whole = hi - lo + 1 == m
         found: list[list[int] | None] = [[] if w else None for w in whole.tolist()]
         if whole.any():
             w = np.flatnonzero(whole)
-            wr, wcols = r[w][:, None], lo[w][:, None] + np.arange(m)
             f = rows.filtered
-            mid = f[wr, wcols]
-            local = (mid >= self.profile.min_peak_g) & (mid > f[wr, wcols - 1]) \
-                & (mid >= f[wr, wcols + 1])
+            flat = f.reshape(-1)
+            wat = (r[w] * width + lo[w])[:, None] + np.arange(m)
+            mid = flat[wat]
+            # (a column before a row's first is not in the row before: the first column of a
+            # segment is never a peak, below, whatever its neighbour reads)
+            local = (mid >= self.profile.min_peak_g) & (mid > flat[wat - 1]) \
+                & (mid >= flat[wat + 1])
             # nothing precedes a segment's first sample: not a peak
             first = seg[w] - lo[w]
             at_first = np.flatnonzero((first >= 0) & (first < m))
