@@ -18,6 +18,11 @@ from footfall.wire.events import DerivedEvent, FeedbackOutput, RscSample
 StoredEvent = DerivedEvent | RscSample | FeedbackOutput
 
 
+#: tag sets → their line protocol text (bounded: tags come from the network)
+TAG_TEXTS_CACHED = 10_000
+_TAG_TEXTS: dict[tuple[tuple[str, str], ...], str] = {}
+
+
 def _escape_tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
@@ -70,5 +75,11 @@ def to_line(event: StoredEvent, tags: Mapping[str, str]) -> str | None:
             fields.append(key + text)
     if not fields:
         return None
-    tag_text = "".join(f",{k}={_escape_tag(v)}" for k, v in sorted(all_tags.items()) if v)
+    tag_key = tuple(all_tags.items())
+    tag_text = _TAG_TEXTS.get(tag_key)
+    if tag_text is None:  # (a stream's events share their tags: escaped and sorted once)
+        if len(_TAG_TEXTS) >= TAG_TEXTS_CACHED:
+            _TAG_TEXTS.clear()
+        tag_text = _TAG_TEXTS[tag_key] = "".join(f",{k}={_escape_tag(v)}"
+                                             for k, v in sorted(all_tags.items()) if v)
     return f"{event.TYPE}{tag_text} {','.join(fields)} {event.time_ns // 1_000_000}"

@@ -117,7 +117,8 @@ class WireEvent(BaseModel):
         return self.model_dump(mode="json")
 
     def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
+        # (model_dump_json's own serializer call, as bytes: no str made and encoded again)
+        return self.__pydantic_serializer__.to_json(self)
 
     @classmethod
     def derived(cls, **values: Any) -> Self:
