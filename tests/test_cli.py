@@ -44,6 +44,15 @@ def test_config_errors_exit_2_with_the_fix(capsys: pytest.CaptureFixture[str]) -
     assert "FOOTFALL_ATHLETE" in capsys.readouterr().err
 
 
+def test_analyze_of_a_folder_that_is_no_dataset_says_what_to_give(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``footfall analyze ""`` (an empty path is the current folder) ended in a traceback."""
+    for path in ("", str(tmp_path)):
+        assert main(["analyze", path]) == 2
+        err = capsys.readouterr().err
+        assert "dataset" in err and "give a recording file" in err and "Traceback" not in err
+
+
 @pytest.mark.servers
 def test_stack_up_status_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _require("mosquitto")

@@ -126,6 +126,9 @@ def analyze_path(path: Path, args: argparse.Namespace,
         analysis = analyze_file(path, args.kind, options, config_for=config_for)
     except (ImportKindError, SessionFileError) as exc:
         raise CommandError(str(exc)) from exc
+    except FileNotFoundError as exc:  # a folder (also "" = here) without a dataset's files
+        raise CommandError(f"{exc} (a folder is read as a public dataset; give a recording "
+                           "file: .mcap, .fit, .csv)") from exc
     notes += analysis.notes
     return analysis.results, analysis.kind, analysis.timebase
 
