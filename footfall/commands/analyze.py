@@ -126,7 +126,10 @@ def analyze_path(path: Path, args: argparse.Namespace,
         analysis = analyze_file(path, args.kind, options, config_for=config_for)
     except (ImportKindError, SessionFileError) as exc:
         raise CommandError(str(exc)) from exc
-    except FileNotFoundError as exc:  # a folder (also "" = here) without a dataset's files
+    except FileNotFoundError as exc:
+        if not path.is_dir():
+            raise CommandError(str(exc)) from exc
+        # a folder (also "", here) is read as a public dataset: this one has not its files
         raise CommandError(f"{exc} (a folder is read as a public dataset; give a recording "
                            "file: .mcap, .fit, .csv)") from exc
     notes += analysis.notes

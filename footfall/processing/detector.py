@@ -446,8 +446,9 @@ class StepDetector:
             flat = f.reshape(-1)
             wat = (r[w] * width + lo[w])[:, None] + np.arange(m)
             mid = flat[wat]
-            # (a column before a row's first is not in the row before: the first column of a
-            # segment is never a peak, below, whatever its neighbour reads)
+            # (the neighbours stay in the stream's own row: a window starts at least
+            # history_len columns in, _start_segment and _room keep that much before
+            # decide_from, and it ends at least the look-ahead (≥ 1) before the filled end)
             local = (mid >= self.profile.min_peak_g) & (mid > flat[wat - 1]) \
                 & (mid >= flat[wat + 1])
             # nothing precedes a segment's first sample: not a peak

@@ -39,7 +39,7 @@ _INT16_LE = np.dtype("<i2")
 #: flag bit: the sample counter/timestamp of this frame does not follow the previous one
 FLAG_GAP_BEFORE = 0x0001
 #: what :meth:`ImuFrame.replace` copies: the constructor's arguments
-FIELDS = ("seq", "sensor_time_us", "utc_ns", "sample_rate_hz", "accel_range_g", "counts",
+_FIELDS = ("seq", "sensor_time_us", "utc_ns", "sample_rate_hz", "accel_range_g", "counts",
           "gyro_range_dps", "flags")
 _NO_SAMPLES = np.zeros((0, ACCEL_CHANNELS), dtype=_INT16_LE)  # (replaced by the payload's)
 
@@ -59,7 +59,8 @@ class ImuFrame:
 
     A decoded frame keeps its payload and makes ``counts`` (a view on it) only when asked:
     the live processor analyses the frames of many streams together from their payloads
-    (:func:`stack_counts`), and a NumPy view per frame was a tenth of its time a frame.
+    (:func:`stack_counts`): a NumPy view per frame, then ``np.stack`` over them, were ~2 µs
+    a frame, ~6 % of the compiled processor's instructions (docs/benchmarks.md, sixth round).
     """
 
     __slots__ = ("_counts", "_payload", "accel_range_g", "channels", "flags", "gyro_range_dps",
@@ -96,7 +97,7 @@ class ImuFrame:
 
     def replace(self, **changes: Any) -> ImuFrame:
         """A copy with some fields changed (the header fields and ``counts``)."""
-        fields: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
+        fields: dict[str, Any] = {name: getattr(self, name) for name in _FIELDS}
         fields.update(changes)
         return ImuFrame(**fields)
 
