@@ -269,7 +269,7 @@ class DetectorState:
         return min(self.base, self.hold.held[0][0].index)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Found:
     """What :meth:`StepDetector.append_rows` found for one stream, for
     :meth:`StepDetector.decide_row`: the last sample to decide now, and the candidate peaks
@@ -278,6 +278,11 @@ class Found:
 
     last: int
     candidates: list[int] | None
+
+    # (its own __init__, as session.Anchor's: one is made per frame)
+    def __init__(self, last: int, candidates: list[int] | None) -> None:
+        self.last = last
+        self.candidates = candidates
 
 
 class StepDetector:

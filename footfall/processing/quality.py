@@ -41,13 +41,19 @@ RECENT_STRIKES = 20
 RECENT_LOSSES = 64
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class FrameSlot:
     """Where a frame's samples go on the stream's timeline."""
 
     first_index: int
     gap_samples: int  # samples missing before this frame (0 when continuous)
     segment_break: bool
+
+    # (its own __init__, as session.Anchor's: one is made per frame)
+    def __init__(self, first_index: int, gap_samples: int, segment_break: bool) -> None:
+        self.first_index = first_index
+        self.gap_samples = gap_samples
+        self.segment_break = segment_break
 
 
 @dataclass(slots=True)

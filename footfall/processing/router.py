@@ -166,6 +166,9 @@ class SessionRouter:
         self.stats = RouterStats()
         self._sessions: dict[SessionKey, _Session] = {}
         self._topics: dict[str, Topic] = {}
+        #: the topics of derived events, by (athlete, session, device, event type): each made
+        #: and its ids checked once, not per event (bounded as _topics)
+        self._derived: dict[tuple[str, str, str, str], Topic] = {}
         #: IMU topics of running sessions (cleared when a session goes): most frames' way in
         self._lanes: dict[str, _Lane] = {}
         #: the retained messages of sessions not running here — each device's latest meta and
@@ -573,12 +576,21 @@ class SessionRouter:
             log.exception("internal error in %s of session %s/%s", what, athlete, session)
             return []
 
-    @staticmethod
-    def _routed(athlete: str, session: str, outputs: list[tuple[str, Event]]) -> list[Routed]:
+    def _routed(self, athlete: str, session: str, outputs: list[tuple[str, Event]]
+                ) -> list[Routed]:
         if not outputs:
             return []  # (most frames)
-        return [(Topic(athlete, session, device, Stream(event.TYPE)), event)
-                for device, event in outputs]
+        routed: list[Routed] = []
+        topics = self._derived
+        for device, event in outputs:
+            key = (athlete, session, device, event.TYPE)
+            topic = topics.get(key)
+            if topic is None:
+                if len(topics) >= TOPIC_CACHE_SIZE:
+                    topics.clear()
+                topic = topics[key] = Topic(athlete, session, device, Stream(event.TYPE))
+            routed.append((topic, event))
+        return routed
 
     def _reject(self, source: str, reason: str, payload: bytes) -> None:
         self.stats.rejected += 1

@@ -93,7 +93,7 @@ ANCHORS_UNTRIMMED = 64
 COMMAND_LEAD_S = 5.0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Anchor:
     """A frame's first sample on the stream index, on the sensor clock and in UTC."""
 
@@ -101,6 +101,14 @@ class Anchor:
     sensor_ns: int
     utc_ns: int
     sample_rate_hz: float
+
+    # (init=False and this __init__: mypyc compiles it; a dataclass's own stays interpreted,
+    # ~6× slower a construction in the compiled build, and one is made per frame)
+    def __init__(self, index: int, sensor_ns: int, utc_ns: int, sample_rate_hz: float) -> None:
+        self.index = index
+        self.sensor_ns = sensor_ns
+        self.utc_ns = utc_ns
+        self.sample_rate_hz = sample_rate_hz
 
 
 _anchor_index = attrgetter("index")
@@ -139,7 +147,7 @@ class RscStream:
     has_speed: bool = False  # a pod that never reported a speed > 0 has none
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class PlacedFrame:
     """An IMU frame placed on its stream's timeline (:meth:`SessionProcessor.place`)."""
 
@@ -147,6 +155,13 @@ class PlacedFrame:
     stream: ImuStream
     frame: ImuFrame
     slot: FrameSlot
+
+    # (its own __init__, as Anchor's: one is made per frame)
+    def __init__(self, device: str, stream: ImuStream, frame: ImuFrame, slot: FrameSlot) -> None:
+        self.device = device
+        self.stream = stream
+        self.frame = frame
+        self.slot = slot
 
 
 def detector_inputs(counts: npt.NDArray[np.int16], accel_range_g: float | npt.NDArray[np.float64]

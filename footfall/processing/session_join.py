@@ -24,11 +24,10 @@ pending is emitted.
 
 from __future__ import annotations
 
+import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
@@ -87,7 +86,7 @@ class SessionJoin:
         if isinstance(event, SessionMetricsEvent):
             return
         self._changed = True
-        dev = self._devices.setdefault(device, _Device())
+        dev = self._device(device)
         if isinstance(event, MetricsEvent):
             dev.placement, dev.side = event.placement, event.side
             dev.metrics.append(event)
@@ -103,15 +102,21 @@ class SessionJoin:
         elif isinstance(event, AlertEvent) and event.rule in ("sensor_offline", "no_data"):
             (dev.absent.add if event.state == "start" else dev.absent.discard)(event.rule)
 
+    def _device(self, device: str) -> _Device:
+        dev = self._devices.get(device)
+        if dev is None:  # (not setdefault: this runs per event, and makes 3 lists and a set)
+            dev = self._devices[device] = _Device()
+        return dev
+
     def expect(self, device: str) -> None:
         """The device's meta: it belongs to the session and will send data."""
         self._changed = True
-        self._devices.setdefault(device, _Device()).expected = True
+        self._device(device).expected = True
 
     def ended(self, device: str, ended: bool = True) -> None:
         """The device said its session ended (or, ``False``, that it is back)."""
         self._changed = True
-        self._devices.setdefault(device, _Device()).ended = ended
+        self._device(device).ended = ended
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -221,7 +226,9 @@ class SessionJoin:
             step_ns = rise - b.rises_ns[j]
             if 0 < step_ns < limit_s * NS:
                 steps.append(step_ns / NS)
-        return float(np.median(steps)) if steps else None
+        # (statistics.median: the same value as NumPy's, the middle one or the mean of the two
+        # middle ones, without NumPy's ~15 µs a call on a few dozen values)
+        return statistics.median(steps) if steps else None
 
     def _trim(self) -> None:
         """Forget what no future grid second can need."""

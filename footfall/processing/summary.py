@@ -95,21 +95,25 @@ class SummaryBuilder:
         self._devices: dict[str, _Device] = {}
         self._session: SessionMetricsEvent | None = None  # the latest combined figures
 
+    def _device(self, device: str) -> _Device:
+        d = self._devices.get(device)
+        if d is None:  # (not setdefault: this runs per frame and event, and makes 3 arrays)
+            d = self._devices[device] = _Device()
+        return d
+
     def started(self, device: str, first_sample_ns: int) -> None:
         """A stream's first sample: where the device's session starts."""
-        d = self._devices.get(device)
-        if d is None:  # (not setdefault: this runs per frame, and a _Device holds 3 arrays)
-            d = self._devices[device] = _Device()
+        d = self._device(device)
         if d.first_ns is None or first_sample_ns < d.first_ns:
             d.first_ns = first_sample_ns
 
     def set_leg(self, device: str, leg: int | None) -> None:
         """The multisport run leg the device replays (from its meta)."""
-        self._devices.setdefault(device, _Device()).leg = leg
+        self._device(device).leg = leg
 
     def set_run(self, device: str, run: RunFigures) -> None:
         """The stream's end-of-run figures, when it ends."""
-        self._devices.setdefault(device, _Device()).run = run
+        self._device(device).run = run
 
     def add(self, device: str, event: Event) -> None:
         if isinstance(event, AlertEvent | PauseEvent | DeviceSummary):
@@ -117,7 +121,7 @@ class SummaryBuilder:
         if isinstance(event, SessionMetricsEvent):  # symmetry is the session's, not a device's
             self._session = event
             return
-        d = self._devices.setdefault(device, _Device())
+        d = self._device(device)
         d.first_ns = event.time_ns if d.first_ns is None else min(d.first_ns, event.time_ns)
         d.last_ns = event.time_ns if d.last_ns is None else max(d.last_ns, event.time_ns)
         if isinstance(event, StepEvent):

@@ -76,8 +76,11 @@ class ImuFrame:
         self.accel_range_g = accel_range_g
         self.gyro_range_dps = gyro_range_dps
         self.flags = flags
-        self.n_samples: int = int(counts.shape[0])
-        self.channels: int = int(counts.shape[1]) if counts.ndim > 1 else 0
+        if counts is _NO_SAMPLES:  # decode's: it sets the shape from the header (NumPy's
+            self.n_samples, self.channels = 0, ACCEL_CHANNELS  # attributes ~1 k instructions)
+        else:
+            self.n_samples = int(counts.shape[0])
+            self.channels = int(counts.shape[1]) if counts.ndim > 1 else 0
         self._counts: npt.NDArray[np.int16] | None = counts
         self._payload: bytes | bytearray | memoryview | None = None
 
