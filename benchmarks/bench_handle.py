@@ -54,6 +54,10 @@ def main() -> None:
     parser.add_argument("--one-by-one", action="store_true",
                         help="ProcessorService.handle per message (before: handle_many)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the handling here")
+    parser.add_argument("--lose-pct", type=float, default=0.0,
+                        help="drop this share of the frames at random (seeded), as a broker "
+                        "whose queue for the processor is full drops what comes in: what "
+                        "a message costs past the processor's capacity")
     args = parser.parse_args()
 
     from footfall.service.processor import ProcessorService
@@ -100,6 +104,10 @@ def main() -> None:
             batches.append([(topic, header + body[off + at:off + at + frame_bytes])
                             for topic, body, off in sensors])
 
+        if args.lose_pct:  # (each frame on its own: a full queue drops what arrives)
+            keep = np.random.default_rng(0).random((ticks, args.sensors)) >= args.lose_pct / 100
+            batches = [[m for m, kept in zip(batch, row, strict=True) if kept]
+                       for batch, row in zip(batches, keep, strict=True)]
         if not args.one_by_one:  # the processor's batches: up to MAX_BATCH messages
             flat = [m for batch in batches for m in batch]
             batches = [flat[i:i + args.batch] for i in range(0, len(flat), args.batch)]

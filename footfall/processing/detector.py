@@ -387,17 +387,31 @@ class StepDetector:
         samples at the declared full scale — of shape (n,); ``axes_g``: (n, 3), the
         accelerometer). ``start`` must equal ``state.end`` unless the state is inactive (a
         new segment). Returns the strikes these samples confirmed, in order."""
+        if not resultant_g.shape[0]:
+            return []
+        self.store(state, start, resultant_g, axial_g, rail, axes_g)
+        return self.decide_to(state, state.end)
+
+    def store(self, state: DetectorState, start: int, resultant_g: FloatArray,
+              axial_g: FloatArray, rail: BoolArray, axes_g: FloatArray) -> FloatArray | None:
+        """:meth:`process` without the decisions: samples ``start …`` filtered and into the
+        stream's row, then :meth:`decide_to` at each of their frames' ends in turn (a burst
+        of frames their gate released: one NumPy call for all of them; the filter is causal
+        and a decision reads only the samples up to its end). Returns the filter's state
+        before them, for :meth:`truncate`."""
         m = int(resultant_g.shape[0])
         if m == 0:
-            return []
+            return None
         if not state.active:
             self._start_segment(state, start, float(resultant_g[0]))
         elif start != state.end:
             raise ValueError(f"samples start at {start}, expected {state.end}: flush first")
         self._room(state, m)
         rows, r, n = self._rows, state.row, state.n
+        zi: FloatArray | None = None
         if self.ba is not None:
-            y, rows.zi[r:r + 1] = _lfilter(*self.ba, resultant_g[None, :], rows.zi[r:r + 1])
+            zi = rows.zi[r:r + 1].copy()
+            y, rows.zi[r:r + 1] = _lfilter(*self.ba, resultant_g[None, :], zi)
             rows.filtered[r, n:n + m] = y[0]
         else:
             rows.filtered[r, n:n + m] = resultant_g
@@ -406,7 +420,24 @@ class StepDetector:
         rows.rail[r, n:n + m] = rail
         rows.axes[r, n:n + m] = axes_g
         state.n = n + m
-        return self._decide(state, state.end - 1 - self.lookahead, state.end)
+        return zi
+
+    def decide_to(self, state: DetectorState, end: int) -> list[Peak]:
+        """The strikes the samples before global ``end`` confirm (all of them stored)."""
+        return self._decide(state, end - 1 - self.lookahead, end)
+
+    def truncate(self, state: DetectorState, end: int, zi: FloatArray | None,
+                 resultant_g: FloatArray) -> None:
+        """The samples of the last :meth:`store` (``resultant_g``, stored from the filter
+        state ``zi``) from global ``end`` on were not this stream's next ones after all: as
+        if only those before ``end`` had been stored."""
+        kept = end - (state.end - int(resultant_g.shape[0]))
+        if not 0 < kept <= resultant_g.shape[0]:
+            raise ValueError(f"truncate to {end}: not inside the last samples stored")
+        state.n -= state.end - end
+        if self.ba is not None and zi is not None:
+            _, self._rows.zi[state.row:state.row + 1] = _lfilter(
+                *self.ba, resultant_g[None, :kept], zi)
 
     def append_rows(self, states: Sequence[DetectorState], resultant_g: FloatArray,
                     axial_g: FloatArray, rail: BoolArray, axes_g: FloatArray) -> list[Found]:

@@ -41,6 +41,7 @@ from footfall.processing.detector import (
 from footfall.processing.feedback import FeedbackEngine
 from footfall.processing.metrics import MetricsTracker, TimeSeries
 from footfall.processing.quality import (
+    SEQ_MODULO,
     FrameSlot,
     QualityState,
     add_strike,
@@ -72,7 +73,7 @@ from footfall.wire.events import (
     SessionNote,
     StepEvent,
 )
-from footfall.wire.frame import INT16_FULL_SCALE, ImuFrame, stack_counts
+from footfall.wire.frame import FLAG_GAP_BEFORE, INT16_FULL_SCALE, ImuFrame, stack_counts
 from footfall.wire.topics import SESSION_DEVICE
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,10 @@ MAX_CADENCE_SPM = 60.0 * MAX_STEP_RATE_HZ
 #: are harmless: a sample's time comes from the last anchor at or before it); more than a
 #: detector row holds (~20–40 frames), or the trim would run at every frame
 ANCHORS_UNTRIMMED = 64
+#: a run of frames through the detector in one call (SessionProcessor.feed_frames) is cut at
+#: this many samples: the detector's rows, shared by its streams, are ROW_MIN_SAMPLES (512)
+#: wide or more, and a run must fit beside what decisions still read
+RUN_MAX_SAMPLES = 256
 #: a command may be this far ahead of a device's latest sample and still be on its timeline
 #: (BLE, frame fill and the broker delay data, not the therapist's key press)
 COMMAND_LEAD_S = 5.0
@@ -162,6 +167,14 @@ class PlacedFrame:
         self.stream = stream
         self.frame = frame
         self.slot = slot
+
+
+def _looks_next(before: ImuFrame, frame: ImuFrame) -> bool:
+    """Whether ``frame`` looks as if it goes on from ``before`` (the next seq, no gap flagged,
+    the same rate, range and channels): its placement says for sure."""
+    return frame.seq == (before.seq + 1) % SEQ_MODULO and not frame.flags & FLAG_GAP_BEFORE \
+        and frame.sample_rate_hz == before.sample_rate_hz \
+        and frame.accel_range_g == before.accel_range_g and frame.channels == before.channels
 
 
 def detector_inputs(counts: npt.NDArray[np.int16], accel_range_g: float | npt.NDArray[np.float64]
@@ -416,8 +429,88 @@ class SessionProcessor:
             and not stream.reconfigure and placed.frame.sample_rate_hz == stream.sample_rate_hz \
             and not placed.slot.segment_break and placed.slot.first_index == state.end
 
+    def feed_frames(self, device: str, frames: Sequence[ImuFrame]) -> list[Output]:
+        """Frames of one stream, in order (a burst its gate released after a lost frame, or
+        once its meta came): :meth:`feed_frame` of each in turn, the same events, with the
+        samples of frames that go on from one another through the detector's filter in one
+        call (:meth:`_feed_block`), not one call a frame."""
+        out: list[Output] = []
+        k, count = 0, len(frames)
+        while k < count:
+            placed = self.place(device, frames[k])
+            k += 1
+            if placed is None:
+                continue
+            block, samples = [placed.frame], placed.frame.n_samples
+            while k + len(block) - 1 < count:
+                nxt = frames[k + len(block) - 1]
+                if not _looks_next(block[-1], nxt) or samples + nxt.n_samples > RUN_MAX_SAMPLES:
+                    break
+                block.append(nxt)
+                samples += nxt.n_samples
+            if len(block) == 1:
+                out += self.feed_placed(placed)
+            else:
+                k += self._feed_block(placed, block[1:], out)
+        return out
+
+    def _feed_block(self, first: PlacedFrame, rest: Sequence[ImuFrame],
+                    out: list[Output]) -> int:
+        """``first`` (placed) and the frames after it that look as if they go on from it
+        (``rest``, not placed yet): all their samples into the detector at once, then each
+        frame placed, decided and landed in turn, as :meth:`feed_frame` would (its quality
+        accounting and metrics see only the frames before it). A frame that does not go on
+        after all (its clocks say there was a gap) gives the samples from it on back and goes
+        its own way. Returns how many of ``rest`` were placed."""
+        before = self._prepare(first)
+        stream = first.stream
+        detector, dstate = stream.detector, stream.detector_state
+        if detector is None or dstate is None:
+            raise RuntimeError("detector state missing")  # unreachable: set by _prepare
+        frames = [first.frame, *rest]
+        counts = np.concatenate([f.counts for f in frames])
+        resultant, axial, rail, axes = detector_inputs(counts[None], first.frame.accel_range_g)
+        zi = detector.store(dstate, first.slot.first_index, resultant[0], axial[0], rail[0],
+                            axes[0])
+        end = first.slot.first_index + first.frame.n_samples
+        given_back = False  # the samples from ``end`` on (truncate)
+        try:
+            out += self.land(first, detector.decide_to(dstate, end), before)
+            for taken, frame in enumerate(rest, start=1):
+                placed = self.place(first.device, frame)
+                if placed is None or placed.slot.segment_break \
+                        or placed.slot.first_index != end or stream.reconfigure:
+                    detector.truncate(dstate, end, zi, resultant[0])
+                    given_back = True
+                    if placed is not None:
+                        out += self.feed_placed(placed)
+                    return taken
+                end += frame.n_samples
+                out += self.land(placed, detector.decide_to(dstate, end))
+        except Exception:
+            # (a bug further on, the message set aside by the router) the detector as
+            # feed_frame would have left it: holding the frames up to the one that failed
+            if not given_back and end < dstate.end:
+                detector.truncate(dstate, end, zi, resultant[0])
+            raise
+        return len(rest)
+
     def feed_placed(self, placed: PlacedFrame) -> list[Output]:
         """A placed frame on its own: the detector (re)configured if needed, then detection."""
+        out = self._prepare(placed)
+        stream, frame, slot = placed.stream, placed.frame, placed.slot
+        detector, dstate = stream.detector, stream.detector_state
+        if detector is None or dstate is None:
+            raise RuntimeError("detector state missing")  # unreachable: set by _prepare
+        resultant, axial, rail, axes = detector_inputs(frame.counts[None], frame.accel_range_g)
+        peaks = detector.process(dstate, slot.first_index, resultant[0], axial[0], rail[0],
+                                 axes[0])
+        return self.land(placed, peaks, out)
+
+    def _prepare(self, placed: PlacedFrame) -> list[Output]:
+        """Before a frame that may not continue its stream's detector: the detector
+        (re)configured (a new stream, rate or placement) or its segment ended (a gap); what
+        that completed."""
         device, stream, frame, slot = placed.device, placed.stream, placed.frame, placed.slot
         out: list[Output] = []
         fs = frame.sample_rate_hz
@@ -440,13 +533,7 @@ class SessionProcessor:
             out += self._flush(device, stream, release=False)
         if slot.segment_break:
             stream.gap_since_strike = True
-        detector, dstate = stream.detector, stream.detector_state
-        if dstate is None:
-            raise RuntimeError("detector state missing")  # unreachable: set above
-        resultant, axial, rail, axes = detector_inputs(frame.counts[None], frame.accel_range_g)
-        peaks = detector.process(dstate, slot.first_index, resultant[0], axial[0], rail[0],
-                                 axes[0])
-        return self.land(placed, peaks, out)
+        return out
 
     def land_found(self, placed: PlacedFrame, found: Found) -> list[Output]:
         """A frame :func:`append_together` analysed: its stream's decisions, then its events."""
