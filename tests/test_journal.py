@@ -165,6 +165,7 @@ class _Batches:
 
     def __init__(self, batches: list[list[tuple[str, bytes]]]) -> None:
         self._batches = batches
+        self.idle_s = 0.0  # (never waits: the batches are all there)
 
     async def batches(self, _max_messages: int) -> AsyncIterator[list[Received]]:
         for batch in self._batches:

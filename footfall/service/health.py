@@ -7,7 +7,8 @@ as the processor's healthcheck.
 
 The :class:`Watchdog` is a thread beside the event loop: a message whose handling takes more
 than :data:`STUCK_AFTER_S` is named in the heartbeat (and the log) while it blocks the loop,
-instead of the heartbeat just going stale.
+instead of the heartbeat just going stale. :class:`Capacity` says when the processor no longer
+keeps up with its input (the log, and ``at_capacity`` in the heartbeat).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,14 @@ MAX_SPOOLED_BATCHES = 100
 #: one message's handling longer than this is reported as stuck (the slowest legitimate one,
 #: a 65,535-sample frame, takes a few ms)
 STUCK_AFTER_S = 5.0
+
+
+#: a processor whose input waited less than this share of the time …
+BUSY_IDLE_SHARE = 0.02
+#: … over this long is at or past its capacity, or catching up a backlog: said in the log
+BUSY_WARN_S = 10.0
+#: and said again this often while it lasts
+BUSY_REPEAT_S = 60.0
 
 
 def write(state_dir: Path, status: dict[str, Any]) -> None:
@@ -146,6 +156,72 @@ class Watchdog:
             with self._lock:
                 write(self.state_dir, {**self._status, "stuck": {"message": what,
                                                                  "for_s": round(for_s, 1)}})
+
+
+class Capacity:
+    """Whether the processor keeps up with its input, from the time its input connection
+    waited with nothing to analyse (wire/intake.py ``idle_s``): one that keeps up waits now
+    and then, however busy; one that has waited less than ``idle_share`` of the last
+    ``warn_after_s`` is at or past its capacity (or catching up a backlog, after a restart).
+
+    Said early because past its capacity a processor does not just lag: the broker's queue
+    for it fills, the broker drops what comes in, and each frame after a lost one starts a
+    new segment of its stream (1,000 sensors, 10 % lost: 22 → 48 µs a message in-process,
+    docs/benchmarks.md, the eighth round). It slows further, and every sensor's data thins.
+    Not a reason for the healthcheck to fail: a restart would make the backlog longer."""
+
+    def __init__(self, *, warn_after_s: float = BUSY_WARN_S,
+                 idle_share: float = BUSY_IDLE_SHARE, repeat_s: float = BUSY_REPEAT_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.warn_after_s = warn_after_s
+        self.idle_share = idle_share
+        self.repeat_s = repeat_s
+        self.clock = clock
+        self.messages = 0
+        self.at_capacity = False
+        self.idle_pct: float | None = None  # of the last window (None: not a window yet)
+        self._samples: deque[tuple[float, float, int]] = deque()  # (time, idle_s, messages)
+        self._warned_at: float | None = None
+
+    def reset(self) -> None:
+        """A new input connection: its idle time starts from 0, and the time away (reconnecting,
+        nothing observed) says nothing about keeping up."""
+        self._samples.clear()
+        self.at_capacity = False
+        self.idle_pct = None
+
+    def observe(self, idle_s: float, handled: int = 0) -> None:
+        """After each batch (``handled`` messages) and at each heartbeat: the input's idle
+        time so far (a new connection's starts from 0)."""
+        now = self.clock()
+        self.messages += handled
+        samples = self._samples
+        if samples and idle_s < samples[-1][1]:
+            samples.clear()  # a new connection
+        if not samples or now - samples[-1][0] >= self.warn_after_s / 100:  # (bounded)
+            samples.append((now, idle_s, self.messages))
+        while len(samples) > 2 and samples[1][0] <= now - self.warn_after_s:
+            samples.popleft()
+        start, idle_then, messages_then = samples[0]
+        span_s = now - start
+        if span_s < self.warn_after_s:
+            return
+        share = (idle_s - idle_then) / span_s
+        self.idle_pct = round(100 * share, 1)
+        busy = share < self.idle_share
+        if busy and (self._warned_at is None or now - self._warned_at >= self.repeat_s):
+            self._warned_at = now
+            log.warning(
+                "the processor's input waited %.1f %% of the last %.0f s: it is catching up a "
+                "backlog, or it is at its capacity (%.0f messages/s analysed). Past it the "
+                "broker drops messages and every sensor's data thins: move sensors to another "
+                "processor (docs/scaling.md)", 100 * share, span_s,
+                (self.messages - messages_then) / span_s)
+        elif not busy and self._warned_at is not None:
+            self._warned_at = None
+            log.warning("the processor keeps up again (its input waited %.0f %% of the last "
+                        "%.0f s)", 100 * share, span_s)
+        self.at_capacity = busy
 
 
 def main(argv: list[str]) -> int:

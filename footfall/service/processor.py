@@ -147,6 +147,7 @@ class ProcessorService:
         self.journal = Journal(settings.state_dir / "journal",
                                max_bytes=round(limits.journal_max_mb * 1e6))
         self.watchdog = health.Watchdog(settings.state_dir)
+        self.capacity = health.Capacity()  # whether it keeps up with its input
         self.connected = asyncio.Event()
         overrides = dict(analysis_overrides or {})
 
@@ -247,9 +248,10 @@ class ProcessorService:
                 log.warning("broker %s is back after %.0f s", self.settings.mqtt_url,
                             time.monotonic() - self._away_since)
             self._away_since, self._attempts = None, 0
+            self._client = client
+            self.capacity.reset()
             self._beat()
             log.info("processor subscribed on %s", self.settings.mqtt_url)
-            self._client = client
             consumer = asyncio.create_task(self._consume(client))
             publisher = asyncio.create_task(self._publish(out))
             ticker = asyncio.create_task(self._tick())
@@ -272,6 +274,10 @@ class ProcessorService:
 
     def beat(self) -> None:
         """The heartbeat file (service/health.py)."""
+        if self._client is not None and self.connected.is_set():
+            self.capacity.observe(self._client.idle_s)
+        else:  # away: its input does not wait for messages, it has none to wait for
+            self.capacity.reset()
         self.watchdog.write({
             "pid": os.getpid(),
             "mqtt_url": self.settings.mqtt_url,
@@ -279,6 +285,10 @@ class ProcessorService:
             "messages": self.stats.messages,
             "outbox": self._outbox.qsize(),  # derived events not yet handed to the broker
             "received": self._client.waiting if self._client else 0,  # not yet analysed
+            # the share of the last BUSY_WARN_S its input waited for messages, and whether
+            # that says it no longer keeps up (health.Capacity)
+            "input_idle_pct": self.capacity.idle_pct,
+            "at_capacity": self.capacity.at_capacity,
             "malformed": self.stats.malformed,
             "reconnects": self.stats.reconnects,
             "sessions": len(self.router.sessions),
@@ -307,6 +317,7 @@ class ProcessorService:
                 self.journal.append(kind[2], topic, body)
             self.journal.flush()
             client.ack_all(batch)  # analysed and journalled (or quarantined): done
+            self.capacity.observe(client.idle_s, len(batch))
             await asyncio.sleep(0)  # the publisher's turn, even while a backlog waits
 
     async def _tick(self) -> None:

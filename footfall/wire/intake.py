@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import struct
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import NamedTuple
 
@@ -265,6 +266,8 @@ class Intake:
         self._keepalive: asyncio.Task[None] | None = None
         self._packet_id = 0
         self._names: dict[str, bytes] = {}  # topics published to, as MQTT strings
+        self._idle_s = 0.0  # (idle_s)
+        self._idle_since: float | None = None
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -392,6 +395,14 @@ class Intake:
             raise aiomqtt.MqttError(f"the broker granted QoS {codes[0]} for {topic}, not {qos}")
 
     @property
+    def idle_s(self) -> float:
+        """Seconds :meth:`batches` has waited with nothing received, the wait under way
+        included: a consumer that keeps up waits now and then, one that never does is at its
+        capacity (service/health.py ``Capacity``)."""
+        since = self._idle_since
+        return self._idle_s + (time.monotonic() - since if since is not None else 0.0)
+
+    @property
     def waiting(self) -> int:
         """Messages received and not yet taken by the application."""
         return len(self._protocol.received) if self._protocol is not None else 0
@@ -405,7 +416,12 @@ class Intake:
             protocol = self._connected()
             if not protocol.received:
                 protocol.wakeup = loop.create_future()
-                await protocol.wakeup
+                self._idle_since = time.monotonic()
+                try:
+                    await protocol.wakeup
+                finally:
+                    self._idle_s += time.monotonic() - self._idle_since
+                    self._idle_since = None
                 continue
             yield protocol.take(max_messages)
 
