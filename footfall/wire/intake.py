@@ -48,6 +48,8 @@ MAX_PACKET_BYTES = 1024 * 1024
 READ_AHEAD_BYTES = 32 * 1024 * 1024
 #: topic names cached (str per name): the processor sees a few per device
 TOPIC_CACHE = 65536
+#: how long :meth:`Intake.disconnect` waits for the broker to close after our DISCONNECT
+DISCONNECT_WAIT_S = 2.0
 
 
 class Received(NamedTuple):
@@ -107,6 +109,7 @@ class _Protocol(asyncio.Protocol):
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.wakeup: asyncio.Future[None] | None = None
         self.heard = True  # any packet since the last keep-alive check
+        self.closing = False  # DISCONNECT sent: what still comes is read and dropped
         self._buffer = bytearray()
         self._topics: dict[bytes, str] = {}
 
@@ -117,6 +120,8 @@ class _Protocol(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return  # not acknowledged: the broker sends it again to the persistent session
         buf = self._buffer
         buf += data
         try:
@@ -328,7 +333,23 @@ class Intake:
                 # by batches()
         protocol = self._protocol
         if protocol is not None and protocol.error is None and protocol.transport is not None:
+            # then wait for the broker to close: it has read our last PUBACKs by then. Closing
+            # at once lost them now and then (the broker sent those messages again to the
+            # next connection of this session: 4 runs in 25 of test_intake's ack_all test, 0 in
+            # 75 since); a close with unread bytes in our socket is a reset, which can drop
+            # what the broker has not read yet
+            protocol.closing = True
+            protocol.received.clear()
+            protocol.waiting_bytes = 0
+            if protocol.paused:
+                protocol.paused = False
+                protocol.transport.resume_reading()
             protocol.transport.write(_DISCONNECT)
+            try:
+                await asyncio.wait([protocol.lost], timeout=min(self.timeout_s, DISCONNECT_WAIT_S))
+            finally:
+                self._close()
+            return
         self._close()
 
     def _close(self) -> None:
@@ -466,7 +487,8 @@ class Intake:
     async def until_disconnected(self) -> None:
         """Return (raising the ``MqttError``) once the connection breaks."""
         protocol = self._connected()
-        await protocol.lost
+        await asyncio.shield(protocol.lost)  # (cancelling us must not cancel it: disconnect
+        # waits for it)
         raise protocol.error or aiomqtt.MqttError("connection to the broker lost")
 
     def ack_all(self, messages: Sequence[Received]) -> None:

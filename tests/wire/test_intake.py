@@ -16,7 +16,7 @@ import pytest
 
 from footfall.stack.servers import Server
 from footfall.wire import mqtt
-from footfall.wire.intake import Intake
+from footfall.wire.intake import DISCONNECT_WAIT_S, Intake, Received
 from footfall.wire.mqtt import BrokerConfig
 
 
@@ -193,6 +193,49 @@ async def test_a_broker_sending_garbage_is_an_error(reply: bytes) -> None:
         with pytest.raises(aiomqtt.MqttError):  # at once: not by a keep-alive running out
             await asyncio.wait_for(take(), 3)
         await intake.disconnect()
+
+
+async def test_disconnect_waits_for_the_broker_to_close_but_not_for_ever() -> None:
+    """After its DISCONNECT the intake reads on until the broker closes (then the broker has
+    read the PUBACKs before it), also once a watch on the connection was cancelled; a broker
+    that never closes holds it DISCONNECT_WAIT_S."""
+    heard = bytearray()
+    closed_by_broker = asyncio.Event()
+
+    async def closes_after_disconnect(reader: asyncio.StreamReader,
+                                      writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # the CONNECT
+        writer.write(b"\x20\x02\x00\x00")
+        while b"\xe0\x00" not in heard:
+            heard.extend(await reader.read(1024))
+        writer.write(b"\x32\x06\x00\x01t\x00\x07x")  # still on its way: read and dropped
+        await asyncio.sleep(0.2)
+        writer.close()
+        closed_by_broker.set()
+
+    server, broker = await _serve(closes_after_disconnect)
+    async with server:
+        intake = Intake(broker, client_id="polite", keepalive_s=0)
+        await intake.connect()
+        protocol = intake._connected()
+        # as the processor does: its watch on the output connection cancelled first
+        watch = asyncio.create_task(intake.until_disconnected())
+        await asyncio.sleep(0)
+        watch.cancel()
+        await asyncio.wait([watch])
+        intake.ack_all([Received("t", b"x", 1, 7, False)])
+        await asyncio.wait_for(intake.disconnect(), 5)
+        assert closed_by_broker.is_set()  # it returned after the broker's close
+        assert heard == b"\x40\x02\x00\x07\xe0\x00"  # the PUBACK, then the DISCONNECT
+        assert not protocol.received
+
+    server, silent = await _fake_broker(b"")  # reads for ever, never closes
+    async with server:
+        intake = Intake(silent, client_id="kept", keepalive_s=0)
+        await intake.connect()
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(intake.disconnect(), DISCONNECT_WAIT_S + 3)
+        assert asyncio.get_running_loop().time() - started >= DISCONNECT_WAIT_S * 0.9
 
 
 async def test_refused_and_lost() -> None:
