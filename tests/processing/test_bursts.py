@@ -7,6 +7,7 @@ start."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +18,12 @@ from footfall.core.vocab import Placement, Side
 from footfall.processing import session as session_module
 from footfall.processing.detector import StepDetector
 from footfall.processing.session import SessionProcessor, detector_inputs
+from footfall.recordings.csv import choose_range_g, read_csv
+from footfall.recordings.framing import frame_counts
 from footfall.simulators.framing import to_frames
 from footfall.simulators.runner import RunnerParams, render, simulate_gait
-from footfall.wire.events import DeviceMeta
-from footfall.wire.frame import ImuFrame
+from footfall.wire.events import DeviceMeta, StepEvent
+from footfall.wire.frame import ImuFrame, g_to_counts
 from tests import COMPILED
 
 START_NS = 1_795_540_800_000_000_000
@@ -190,3 +193,36 @@ def test_a_frame_that_fails_mid_burst_leaves_the_detector_as_one_at_a_time(
     held, events = run(in_burst=False)
     assert held == failing * 25
     assert run(in_burst=True) == (held, events)
+
+
+def test_the_real_ankle_run_with_frames_lost_gives_the_same_events_in_bursts() -> None:
+    """The adeptdata ankle (tests/data, real: 25 min at 100 Hz, clipping at its -8 g rail)
+    framed with 5 % of the frames lost, as a lossy link or a full broker queue leaves it: in
+    the gate's bursts, the events of each frame on its own."""
+    run = read_csv(Path(__file__).parents[1] / "data" / "ankle-hip-adeptdata"
+                   / "acc_running_left_ankle.csv.gz")
+    range_g = choose_range_g(run.accel_g)
+    timed, stats = frame_counts(g_to_counts(run.accel_g, range_g),
+                                sample_rate_hz=run.sample_rate_hz, accel_range_g=range_g,
+                                start_utc_ns=START_NS, samples_per_frame=10,
+                                packet_loss_pct=5.0, seed=7)
+    frames = [t.frame for t in timed]
+    assert stats.frames_lost > 100
+
+    def processor() -> SessionProcessor:
+        p = SessionProcessor("anna", "s1")
+        p.set_meta("ankle", DeviceMeta(profile="csv", placement=Placement.FOOT, side=Side.LEFT,
+                                       sample_rate_hz=run.sample_rate_hz,
+                                       accel_range_g=range_g))
+        return p
+
+    alone, bursts = processor(), processor()
+    one: list[tuple[str, object]] = []
+    for frame in frames:
+        one += alone.feed_frame("ankle", frame)
+    burst: list[tuple[str, object]] = []
+    for at in range(0, len(frames), 37):
+        burst += bursts.feed_frames("ankle", frames[at:at + 37])
+    one += alone.finish()
+    assert sum(isinstance(event, StepEvent) for _, event in one) > 1000
+    assert _events(burst + bursts.finish()) == _events(one)
