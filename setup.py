@@ -20,6 +20,8 @@ COMPILED = [
     "footfall/processing/quality.py",
     "footfall/processing/detector.py",
     "footfall/processing/activity.py",
+    "footfall/processing/stats.py",
+    "footfall/processing/feedback.py",
     "footfall/processing/metrics.py",
     "footfall/processing/alerts.py",
     "footfall/processing/summary.py",

@@ -24,18 +24,18 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from footfall.core.errors import FootfallError
 
 log = logging.getLogger(__name__)
 
-_FRAME = struct.Struct("<II")
-_META = struct.Struct("<BBH")
+_FRAME: Final = struct.Struct("<II")
+_META: Final = struct.Struct("<BBH")
 #: topics whose record start (meta and topic) and its crc append_many keeps
-HEADS_CACHED = 4096
-SEGMENT_BYTES = 4 * 1024 * 1024
-_READ_CHUNK = 64 * 1024
+HEADS_CACHED: Final = 4096
+SEGMENT_BYTES: Final = 4 * 1024 * 1024
+_READ_CHUNK: Final = 64 * 1024
 
 
 class SpoolError(FootfallError):

@@ -24,7 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 from footfall.core.units import NS
 from footfall.processing.stats import median
@@ -32,13 +32,13 @@ from footfall.processing.tuning import MAX_STRIDE_S
 from footfall.wire.events import Activity, PauseEvent
 
 #: a watch's speed below this is standing: walking is ≥ ~0.8 m/s, a GPS at rest drifts below
-STOPPED_BELOW_MPS = 0.5
+STOPPED_BELOW_MPS: Final = 0.5
 #: a watch's "smart recording" leaves up to ~10 s between records while the runner moves; a
 #: silence longer than this is a stop (or a dropout, if the distance grew)
-RECORD_GAP_S = 15.0
+RECORD_GAP_S: Final = 15.0
 #: breaks at least this long are reported one by one: a traffic light, an aid station, a timer
 #: pause; shorter ones (a missed strike or two, a slow record) only count towards the times
-MIN_BREAK_S = 10.0
+MIN_BREAK_S: Final = 10.0
 #: old history is dropped in batches of at least this many entries (amortised O(1) each)
 TRIM_BATCH = 1024
 

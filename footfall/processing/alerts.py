@@ -44,7 +44,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from footfall.config.analysis import AlertConfig
 from footfall.core.units import NS
@@ -62,21 +62,21 @@ log = logging.getLogger(__name__)
 
 #: live: a device silent for this many of its own report intervals (when longer than
 #: ``no_data_s``) has gone quiet
-SILENT_INTERVALS = 3
+SILENT_INTERVALS: Final = 3
 Observed: TypeAlias = StepEvent | MetricsEvent | SessionMetricsEvent
 Alert: TypeAlias = tuple[str, AlertEvent]  # (device, event), like the processor's outputs
 
-SEVERITY: dict[RuleName, Severity] = {
+SEVERITY: Final[dict[RuleName, Severity]] = {
     "impact": "warning", "cadence_target": "warning", "cadence_drift": "info",
     "asymmetry": "info", "clipping": "warning", "packet_loss": "warning",
     "sensor_offline": "critical", "no_data": "critical",
 }
-RULES = tuple(SEVERITY)
+RULES: Final = tuple(SEVERITY)
 #: rules judged on a device's own data, and on the session's combined figures
-DEVICE_DATA_RULES: tuple[RuleName, ...] = ("impact", "clipping", "packet_loss")
-SESSION_RULES: tuple[RuleName, ...] = ("cadence_target", "cadence_drift", "asymmetry")
+DEVICE_DATA_RULES: Final[tuple[RuleName, ...]] = ("impact", "clipping", "packet_loss")
+SESSION_RULES: Final[tuple[RuleName, ...]] = ("cadence_target", "cadence_drift", "asymmetry")
 #: rules about the link itself: no metrics while they hold
-CONNECTIVITY_RULES: tuple[RuleName, ...] = ("sensor_offline", "no_data")
+CONNECTIVITY_RULES: Final[tuple[RuleName, ...]] = ("sensor_offline", "no_data")
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ verdict is the same however the stream is cut into frames.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -33,18 +33,18 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: the last two steps of a 12-bit converter (each 1/2048 of the range): a sample this close to
 #: the rail sat on it, or passed it between two samples
-RAIL_TOLERANCE = 0.001
+RAIL_TOLERANCE: Final = 0.001
 #: the smallest full-scale range accelerometers have (±2 g): nothing below it is a rail (the
 #: sacral data set's vertical axis is floored at 0 g by its authors, which is no clipping)
-MIN_FULL_SCALE_G = 2.0
+MIN_FULL_SCALE_G: Final = 2.0
 #: strikes stopping at exactly the same extreme value before it counts as a rail
-RAIL_HITS = 3
+RAIL_HITS: Final = 3
 #: equal samples in a row at the extreme that make a flat top
-FLAT_SAMPLES = 3
+FLAT_SAMPLES: Final = 3
 
 
 #: int16 counts within ``RAIL_TOLERANCE`` of full scale: |count| ≥ this
-RAIL_COUNTS = int(np.ceil((1.0 - RAIL_TOLERANCE) * INT16_FULL_SCALE))
+RAIL_COUNTS: Final = int(np.ceil((1.0 - RAIL_TOLERANCE) * INT16_FULL_SCALE))
 
 
 def full_scale_mask(counts: npt.NDArray[np.int16]) -> BoolArray:
@@ -70,14 +70,16 @@ class RailState:
 
 def _extremes(axes_g: FloatArray) -> list[tuple[int, float]]:
     """(sign, magnitude): the region's largest value and its most negative one (any axis)."""
-    return [(1, float(axes_g.max())), (-1, -float(axes_g.min()))]
+    # (the reductions called directly: ndarray.max goes through a Python-level wrapper)
+    return [(1, float(np.maximum.reduce(axes_g, axis=None))),
+            (-1, -float(np.minimum.reduce(axes_g, axis=None)))]
 
 
 def judge(axes_g: FloatArray, at_full_scale: BoolArray, rails: RailState) -> ClipRule | None:
     """Which rule (if any) finds the peak region ``axes_g`` (samples × axes, g) clipped;
     ``at_full_scale`` is :func:`full_scale_mask` of the same samples. ``rails`` is read, not
     changed (:func:`remember` adds an accepted strike)."""
-    if at_full_scale.any():
+    if np.logical_or.reduce(at_full_scale, axis=None):
         return "full_scale"
     extremes = _extremes(axes_g)
     top = max(m for _, m in extremes)  # a clipped axis sits at the rail: the region's top
@@ -90,7 +92,7 @@ def judge(axes_g: FloatArray, at_full_scale: BoolArray, rails: RailState) -> Cli
         return "rail"
     if top >= MIN_FULL_SCALE_G:
         at_top = np.abs(axes_g) == top
-        for axis in np.flatnonzero(at_top.sum(axis=0) >= FLAT_SAMPLES).tolist():
+        for axis in (np.add.reduce(at_top, axis=0) >= FLAT_SAMPLES).nonzero()[0].tolist():
             if _longest_run(at_top[:, axis]) >= FLAT_SAMPLES:
                 return "flat"
     return None
@@ -99,8 +101,8 @@ def judge(axes_g: FloatArray, at_full_scale: BoolArray, rails: RailState) -> Cli
 def remember(axes_g: FloatArray, rails: RailState) -> None:
     """An accepted strike's peak region: update the extremes and the rail (a value beyond a
     "rail" shows it was none)."""
-    if rails.rail_g is not None and \
-            float(np.abs(axes_g).max()) > (1.0 + RAIL_TOLERANCE) * rails.rail_g:
+    if rails.rail_g is not None and float(np.maximum.reduce(np.abs(axes_g), axis=None)) \
+            > (1.0 + RAIL_TOLERANCE) * rails.rail_g:
         rails.rail_g = None
     for key, magnitude in _extremes(axes_g):
         level, hits = rails.levels.get(key, (0.0, 0))
@@ -115,5 +117,5 @@ def remember(axes_g: FloatArray, rails: RailState) -> None:
 def _longest_run(mask: BoolArray) -> int:
     """The longest run of True in ``mask``."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = (edges == 1).nonzero()[0], (edges == -1).nonzero()[0]
     return int((ends - starts).max()) if starts.size else 0

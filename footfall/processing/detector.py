@@ -29,10 +29,11 @@ import itertools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import as_strided
 from scipy import signal
 
 from footfall.config.analysis import DetectorConfig
@@ -69,29 +70,31 @@ except ImportError:  # a SciPy that moved it: the public function
 
 #: a peak this many times stronger than the last strike is taken even inside the refractory,
 #: and restarts the strike history
-OVERRIDE_RATIO = 1.5
+OVERRIDE_RATIO: Final = 1.5
 #: gait.md (Mitschke 2017): 200 Hz is enough to sample the impact peak itself
-MIN_PTA_RATE_HZ = 200.0
+MIN_PTA_RATE_HZ: Final = 200.0
 #: a strong candidate the refractory blocked this near the middle of a stride, on this many
 #: strides in a row, means the refractory spans two strides (learnt at a walk, now running):
 #: the interval history is dropped so the refractory falls back to its minimum
-HALVED_MIDDLE = (0.4, 0.6)
-HALVED_STRIDES = 6
+#: (two floats, not a tuple: mypyc cannot hold a Final tuple of floats, it reads as unset)
+HALVED_MIDDLE_LO: Final = 0.4
+HALVED_MIDDLE_HI: Final = 0.6
+HALVED_STRIDES: Final = 6
 #: a clipped peak was at least at the rail: the threshold's reference counts it this much
 #: higher, or a sensor clipping every impact would let swing peaks pass as strikes
-CLIPPED_HEADROOM = 1.25
+CLIPPED_HEADROOM: Final = 1.25
 #: a rising edge spans at least this fraction of the peak's height above 1 g
-MIN_RISE_FRACTION = 0.5
+MIN_RISE_FRACTION: Final = 0.5
 #: across a data gap an interval counts only if it is below this × the typical interval
-GAP_INTERVAL_RATIO = 1.4
+GAP_INTERVAL_RATIO: Final = 1.4
 #: the shortest row of samples a stream keeps (more when the look-back is longer): filled by
 #: frames until it is full, then shifted back to what decisions still read
-ROW_MIN_SAMPLES = 512
+ROW_MIN_SAMPLES: Final = 512
 #: held strikes at a segment's start are released once three of them have two intervals
 #: agreeing within this (running strides vary by a few percent from one to the next) …
-HOLD_PATTERN_TOLERANCE = 0.10
+HOLD_PATTERN_TOLERANCE: Final = 0.10
 #: … or once the first held one is a slowest stride old: a stride pattern is overdue by then
-HOLD_MAX_S = MAX_STRIDE_S
+HOLD_MAX_S: Final = MAX_STRIDE_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +211,22 @@ class _Rows:
         """Drop the first ``by`` columns of ``row`` (of which ``filled`` hold samples)."""
         for a in (self.filtered, self.resultant, self.axial, self.rail, self.axes):
             a[row, :filled - by] = a[row, by:filled]
+
+
+def _max(a: npt.NDArray[Any], axis: int | None = None) -> Any:
+    """``a.max(axis)``: the same reduction, called directly (``ndarray.max`` goes through a
+    Python-level wrapper, a few µs for the few samples the detector's decisions read)."""
+    return np.maximum.reduce(a, axis=axis)
+
+
+def _runs(a: npt.NDArray[Any], m: int) -> npt.NDArray[Any]:
+    """Rows ``a`` (rows, width[, 3]) as runs of ``m`` consecutive elements of its flat
+    layout, one from each element on (a writeable view, no copy): ``_runs(a, m)[i]`` is
+    ``a.reshape(-1, …)[i:i + m]``, so indexing it with many starts reads or writes a run per
+    start in one NumPy call."""
+    flat = a.reshape(-1, *a.shape[2:])
+    return as_strided(flat, shape=(flat.shape[0] - m + 1, m, *flat.shape[1:]),
+                      strides=(flat.strides[0], *flat.strides), writeable=True)
 
 
 @dataclass(slots=True, eq=False)
@@ -446,9 +465,11 @@ class StepDetector:
         segment (each stream at most once). Samples are filtered and stored and the candidate
         peaks found; :meth:`decide_row` then decides each stream — together the same as
         :meth:`process` stream by stream. Nothing changes unless all of it succeeds."""
-        k, m = resultant_g.shape
+        k, m = int(resultant_g.shape[0]), int(resultant_g.shape[1])  # (native ints)
         width = self._rows.width
-        where = []  # per stream: row, filled, decide_from and segment start (columns)
+        # per stream: row, filled, decide_from and segment start (columns), in one flat list
+        # (a NumPy array from a flat list of ints costs a quarter of one from tuples)
+        where: list[int] = []
         for state in states:
             if not state.active:
                 raise ValueError("append_rows continues active segments only: use process")
@@ -456,55 +477,60 @@ class StepDetector:
                 self._room(state, m)
                 width = self._rows.width
             base = state.base
-            where.append((state.row, state.n, state.decide_from - base, state.seg_start - base))
+            where.append(state.row)
+            where.append(state.n)
+            where.append(state.decide_from - base)
+            where.append(state.seg_start - base)
         rows = self._rows  # (after any widening)
         r, n, lo, seg = np.array(where, dtype=np.intp).reshape(k, 4).T
         if self.ba is not None:
             y, zf = _lfilter(*self.ba, resultant_g, rows.zi[r])
         else:
             y, zf = resultant_g, rows.zi[r]
-        # the rows as flat arrays, addressed by row * width + column: NumPy's one-index fast
-        # path, half the cost of (rows, columns) index pairs (the same elements)
+        # each stream's m new samples are m consecutive elements of the flat rows, from
+        # row * width + filled: written as runs (_runs), a copy per stream, not an index
+        # per sample (a quarter of the cost; the same elements)
         width = rows.width
-        at = ((r * width + n)[:, None] + np.arange(m)).ravel()
-        rows.filtered.reshape(-1)[at] = y.ravel()
-        rows.resultant.reshape(-1)[at] = resultant_g.ravel()
-        rows.axial.reshape(-1)[at] = axial_g.ravel()
-        rows.rail.reshape(-1)[at] = rail.ravel()
-        rows.axes.reshape(-1, 3)[at] = axes_g.reshape(-1, 3)
+        at = r * width + n
+        _runs(rows.filtered, m)[at] = y
+        _runs(rows.resultant, m)[at] = resultant_g
+        _runs(rows.axial, m)[at] = axial_g
+        _runs(rows.rail, m)[at] = rail
+        _runs(rows.axes, m)[at] = axes_g
         # the window each stream decides now: one chunk long except near a segment's start
         hi = n + m - 1 - self.lookahead
         whole = hi - lo + 1 == m
         found: list[list[int] | None] = [[] if w else None for w in whole.tolist()]
         if whole.any():
-            w = np.flatnonzero(whole)
+            w = whole.nonzero()[0]
             f = rows.filtered
-            flat = f.reshape(-1)
-            wat = (r[w] * width + lo[w])[:, None] + np.arange(m)
-            mid = flat[wat]
-            # (the neighbours stay in the stream's own row: a window starts at least
-            # history_len columns in, _start_segment and _room keep that much before
-            # decide_from, and it ends at least the look-ahead (≥ 1) before the filled end)
-            local = (mid >= self.profile.min_peak_g) & (mid > flat[wat - 1]) \
-                & (mid >= flat[wat + 1])
+            # each window with a neighbour on either side, in one gather (the neighbours stay
+            # in the stream's own row: a window starts at least history_len columns in,
+            # _start_segment and _room keep that much before decide_from, and it ends at
+            # least the look-ahead (≥ 1) before the filled end)
+            around = _runs(f, m + 2)[r[w] * width + lo[w] - 1]
+            mid = around[:, 1:-1]
+            local = (mid >= self.profile.min_peak_g) & (mid > around[:, :-2]) \
+                & (mid >= around[:, 2:])
             # nothing precedes a segment's first sample: not a peak
             first = seg[w] - lo[w]
-            at_first = np.flatnonzero((first >= 0) & (first < m))
+            at_first = ((first >= 0) & (first < m)).nonzero()[0]
             local[at_first, first[at_first]] = False
             wi, ci = np.nonzero(local)
             if wi.size:
                 t = lo[w][wi] + ci
                 cr = r[w][wi][:, None]
                 vals = mid[wi, ci]
-                keep = (vals > f[cr, t[:, None] - self._back_offsets].max(axis=1)) \
-                    & (vals >= f[cr, t[:, None] + self._ahead_offsets].max(axis=1))
+                keep = (vals > _max(f[cr, t[:, None] - self._back_offsets], 1)) \
+                    & (vals >= _max(f[cr, t[:, None] + self._ahead_offsets], 1))
                 for i, col in zip(w[wi[keep]].tolist(), t[keep].tolist(), strict=True):
                     candidates = found[i]
                     if candidates is not None:
                         candidates.append(col)
         rows.zi[r] = zf
         out = []
-        for state, last, candidates in zip(states, hi.tolist(), found, strict=True):
+        lasts: list[int] = hi.tolist()  # (typed: native arithmetic in the compiled build)
+        for state, last, candidates in zip(states, lasts, found, strict=True):
             state.n += m
             out.append(Found(state.base + last, candidates))
         return out
@@ -549,7 +575,7 @@ class StepDetector:
         y = state.filtered
         mid = y[lo:hi + 1]
         floor = self.profile.min_peak_g
-        if not state.holding and mid.max() < floor:  # (most frames): no candidate
+        if not state.holding and _max(mid) < floor:  # (most frames): no candidate
             state.decide_from = last + 1
             return []
         local = (mid >= floor) & (mid > y[lo - 1:hi]) & (mid >= y[lo + 1:hi + 2])
@@ -557,11 +583,11 @@ class StepDetector:
         if 0 <= first < local.shape[0]:
             local[first] = False  # nothing precedes a segment's first sample: not a peak
         peaks: list[Peak] = []
-        t_idx = np.flatnonzero(local)
+        t_idx = local.nonzero()[0]
         if t_idx.size:
             t_idx = t_idx + lo
-            back = y[t_idx[:, None] - self._back_offsets].max(axis=1)
-            ahead = y[t_idx[:, None] + self._ahead_offsets].max(axis=1)
+            back = _max(y[t_idx[:, None] - self._back_offsets], 1)
+            ahead = _max(y[t_idx[:, None] + self._ahead_offsets], 1)
             vals = y[t_idx]
             for t in t_idx[(vals > back) & (vals >= ahead)].tolist():
                 if state.holding:
@@ -660,7 +686,7 @@ class StepDetector:
         seg0 = state.seg_start - state.base
         a, b = max(t - self.search, seg0), min(t + self.search + 1, real_end)
         r = state.resultant
-        p = a + int(np.argmax(r[a:b]))
+        p = a + int(r[a:b].argmax())
         impact = float(r[p])
         if impact < self.profile.min_impact_g:
             return None
@@ -668,7 +694,7 @@ class StepDetector:
                                    state.history.rails)
         # its rise is sought back past what blocked it: that may be the echo being dropped
         k, frac, _ = self._rise(state.filtered, t, max(t - self.rise_window, seg0))
-        axial = float(np.max(np.abs(state.axial[a:b])))
+        axial = float(_max(np.abs(state.axial[a:b])))
         confirm = min(state.base + t + self.lookahead, state.base + real_end - 1)
         peak = Peak(index=state.base + p, confirm_index=confirm, impact_g=impact,
                     impact_axial_g=axial, loading_rate_gps=0.0, clipped=clip_rule is not None,
@@ -703,7 +729,7 @@ class StepDetector:
         seg0 = state.seg_start - state.base
         a, b = max(t - self.search, seg0), min(t + self.search + 1, real_end)
         r = state.resultant
-        p = a + int(np.argmax(r[a:b]))
+        p = a + int(r[a:b].argmax())
         impact = float(r[p])
         if self._rejected(h, impact * CLIPPED_HEADROOM, refractory):
             if refractory and h.last_impact_g is not None \
@@ -721,9 +747,9 @@ class StepDetector:
         # otherwise the adaptive threshold
         if impact < self.profile.min_impact_g or self._rejected(h, effective, refractory):
             return None
-        axial = float(np.max(np.abs(state.axial[a:b])))
+        axial = float(_max(np.abs(state.axial[a:b])))
         c = max(p - self.loading, seg0)
-        m = c + int(np.argmin(r[c:p + 1]))
+        m = c + int(r[c:p + 1].argmin())
         loading = (impact - float(r[m])) * self.sample_rate_hz / (p - m) if p > m else 0.0
         since = seg0 if h.last_candidate is None else max(seg0, h.last_candidate - state.base + 1)
         k, frac, found = self._rise(state.filtered, t, max(t - self.rise_window, since))
@@ -768,8 +794,8 @@ class StepDetector:
         strong blocked peak mid-stride is this leg's own strike."""
         blocked, h.strong_blocked = h.strong_blocked, None
         middle = blocked is not None and h.last_candidate is not None and g > h.last_candidate \
-            and HALVED_MIDDLE[0] <= (blocked - h.last_candidate) / (g - h.last_candidate) \
-            <= HALVED_MIDDLE[1]
+            and HALVED_MIDDLE_LO <= (blocked - h.last_candidate) / (g - h.last_candidate) \
+            <= HALVED_MIDDLE_HI
         h.halved_strides = h.halved_strides + 1 if middle else 0
         if h.halved_strides < HALVED_STRIDES:
             return False
@@ -800,13 +826,13 @@ class StepDetector:
         """(index, fraction, found) where ``y`` last rose through half-way from its minimum
         over ``start … t`` to ``y[t]``; not found (index ``t``) when there is no real rise."""
         seg = y[start:t + 1]
-        lowest = float(seg.min())
+        lowest = float(np.minimum.reduce(seg))
         # a real strike rises from well below its peak; a shallow "rise" means the trough
         # lies before the data began (a strike cut by the start of the stream)
         if float(y[t]) - lowest < MIN_RISE_FRACTION * (float(y[t]) - 1.0):
             return t, 0.0, False
         half = 0.5 * (lowest + float(y[t]))
-        below = np.flatnonzero(seg < half)
+        below = (seg < half).nonzero()[0]
         if below.size == 0:
             return t, 0.0, False
         k = start + int(below[-1])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 from footfall.config.limits import Limits
 from footfall.wire.events import RscSample
@@ -27,7 +28,7 @@ from footfall.wire.frame import ImuFrame
 
 log = logging.getLogger(__name__)
 
-SEQ_MODULO = 1 << 32
+SEQ_MODULO: Final = 1 << 32
 
 Data = ImuFrame | RscSample
 

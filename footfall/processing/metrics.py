@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -24,13 +24,13 @@ from footfall.processing.tuning import CADENCE_SPEED_SLOPE_SPM_PER_MPS
 from footfall.wire.events import Activity, PauseEvent
 
 #: trend needs this much per-second history before it is reported
-MIN_TREND_POINTS = 30
+MIN_TREND_POINTS: Final = 30
 
 
 #: the end-of-run window: the last 10 % of the running time, at least the baseline's length
 #: (both medians equally robust), at most 10 minutes (late-race fatigue is not averaged away)
-FINAL_FRACTION = 0.10
-FINAL_MAX_S = 600.0
+FINAL_FRACTION: Final = 0.10
+FINAL_MAX_S: Final = 600.0
 #: how far back in data time a stream's observations are kept: every window a figure is taken
 #: over reaches back less (the longest, the trend, is 2 min), and a baseline mark dated earlier
 #: than this is taken from here. Older observations are dropped, so an hour of running costs

@@ -25,20 +25,21 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Final
 
 from footfall.wire.frame import FLAG_GAP_BEFORE, ImuFrame
 
 log = logging.getLogger(__name__)
 
-GAP_TOLERANCE_SAMPLES = 1.5
+GAP_TOLERANCE_SAMPLES: Final = 1.5
 #: sensor clock and UTC may disagree about a gap by this much (or a quarter of it: WitMotion's
 #: clock is its sample count, mapped with a fitted rate) before one of them is taken as wrong
-CLOCK_AGREEMENT_S = 2.0
-CLOCK_AGREEMENT_FRACTION = 0.25
-SEQ_MODULO = 1 << 32
-RECENT_STRIKES = 20
+CLOCK_AGREEMENT_S: Final = 2.0
+CLOCK_AGREEMENT_FRACTION: Final = 0.25
+SEQ_MODULO: Final = 1 << 32
+RECENT_STRIKES: Final = 20
 #: lost seq ranges remembered to tell a late frame from a duplicate
-RECENT_LOSSES = 64
+RECENT_LOSSES: Final = 64
 
 
 @dataclass(slots=True, init=False)

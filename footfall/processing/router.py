@@ -20,6 +20,7 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.config.limits import Limits
@@ -42,17 +43,17 @@ from footfall.wire.topics import INPUT_STREAMS, RESUME_STREAMS, SESSION_DEVICE, 
 log = logging.getLogger(__name__)
 
 #: inputs of the session itself (device ``session``), not of a sensor
-SESSION_INPUTS = frozenset({Stream.CONTROL, Stream.FEEDBACK_STATE})
+SESSION_INPUTS: Final = frozenset({Stream.CONTROL, Stream.FEEDBACK_STATE})
 #: what the router analyses; every other stream is derived (the processor's own output)
-ROUTED_STREAMS = INPUT_STREAMS | RESUME_STREAMS
+ROUTED_STREAMS: Final = INPUT_STREAMS | RESUME_STREAMS
 #: an empty payload on these is a cleared retained message, not an input
-RETAINED_INPUTS = frozenset({Stream.META, Stream.STATUS, *SESSION_INPUTS})
+RETAINED_INPUTS: Final = frozenset({Stream.META, Stream.STATUS, *SESSION_INPUTS})
 #: valid topics parsed once (a sensor sends 40 frames a second on the same topic); bounded
-TOPIC_CACHE_SIZE = 20_000
+TOPIC_CACHE_SIZE: Final = 20_000
 #: sessions whose retained meta, status and feedback state wait for the session to start here
 #: (its first data or command); beyond it the oldest go (a broker holds every session's that
 #: ever ran)
-MAX_HELD_SESSIONS = 10_000
+MAX_HELD_SESSIONS: Final = 10_000
 Routed = tuple[Topic, Event]
 #: a retained message of a session not running here, waiting for it
 Held = DeviceMeta | DeviceStatus | FeedbackState

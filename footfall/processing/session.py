@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -82,20 +82,20 @@ Event: TypeAlias = DerivedEvent | FeedbackOutput
 Output: TypeAlias = tuple[str, Event]
 #: a trunk sensor's step longer than this spans a stop: half the slowest stride
 #: (:data:`~footfall.processing.tuning.MAX_STRIDE_S`)
-MAX_STEP_S = MAX_STRIDE_S / 2
+MAX_STEP_S: Final = MAX_STRIDE_S / 2
 #: no one runs faster than this (Kiernan 2023): a higher per-step cadence is no step rate
-MAX_CADENCE_SPM = 60.0 * MAX_STEP_RATE_HZ
+MAX_CADENCE_SPM: Final = 60.0 * MAX_STEP_RATE_HZ
 #: a stream's frame anchors are trimmed once there are this many (a few frames more kept
 #: are harmless: a sample's time comes from the last anchor at or before it); more than a
 #: detector row holds (~20–40 frames), or the trim would run at every frame
-ANCHORS_UNTRIMMED = 64
+ANCHORS_UNTRIMMED: Final = 64
 #: a run of frames through the detector in one call (SessionProcessor.feed_frames) is cut at
 #: this many samples: the detector's rows, shared by its streams, are ROW_MIN_SAMPLES (512)
 #: wide or more, and a run must fit beside what decisions still read
 RUN_MAX_SAMPLES = 256
 #: a command may be this far ahead of a device's latest sample and still be on its timeline
 #: (BLE, frame fill and the broker delay data, not the therapist's key press)
-COMMAND_LEAD_S = 5.0
+COMMAND_LEAD_S: Final = 5.0
 
 
 @dataclass(slots=True, init=False)

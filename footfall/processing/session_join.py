@@ -28,6 +28,7 @@ import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 from footfall.config.analysis import AnalysisConfig
 from footfall.core.units import NS
@@ -41,12 +42,12 @@ from footfall.wire.events import (
 )
 
 #: a step (one leg's strike to the other's) longer than this is a pause, not a step
-MAX_STEP_S = 1.0
+MAX_STEP_S: Final = 1.0
 #: a device's latest metrics count towards the session figures while this fresh (data time)
-FRESH_S = 2.5
+FRESH_S: Final = 2.5
 #: a grid second is complete once every active device is this far past it
-MARGIN_NS = NS
-STATES = ("warmup", "collecting", "set")
+MARGIN_NS: Final = NS
+STATES: Final = ("warmup", "collecting", "set")
 
 
 @dataclass(slots=True)

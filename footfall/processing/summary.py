@@ -26,6 +26,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def target_band_spm(target_spm: float, alerts: AlertConfig) -> tuple[float, floa
     half = target_spm * alerts.cadence_below_target_pct / 100
     return target_spm - half, target_spm + half
 #: the order clipping rules are listed in (docs/metrics.md, "Clipping")
-CLIP_RULES = ("full_scale", "rail", "flat")
+CLIP_RULES: Final = ("full_scale", "rail", "flat")
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from footfall.ingest.spool import SEGMENT_BYTES, Spool, SpoolError
 
@@ -36,12 +37,12 @@ log = logging.getLogger(__name__)
 
 SessionKey = tuple[str, str]
 #: topics whose UTF-8 is kept (a session's devices send on a few)
-TOPICS_CACHED = 65536
+TOPICS_CACHED: Final = 65536
 #: the journal's own records (not footfall topics, which start with ``footfall/``): a session's
 #: end, and an older per-session journal moved into the log
-OWN = "$journal/"
-ENDED = OWN + "ended/"
-MIGRATED = OWN + "migrated/"
+OWN: Final = "$journal/"
+ENDED: Final = OWN + "ended/"
+MIGRATED: Final = OWN + "migrated/"
 
 
 def _key(topic: str) -> SessionKey:

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import aiomqtt
 
@@ -51,35 +52,35 @@ from footfall.wire.topics import (
 log = logging.getLogger(__name__)
 
 #: how often silent devices and ended sessions are checked
-TICK_S = 1.0
+TICK_S: Final = 1.0
 #: a session whose devices all ended is finished once nothing came for this long
-SESSION_END_GRACE_S = 2.0
+SESSION_END_GRACE_S: Final = 2.0
 #: messages analysed between two journal flushes and acknowledgements. Mosquitto 2.0.11 sends
 #: a client that keeps acknowledging far more than its in-flight window (40,000+ were seen
 #: waiting in a busy subscriber's queue), so a batch can be larger than the window. A step
 #: waits for the end of its batch: 4,000 gave a p95 over 1 s at 600 sensors, 1,000 741 ms,
 #: with the same throughput (docs/benchmarks.md)
-MAX_BATCH = 1000
+MAX_BATCH: Final = 1000
 #: events published together, their PUBACKs awaited before the next ones (the QoS 1 window).
 #: The publisher gets a turn between two input batches, and its PUBACKs come back a turn
 #: later: at 100 it sent ~100 events per 1,000 messages analysed, fewer than 700 sensors
 #: make (~75 events/1,000 messages, with PUBACKs a turn late): the outbox grew by ~50
 #: events/s and steps waited in it (docs/benchmarks.md). What one batch makes goes in one.
-PUBLISH_BATCH = 2000
+PUBLISH_BATCH: Final = 2000
 #: received messages that may wait for analysis before the input connection stops reading
 #: (wire.mqtt.client's read_ahead): a processor fed faster than it analyses — a replay at full
 #: speed, a backlog after a restart — keeps the backlog in the broker, not in its memory
-READ_AHEAD = 2 * MAX_BATCH
+READ_AHEAD: Final = 2 * MAX_BATCH
 #: topics whose kind (_kind) is remembered; past it the memory starts afresh
-TOPIC_KINDS = 65536
+TOPIC_KINDS: Final = 65536
 #: the cyclic garbage collector's thresholds for a processor process (Python's default:
 #: 700, 10, 10). A frame allocates a few dozen tracked objects (events, arrays' views, lists)
 #: that reference counting frees at once, so the default ran a collection every ~20 frames and
 #: a full one, over every session's state, every ~2,000: 7 % of the CPU per message
 #: in-process (200 sensors, 5 A/B runs: 57.1 → 53.3 µs). Cycles still get collected.
-GC_THRESHOLDS = (20_000, 50, 1_000)
+GC_THRESHOLDS: Final = (20_000, 50, 1_000)
 #: the longest wait between two attempts to reach the broker
-MAX_RETRY_S = 5.0
+MAX_RETRY_S: Final = 5.0
 EventCallback = Callable[[Topic, Event], None]
 
 

@@ -21,7 +21,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Final, Protocol
 
 import httpx
 
@@ -30,9 +30,9 @@ from footfall.core.errors import FootfallError
 
 log = logging.getLogger(__name__)
 
-PRECISION = "ms"
+PRECISION: Final = "ms"
 #: InfluxData's advice; larger batches only cost latency
-MAX_BATCH_LINES = 5000
+MAX_BATCH_LINES: Final = 5000
 
 
 class InfluxError(FootfallError):

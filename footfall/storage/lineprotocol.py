@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from footfall.storage.schema import MEASUREMENTS, FieldType
 from footfall.wire.events import DerivedEvent, FeedbackOutput, RscSample
@@ -19,8 +19,8 @@ StoredEvent = DerivedEvent | RscSample | FeedbackOutput
 
 
 #: tag sets → their line protocol text (bounded: tags come from the network)
-TAG_TEXTS_CACHED = 10_000
-_TAG_TEXTS: dict[tuple[tuple[str, str], ...], str] = {}
+TAG_TEXTS_CACHED: Final = 10_000
+_TAG_TEXTS: Final[dict[tuple[tuple[str, str], ...], str]] = {}
 
 
 def _escape_tag(value: str) -> str:
@@ -41,11 +41,13 @@ def _float(value: Any) -> str | None:
 
 
 def _string(value: Any) -> str:
-    text = str(value.value if hasattr(value, "value") else value)
+    # (a StrEnum is its value as a str: str() of it, not the enum's Python-level property)
+    text = str(value) if isinstance(value, str) else str(
+        value.value if hasattr(value, "value") else value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_FORMATS: dict[FieldType, Callable[[Any], str | None]] = {
+_FORMATS: Final[dict[FieldType, Callable[[Any], str | None]]] = {
     "boolean": _boolean, "integer": _integer, "float": _float, "string": _string}
 
 

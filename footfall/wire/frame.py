@@ -10,38 +10,38 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from footfall.core.errors import InputError
 
-MAGIC = b"FF"
-VERSION = 1
+MAGIC: Final = b"FF"
+VERSION: Final = 1
 #: magic, version, channels, seq, sensor_time_us, utc_ns, sample_rate_hz, accel_range_g,
 #: gyro_range_dps, n_samples, flags
-HEADER = struct.Struct("<2sBBIQqfHHHH")
-HEADER_SIZE = HEADER.size  # 36 bytes
-INT16_FULL_SCALE = 32768
-MAX_SAMPLES = 65535
-ACCEL_CHANNELS = 3
-ACCEL_GYRO_CHANNELS = 6
+HEADER: Final = struct.Struct("<2sBBIQqfHHHH")
+HEADER_SIZE: Final = HEADER.size  # 36 bytes
+INT16_FULL_SCALE: Final = 32768
+MAX_SAMPLES: Final = 65535
+ACCEL_CHANNELS: Final = 3
+ACCEL_GYRO_CHANNELS: Final = 6
 #: bounds of a frame's header: no sensor samples faster, no accelerometer has a wider range
-MAX_RATE_HZ = 100_000.0
+MAX_RATE_HZ: Final = 100_000.0
 #: … and none that steps can be found in slower (a stride lasts ~0.7 s)
-MIN_RATE_HZ = 1.0
-MAX_RANGE_G = 2000
+MIN_RATE_HZ: Final = 1.0
+MAX_RANGE_G: Final = 2000
 #: 2000-01-01 … 2100-01-01 (the same bounds as every JSON event's time)
-MIN_TIME_NS = 946_684_800 * 10**9
-MAX_TIME_NS = 4_102_444_800 * 10**9
-_INT16_LE = np.dtype("<i2")
+MIN_TIME_NS: Final = 946_684_800 * 10**9
+MAX_TIME_NS: Final = 4_102_444_800 * 10**9
+_INT16_LE: Final = np.dtype("<i2")
 #: flag bit: the sample counter/timestamp of this frame does not follow the previous one
-FLAG_GAP_BEFORE = 0x0001
+FLAG_GAP_BEFORE: Final = 0x0001
 #: what :meth:`ImuFrame.replace` copies: the constructor's arguments
-_FIELDS = ("seq", "sensor_time_us", "utc_ns", "sample_rate_hz", "accel_range_g", "counts",
+_FIELDS: Final = ("seq", "sensor_time_us", "utc_ns", "sample_rate_hz", "accel_range_g", "counts",
           "gyro_range_dps", "flags")
-_NO_SAMPLES = np.zeros((0, ACCEL_CHANNELS), dtype=_INT16_LE)  # (replaced by the payload's)
+_NO_SAMPLES: Final = np.zeros((0, ACCEL_CHANNELS), dtype=_INT16_LE)  # (replaced by the payload's)
 
 
 class FrameError(InputError):
@@ -157,6 +157,18 @@ def decode(payload: bytes | bytearray | memoryview) -> ImuFrame:
     """Decode a frame; raises :class:`FrameError` with the reason for anything malformed."""
     if len(payload) < HEADER_SIZE:
         raise FrameError(f"payload of {len(payload)} bytes is shorter than the header")
+    # (typed: the compiled build compares native ints, not Python objects)
+    magic: bytes
+    version: int
+    channels: int
+    seq: int
+    sensor_time_us: int
+    utc_ns: int
+    rate_hz: float
+    range_g: int
+    gyro_dps: int
+    n_samples: int
+    flags: int
     (magic, version, channels, seq, sensor_time_us, utc_ns, rate_hz, range_g, gyro_dps,
      n_samples, flags) = HEADER.unpack_from(payload)
     if magic != MAGIC:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from footfall.core.errors import InputError
 from footfall.core.ids import IdError, check_id
 
-ROOT = "footfall/v1"
+ROOT: Final = "footfall/v1"
 #: the pseudo-device under which session-wide derived streams (active alerts) are published
-SESSION_DEVICE = "session"
+SESSION_DEVICE: Final = "session"
 
 
 class Stream(StrEnum):
@@ -38,14 +39,15 @@ class Stream(StrEnum):
 
 #: what the processor takes: what devices send, and the therapist's commands. A replay
 #: republishes these, so the processor derives everything else again as it did live
-INPUT_STREAMS = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS, Stream.CONTROL})
+INPUT_STREAMS: Final = frozenset({Stream.IMU, Stream.RSC, Stream.META, Stream.STATUS,
+                                  Stream.CONTROL})
 #: what the processor derives
-DERIVED_STREAMS = frozenset(set(Stream) - INPUT_STREAMS)
+DERIVED_STREAMS: Final = frozenset(set(Stream) - INPUT_STREAMS)
 #: derived streams the processor reads back: its own retained feedback state, so that a
 #: restarted processor resumes a session's targets and feedback schedules (docs/coach.md)
-RESUME_STREAMS = frozenset({Stream.FEEDBACK_STATE})
+RESUME_STREAMS: Final = frozenset({Stream.FEEDBACK_STATE})
 #: published with the MQTT retain flag (docs/wire.md)
-RETAINED_STREAMS = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE,
+RETAINED_STREAMS: Final = frozenset({Stream.META, Stream.STATUS, Stream.ALERTS_ACTIVE,
                               Stream.FEEDBACK_STATE})
 
 
@@ -69,7 +71,8 @@ class Topic:
             raise TopicError(exc.reason) from None
 
     def __str__(self) -> str:
-        return f"{ROOT}/{self.athlete}/{self.session}/{self.device}/{self.stream.value}"
+        # (str() of a StrEnum is its value, without the enum's Python-level property)
+        return f"{ROOT}/{self.athlete}/{self.session}/{self.device}/{self.stream!s}"
 
     @classmethod
     def parse(cls, topic: str) -> Topic:
