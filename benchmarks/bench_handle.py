@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--one-by-one", action="store_true",
                         help="ProcessorService.handle per message (before: handle_many)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the handling here")
+    parser.add_argument("--batch-times", type=Path, metavar="NPY",
+                        help="save each batch's CPU time (s) here, in order: a batch that "
+                        "takes far longer than the others holds up the steps behind it")
     parser.add_argument("--lose-pct", type=float, default=0.0,
                         help="drop this share of the frames at random (seeded), as a broker "
                         "whose queue for the processor is full drops what comes in: what "
@@ -112,9 +115,12 @@ def main() -> None:
             flat = [m for batch in batches for m in batch]
             batches = [flat[i:i + args.batch] for i in range(0, len(flat), args.batch)]
 
+        spent_s: list[float] = []  # each batch's handling, for --batch-times
+
         def run() -> int:
             count = 0
             for batch in batches:
+                t0 = time.process_time()
                 accepted = ([service.handle(topic, body) for topic, body in batch]
                             if args.one_by_one else service.handle_many(batch))
                 for (topic, body), ok in zip(batch, accepted, strict=True):
@@ -125,6 +131,7 @@ def main() -> None:
                 service.journal.flush()
                 while not service.outbox.empty():  # nothing publishes here
                     service.outbox.get_nowait()
+                spent_s.append(time.process_time() - t0)
             return count
 
         if args.tuned:
@@ -138,6 +145,11 @@ def main() -> None:
         else:
             count = run()
         cpu = time.process_time() - cpu0
+        if args.batch_times:
+            np.save(args.batch_times, np.array(spent_s))
+            ms = np.array(spent_s) * 1e3
+            print(f"a batch: median {np.median(ms):.1f} ms, p99 {np.percentile(ms, 99):.1f}, "
+                  f"max {ms.max():.1f} ({len(ms)} batches; each one saved in {args.batch_times})")
         service._finish_all()  # the sessions' last events count in the digest too
         service.journal.close()
     print(f"{args.sensors} sensors, {count} messages: {cpu / count * 1e6:.1f} µs a message; "

@@ -54,6 +54,10 @@ from typing import Any
 import aiomqtt
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loadgen import start_tick
+
 from footfall.stack.servers import Server, free_port
 from footfall.wire import mqtt
 from footfall.wire.mqtt import BrokerConfig
@@ -90,6 +94,7 @@ class Result:
     sensors: int
     seconds: float
     load_before: float
+    stagger: bool = False
     load_after: float = 0.0
     sent_rate: float = 0.0
     handled_rate: float = 0.0
@@ -126,8 +131,9 @@ def pct(values: np.ndarray, q: float) -> float:
 
 
 async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: float,
-                   influx: Server, tmp: Path, profile: Path | None = None) -> Result:
-    result = Result(code, sensors, seconds, round(os.getloadavg()[0], 2))
+                   influx: Server, tmp: Path, profile: Path | None = None,
+                   stagger: bool = False) -> Result:
+    result = Result(code, sensors, seconds, round(os.getloadavg()[0], 2), stagger)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{code}-{sensors}-", dir=tmp))
     broker = Server("mosquitto", run_dir / "mosquitto", "127.0.0.1", free_port())
     broker.home.mkdir()
@@ -189,7 +195,8 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
             ticks = run_dir / "ticks.npy"
             loadgen = subprocess.Popen(
                 [sys.executable, str(HERE / "loadgen.py"), "--port", str(broker.port),
-                 "--sensors", str(sensors), "--seconds", str(seconds), "--log", str(ticks)],
+                 "--sensors", str(sensors), "--seconds", str(seconds), "--log", str(ticks),
+                 *(["--stagger"] if stagger else [])],
                 # the generator is this checkout's, whichever code the processor runs
                 env={k: v for k, v in os.environ.items() if k != "FOOTFALL_CONFIG"},
                 stdout=subprocess.PIPE, stderr=(run_dir / "loadgen.log").open("w"))
@@ -223,7 +230,9 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
             first = next(b for b in beats if b[0] >= int(sent_ns[0]))
             if before and before[-1][0] > first[0]:
                 at, handled = before[-1]
-                sent = metas + sensors * int(np.searchsorted(sent_ns, at, side="right"))
+                done = int(np.searchsorted(sent_ns, at, side="right"))  # ticks sent by then
+                sent = metas + sum(max(0, done - start_tick(i, stagger))
+                                   for i in range(sensors))
                 result.backlog_msgs = max(0, sent - handled)
                 result.handled_rate = round((handled - first[1]) / ((at - first[0]) / 1e9))
             result.backlog_s = round(result.backlog_msgs / (sensors * FRAMES_PER_S), 2)
@@ -242,6 +251,8 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
         frame = np.clip((arrived[:, 1] - start_ns) // FRAME_NS, 0,
                         sent_ns.size - 1)
         latency = (arrived[:, 0] - sent_ns[frame]) / 1e6
+        # (kept with --keep: each step's arrival and time, ns, for a look at the latency's tail)
+        np.save(run_dir / "steps.npy", arrived)
         result.outbox = outbox
         result.steps = int(arrived.shape[0])
         result.steps_per_sensor = round(result.steps / sensors, 1)
@@ -308,7 +319,8 @@ def markdown(results: list[Result]) -> str:
     for r in results:
         c = r.cores
         lines.append(
-            f"| {r.code} | {r.sensors} | {r.sent_rate:,.0f} | {r.handled_rate:,.0f} | "
+            f"| {r.code}{' (staggered)' if r.stagger else ''} | {r.sensors} | "
+            f"{r.sent_rate:,.0f} | {r.handled_rate:,.0f} | "
             f"{r.backlog_s:.1f} s | {'yes' if r.sustained else '**no**'} | "
             f"{r.steps_per_sensor} | {r.latency_ms['p50']:.0f} / {r.latency_ms['p95']:.0f} / "
             f"{r.latency_ms['max']:.0f} | {c.get('processor', 0):.2f} / {c.get('broker', 0):.2f}"
@@ -341,6 +353,10 @@ async def main() -> None:
     parser.add_argument("--from-jsonl", type=Path,
                         help="only print the table of the results saved by --out")
     parser.add_argument("--keep", action="store_true", help="keep the logs and data")
+    parser.add_argument("--stagger", action="store_true",
+                        help="the load generator starts the athletes at different ticks of "
+                        "the first second (loadgen.py --stagger); without it all at once, "
+                        "the worst case for the step latency")
     parser.add_argument("--all", action="store_true",
                         help="run every N even after one was not sustained")
     parser.add_argument("--out", type=Path, help="append each result as a JSON line here")
@@ -383,7 +399,7 @@ async def main() -> None:
                     if code in failed:
                         continue
                     result = await run_once(code, path, sensors, args.seconds, influx, tmp,
-                                            args.profile)
+                                            args.profile, args.stagger)
                     results.append(result)
                     print(json.dumps(asdict(result)), file=sys.stderr, flush=True)
                     if args.out:

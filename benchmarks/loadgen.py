@@ -12,7 +12,11 @@ It stands in for many gateways on other machines. A paho QoS 1 publish costs ~70
   (``footfall.simulators.runner``), two leg sensors per athlete, session ``s1``;
 - frame k covers the samples [start + 25k ms, start + 25(k+1) ms) and is sent once its last
   sample is due (start + 25(k+1) ms on the wall clock), as a sensor would; ``utc_ns`` in its
-  header is its first sample's wall time.
+  header is its first sample's wall time;
+- with ``--stagger`` athlete a's two sensors start at tick (17 a) mod 40 of the first second
+  (their frame 0 then; the same wall clock), as sensors switched on one by one do. Without it
+  every sensor starts at once, so every stream's per-second metrics fall due in the same 25 ms
+  tick: the worst case for the step latency (docs/benchmarks.md, "The ninth round").
 
 QoS 1 packet ids cycle 1…65535 with at most ``--window`` unacknowledged; PUBACKs are counted
 by bytes (4 each; keep-alive 0, so the broker sends nothing else). ``--log`` saves, per tick, the
@@ -46,6 +50,11 @@ FRAME_NS = FRAME_SAMPLES * 1_000_000
 #: distinct gaits (each rendered for both legs); sensors reuse them at different offsets
 GAITS = 2
 MAX_OFFSET = 4000  # samples
+
+
+def start_tick(i: int, stagger: bool) -> int:
+    """The tick at which sensor ``i`` sends its first frame (its frame k at tick start + k)."""
+    return (i // 2) * 17 % (1_000_000_000 // FRAME_NS) if stagger else 0
 
 
 def device(i: int) -> tuple[str, str, str, Side]:
@@ -110,6 +119,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=20000, help="unacked QoS 1 PUBLISHes")
     parser.add_argument("--log", help="save each tick's publish wall time (ns) here (.npy)")
     parser.add_argument("--client-id", default="footfall-loadgen")
+    parser.add_argument("--stagger", action="store_true",
+                        help="start the athletes at different ticks of the first second")
     args = parser.parse_args()
 
     ticks = int(args.seconds * 1000 / (FRAME_NS / 1e6))
@@ -136,7 +147,8 @@ def main() -> None:
         topic = utf8_field(str(Topic(athlete, session, name, Stream.IMU)))
         head = b"\x32" + remaining_length(len(topic) + 2 + frame_len) + topic
         offset = (i // 2) * 37 % MAX_OFFSET
-        sensors.append((head, signals[(i // 2) % GAITS, side], offset * 6))
+        sensors.append((head, signals[(i // 2) % GAITS, side], offset * 6,
+                        start_tick(i, args.stagger)))
         meta = DeviceMeta(profile="sim", placement="tibia", side=side, sample_rate_hz=RATE_HZ,
                           accel_range_g=RANGE_G, model="loadgen").to_json()
         meta_topic = utf8_field(str(Topic(athlete, session, name, Stream.META)))
@@ -159,12 +171,18 @@ def main() -> None:
             late += 1
         while (wait := (due_ns - time.time_ns()) / 1e9) > 0:
             pub.read_acks(wait)
-        header = HEADER.pack(MAGIC, VERSION, 3, k, k * FRAME_NS // 1000,
-                             start_ns + k * FRAME_NS, float(RATE_HZ), RANGE_G, 0,
-                             FRAME_SAMPLES, 0)
-        at = k * frame_bytes
-        pub.send([head + next_pid() + header + body[off + at:off + at + frame_bytes]
-                  for head, body, off in sensors])
+        headers: dict[int, bytes] = {}  # by the sensors' frame number (k − start tick)
+        packets = []
+        for head, body, off, first in sensors:
+            if (j := k - first) < 0:
+                continue
+            if (header := headers.get(j)) is None:
+                header = headers[j] = HEADER.pack(MAGIC, VERSION, 3, j, j * FRAME_NS // 1000,
+                                                  start_ns + k * FRAME_NS, float(RATE_HZ),
+                                                  RANGE_G, 0, FRAME_SAMPLES, 0)
+            at = off + j * frame_bytes
+            packets.append(head + next_pid() + header + body[at:at + frame_bytes])
+        pub.send(packets)
         sent_ns[k] = time.time_ns()
         pub.read_acks()
     end = time.monotonic() + 30
@@ -177,7 +195,7 @@ def main() -> None:
     if args.log:
         np.save(args.log, np.concatenate(([start_ns], sent_ns)))
     elapsed = (sent_ns[-1] - start_ns) / 1e9
-    frames = ticks * args.sensors
+    frames = sum(ticks - first for *_, first in sensors)
     print(json.dumps({"sensors": args.sensors, "frames": frames, "metas": len(metas),
                       "sent": pub.sent, "acked": pub.acked, "seconds": round(elapsed, 3),
                       "rate": round(frames / elapsed), "late_ticks": late,
