@@ -224,6 +224,8 @@ def _runs(a: npt.NDArray[Any], m: int) -> npt.NDArray[Any]:
     layout, one from each element on (a writeable view, no copy): ``_runs(a, m)[i]`` is
     ``a.reshape(-1, …)[i:i + m]``, so indexing it with many starts reads or writes a run per
     start in one NumPy call."""
+    if not a.flags.c_contiguous:  # (reshape would copy it, and the writes would be lost)
+        raise ValueError("_runs needs a C-contiguous array")
     flat = a.reshape(-1, *a.shape[2:])
     return as_strided(flat, shape=(flat.shape[0] - m + 1, m, *flat.shape[1:]),
                       strides=(flat.strides[0], *flat.strides), writeable=True)
