@@ -16,6 +16,7 @@ from setuptools import setup
 COMPILED = [
     "footfall/wire/frame.py",
     "footfall/wire/topics.py",
+    "footfall/wire/intake.py",
     "footfall/processing/clipping.py",
     "footfall/processing/quality.py",
     "footfall/processing/detector.py",

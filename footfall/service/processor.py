@@ -22,9 +22,9 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 import aiomqtt
 
@@ -39,7 +39,7 @@ from footfall.storage.influx import LineSink
 from footfall.storage.lineprotocol import to_line
 from footfall.wire import mqtt
 from footfall.wire.events import AlertEvent, DeviceMeta
-from footfall.wire.intake import Intake
+from footfall.wire.intake import Intake, Received
 from footfall.wire.topics import (
     INPUT_STREAMS,
     RESUME_STREAMS,
@@ -89,6 +89,19 @@ def tune_collector() -> None:
     collector's scans, and collections are rarer (:data:`GC_THRESHOLDS`)."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+class MessageInput(Protocol):
+    """What :meth:`ProcessorService._consume` reads: :class:`~footfall.wire.intake.Intake`,
+    or a test's given batches. (A protocol, not ``Intake``: the compiled build checks an
+    argument typed with a compiled class, and a test's stand-in is not one.)"""
+
+    @property
+    def idle_s(self) -> float: ...
+
+    def batches(self, max_messages: int) -> AsyncIterator[list[Received]]: ...
+
+    def ack_all(self, messages: Sequence[Received]) -> None: ...
 
 
 @dataclass
@@ -302,7 +315,7 @@ class ProcessorService:
             self._beat()
             await asyncio.sleep(health.INTERVAL_S)
 
-    async def _consume(self, client: Intake) -> None:
+    async def _consume(self, client: MessageInput) -> None:
         """Every message already received, in one go: each analysed and journalled, then the
         journal flushed and the batch acknowledged (one write each, not one per message)."""
         async for batch in client.batches(MAX_BATCH):

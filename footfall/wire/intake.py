@@ -255,6 +255,31 @@ class _Protocol(asyncio.Protocol):
             self.wakeup.set_result(None)
 
 
+class _Batches:
+    """:meth:`Intake.batches`. (An iterator class, not an async generator: mypyc compiles
+    this module, and it does not compile async generators.)"""
+
+    def __init__(self, intake: Intake, max_messages: int) -> None:
+        self.intake, self.max_messages = intake, max_messages
+
+    def __aiter__(self) -> _Batches:
+        return self
+
+    async def __anext__(self) -> list[Received]:
+        intake = self.intake
+        while True:
+            protocol = intake._connected()
+            if protocol.received:
+                return protocol.take(self.max_messages)
+            protocol.wakeup = asyncio.get_running_loop().create_future()
+            intake._idle_since = since = time.monotonic()
+            try:
+                await protocol.wakeup
+            finally:
+                intake._idle_s += time.monotonic() - since
+                intake._idle_since = None
+
+
 class Intake:
     """``async with Intake(broker, client_id=…) as intake``: connected; then :meth:`subscribe`,
     and ``async for batch in intake.batches(n)`` with :meth:`ack_all` once each is safe."""
@@ -428,23 +453,11 @@ class Intake:
         """Messages received and not yet taken by the application."""
         return len(self._protocol.received) if self._protocol is not None else 0
 
-    async def batches(self, max_messages: int) -> AsyncIterator[list[Received]]:
+    def batches(self, max_messages: int) -> AsyncIterator[list[Received]]:
         """Every message already received, up to ``max_messages`` at a time; raises
         ``MqttError`` when the connection breaks (what was received and not acknowledged
         the broker sends again)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            protocol = self._connected()
-            if not protocol.received:
-                protocol.wakeup = loop.create_future()
-                self._idle_since = time.monotonic()
-                try:
-                    await protocol.wakeup
-                finally:
-                    self._idle_s += time.monotonic() - self._idle_since
-                    self._idle_since = None
-                continue
-            yield protocol.take(max_messages)
+        return _Batches(self, max_messages)
 
     # -- publishing ------------------------------------------------------------------------------
 
