@@ -85,6 +85,11 @@ class TimeSeries:
             del self.times[:i]
             del self.values[:i]
 
+    def trims(self) -> bool:
+        """Whether :meth:`trim_before` could drop anything yet (it drops in batches): a
+        caller can skip working out where to trim."""
+        return len(self.times) > _activity.TRIM_BATCH
+
     def __len__(self) -> int:
         return len(self.times)
 

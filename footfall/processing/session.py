@@ -289,6 +289,8 @@ class SessionProcessor:
 
     def _trim_speed(self) -> None:
         """Drop speeds no stream's figures can ask about any more (metrics.HISTORY_S)."""
+        if not self.speed.trims():
+            return  # (asked at every stream's second; most sessions have no speeds)
         keep = [tracker.keep_from_ns(latest) for _, tracker, latest in self._trackers()
                 if latest is not None]
         if keep:
