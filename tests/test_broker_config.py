@@ -90,3 +90,11 @@ async def test_a_killed_broker_keeps_sessions_and_retained_messages(tmp_path: Pa
         assert got == {f"{topic}/state": b"kept", f"{topic}/data": b"queued"}
     finally:
         broker.stop()
+
+
+def test_the_broker_sends_without_nagles_algorithm() -> None:
+    """Every footfall client sets TCP_NODELAY on its own socket; the broker's side of each
+    connection needs Mosquitto's option, or a small PUBLISH to a view waits up to a delayed
+    ACK (40 ms): 0–50 ms of every step event's way at 100 sensors and more (measured with
+    benchmarks/bench_scale.py, docs/benchmarks.md "The tenth round")."""
+    assert directives(SHARED)["set_tcp_nodelay"] == "true"

@@ -6,7 +6,10 @@ simulator, recorder, monitor, coach) is made here, with the same TLS and credent
 
 Every connection sets ``TCP_NODELAY``: MQTT packets are small, and with Nagle's algorithm a
 publish waits behind the previous packet's delayed ACK (up to 40 ms on Linux): it cost ~20 ms
-median between the processor and a subscriber (docs/benchmarks.md, "Step → cue").
+median between the processor and a subscriber (docs/benchmarks.md, "Step → cue"). The
+broker's side of each connection is the broker's: the shipped Mosquitto config sets
+``set_tcp_nodelay`` (deploy/mosquitto/conf.d), or each event to a view waited up to 50 ms
+at 100 sensors and more (docs/benchmarks.md, "The tenth round").
 
 paho reads a packet a few bytes at a time, a ``recv()`` system call for the command byte, each
 length byte and the body, so every socket gets a :class:`_BufferedSocket` that serves those
