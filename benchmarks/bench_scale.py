@@ -26,7 +26,13 @@ Measured, per run:
 - *step latency*: a step event's arrival at this subscriber minus the wall time at which the
   frame that holds its impact peak (the step's ``time_ns``) was handed to the broker's socket
   by the generator. It includes the detector's look-ahead (the peak is confirmed only by later
-  samples, ~a few frames), the broker both ways and the processor's queueing.
+  samples, ~a few frames), the broker both ways and the processor's queueing. A stream's
+  first strikes are held until they show a stride pattern (processing/detector.py ``Hold``):
+  ~1.5 s, at any N, and 1–2 steps of each sensor's ~42 in 30 s, so they sit at the p95.
+- *after the confirming frame*: the step's arrival minus the wall time at which the frame
+  holding the sample that confirmed it (``time_ns`` + the event's ``confirm_delay_ms``, a
+  held strike's release included) was sent: the broker both ways, the processor's queueing
+  and its work, without the detector's look-ahead and holds. The part that grows with N.
 - *CPU*: utime+stime of each process over the sending, in cores (1.0 = one core busy).
 - *set aside*: messages the processor quarantined (its heartbeat's ``malformed``): a run with
   any is not sustained. Each run's ``footfall.toml`` sets ``[limits] max_sessions`` to N (two
@@ -104,6 +110,9 @@ class Result:
     steps: int = 0
     steps_per_sensor: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
+    #: the part after the step's confirming frame was sent (the broker both ways, the
+    #: processor's queueing and work): the step latency less the detector's confirm delay
+    after_confirm_ms: dict[str, float] = field(default_factory=dict)
     cores: dict[str, float] = field(default_factory=dict)
     loadgen: dict[str, Any] = field(default_factory=dict)
     outbox: list[tuple[int, int]] = field(default_factory=list)
@@ -157,7 +166,7 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
     #: and the processor's outbox then (events not yet published), messages received but not
     #: yet analysed
     outbox: list[tuple[int, int]] = []
-    arrivals: list[tuple[int, int]] = []  # (arrival ns, step time_ns)
+    arrivals: list[tuple[int, int, int]] = []  # (arrival ns, step time_ns, confirm ns)
     health = state / "processor-health.json"
 
     def beat() -> dict[str, Any] | None:
@@ -187,7 +196,12 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
                         now = time.time_ns()
                         payload = message.payload
                         assert isinstance(payload, bytes)
-                        arrivals.append((now, int(json.loads(payload)["time_ns"])))
+                        step = json.loads(payload)
+                        time_ns = int(step["time_ns"])
+                        # the sample that confirmed the step (a held first strike: its
+                        # release), from the detector's confirm delay
+                        confirm_ns = time_ns + round((step.get("confirm_delay_ms") or 0) * 1e6)
+                        arrivals.append((now, time_ns, confirm_ns))
                 except aiomqtt.MqttError as exc:  # counted as missing steps, and said
                     print(f"the step subscriber lost the broker: {exc}", file=sys.stderr)
 
@@ -247,10 +261,12 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
             collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await collector
-        arrived = np.array(arrivals, dtype=np.int64).reshape(-1, 2)
+        arrived = np.array(arrivals, dtype=np.int64).reshape(-1, 3)
         frame = np.clip((arrived[:, 1] - start_ns) // FRAME_NS, 0,
                         sent_ns.size - 1)
         latency = (arrived[:, 0] - sent_ns[frame]) / 1e6
+        confirming = np.clip((arrived[:, 2] - start_ns) // FRAME_NS, 0, sent_ns.size - 1)
+        after_confirm = (arrived[:, 0] - sent_ns[confirming]) / 1e6
         # (kept with --keep: each step's arrival and time, ns, for a look at the latency's tail)
         np.save(run_dir / "steps.npy", arrived)
         result.outbox = outbox
@@ -258,6 +274,9 @@ async def run_once(code: str, pythonpath: str | None, sensors: int, seconds: flo
         result.steps_per_sensor = round(result.steps / sensors, 1)
         result.latency_ms = {"p50": round(pct(latency, 50), 1), "p95": round(pct(latency, 95), 1),
                              "max": round(float(latency.max()) if latency.size else 0.0, 1)}
+        result.after_confirm_ms = {
+            "p50": round(pct(after_confirm, 50), 1), "p95": round(pct(after_confirm, 95), 1),
+            "max": round(float(after_confirm.max()) if after_confirm.size else 0.0, 1)}
         last = beat() or {}
         result.rejected = int(last.get("malformed", 0))
         result.sustained = (result.backlog_s <= MAX_BACKLOG_S
@@ -310,12 +329,18 @@ def profile_split(path: Path) -> str:
     return "\n".join(rows)
 
 
+def after(r: Result) -> str:
+    a = r.after_confirm_ms  # (absent from results saved before it was measured)
+    return f"{a['p50']:.0f} / {a['p95']:.0f} / {a['max']:.0f}" if a else "–"
+
+
 def markdown(results: list[Result]) -> str:
     lines = ["| code | sensors | sent msg/s | handled msg/s | backlog at end | sustained | "
-             "steps/sensor | step latency p50 / p95 / max (ms) | CPU processor / broker / "
+             "steps/sensor | step latency p50 / p95 / max (ms) | after the confirming frame "
+             "p50 / p95 / max (ms) | CPU processor / broker / "
              "InfluxDB / loadgen (cores) | processor waited for a core | processor CPU per "
              "message | set aside | RSS | load avg before → after |",
-             "|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|---:|---:|---|"]
+             "|---|---:|---:|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|---|"]
     for r in results:
         c = r.cores
         lines.append(
@@ -323,7 +348,8 @@ def markdown(results: list[Result]) -> str:
             f"{r.sent_rate:,.0f} | {r.handled_rate:,.0f} | "
             f"{r.backlog_s:.1f} s | {'yes' if r.sustained else '**no**'} | "
             f"{r.steps_per_sensor} | {r.latency_ms['p50']:.0f} / {r.latency_ms['p95']:.0f} / "
-            f"{r.latency_ms['max']:.0f} | {c.get('processor', 0):.2f} / {c.get('broker', 0):.2f}"
+            f"{r.latency_ms['max']:.0f} | {after(r)} | "
+            f"{c.get('processor', 0):.2f} / {c.get('broker', 0):.2f}"
             f" / {c.get('influxdb', 0):.2f} / {c.get('loadgen', 0):.2f} | "
             f"{c.get('processor waiting for a core', float('nan')):.2f} | "
             f"{c.get('processor', 0) * 1e6 / max(r.handled_rate, 1):.0f} µs | "
