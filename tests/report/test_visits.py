@@ -84,7 +84,8 @@ def test_sessions_lists_every_visit_with_its_headline_numbers(
     assert listed[-1]["impact_left_g"] < listed[0]["impact_left_g"] - 2
     assert abs(listed[-1]["symmetry_pct"]) < abs(listed[0]["symmetry_pct"])
 
-    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal: the table is not squeezed
+    # piped (not a terminal) and no COLUMNS: the table keeps its columns whole, not 80 wide
+    monkeypatch.delenv("COLUMNS", raising=False)
     assert main(["sessions", *history.flags, "--timezone", TZ, "--last", "2"]) == 0
     text = re.sub(r"\s+", " ", capsys.readouterr().out.replace("\u202f", " ")
                   .replace("\u00a0", " "))
